@@ -1,0 +1,79 @@
+# staydown: `make demo` and `make test` on a fresh Debian 12 machine, as root.
+# Both install what is missing (Debian packages, then .venv) and are idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+# gcc, pkg-config and libsystemd-dev build pystemd; systemd-container gives
+# systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
+# generated scripts in the tests; util-linux has nsenter.
+DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
+        dbus util-linux shellcheck
+DEMO_LAB := demo
+
+.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots clean
+
+help:
+	@echo "make demo   boot a lab with the article's scenario and run staydown on it"
+	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
+	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
+
+debs:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends $$missing \
+	    || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+
+$(BIN)/.installed: pyproject.toml | debs
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: debs $(BIN)/.installed
+
+deps: venv
+
+demo: deps
+	@$(BIN)/staydown lab down --name $(DEMO_LAB) >/dev/null
+	$(BIN)/staydown lab up --name $(DEMO_LAB) --scenario article
+	@echo; echo "# The article, replayed: stop the daemon and watch it come back."
+	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl stop widget-daemon.service
+	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'
+	@sleep 1
+	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl is-active widget-daemon.service
+	@echo; echo "# Who brought it back?"
+	$(BIN)/staydown diagnose --lab $(DEMO_LAB) widget-daemon.service; \
+	  status=$$?; [ $$status -le 1 ] || exit $$status
+	@echo
+	@echo "The lab is still running. Explore it:"
+	@echo "  $(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl list-dependencies --reverse widget-daemon.service"
+	@echo "  $(BIN)/staydown diagnose --lab $(DEMO_LAB) --json widget-daemon.service"
+	@echo "Stop it with: $(BIN)/staydown lab down --name $(DEMO_LAB)"
+
+lint: deps
+	$(BIN)/ruff check wizard tests bench
+
+typecheck: deps
+	$(BIN)/mypy
+
+pytest: deps
+	STAYDOWN_REQUIRE_LAB=1 $(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+snapshots: deps
+	$(BIN)/python -m tests.record_snapshots
+
+bench: deps
+	$(BIN)/python bench/diagnose_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,43 @@
+"""Small helpers for tests that drive a lab."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import run_cli
+from wizard.lab import Lab
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> bool:
+    """Poll until the predicate holds; False when the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def is_active(lab: Lab, unit: str) -> bool:
+    """systemctl is-active inside the lab."""
+    return lab.exec(["systemctl", "is-active", "--quiet", unit]).returncode == 0
+
+
+def connect_tcp(lab: Lab, port: int, host: str = "127.0.0.1") -> None:
+    """Open (and close) one TCP connection inside the lab, like a health check."""
+    lab.exec(["bash", "-c", f"exec 3<>/dev/tcp/{host}/{port}"])
+
+
+def diagnose_json(lab: Lab, unit: str) -> tuple[int, dict[str, Any]]:
+    """Run diagnose --json against the lab; exit code and parsed document."""
+    result = run_cli("diagnose", "--lab", lab.name, "--json", unit)
+    assert result.stderr == "", result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def findings_by(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The findings of one kind."""
+    return [f for f in document["findings"] if f["kind"] == kind]

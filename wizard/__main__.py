@@ -1,0 +1,7 @@
+"""Entry point for ``python -m wizard``."""
+
+from __future__ import annotations
+
+from wizard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,224 @@
+"""The command line: arguments, the environment, and the one map from errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from wizard import __version__, lab
+from wizard.analysis import diagnose
+from wizard.connection import (
+    Connection,
+    address_connection,
+    host_connection,
+    machine_connection,
+    system_connection,
+    user_connection,
+)
+from wizard.environment import Environment
+from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
+from wizard.neighbourhood import collect_neighbourhood
+from wizard.report_json import diagnosis_document, render_json
+from wizard.report_terminal import render_terminal
+from wizard.systemd_adapter import machine_files_root, systemd_client
+from wizard.terminal_text import printable
+from wizard.unit_names import normalise_unit_name
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a UsageError, so one handler prints all errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, f"see: {self.prog} --help")
+
+
+def _common_options(suppress: bool) -> _Parser:
+    # Accepted before and after the command; SUPPRESS keeps a subcommand's
+    # unset flag from overwriting the one given before it.
+    default = argparse.SUPPRESS if suppress else False
+    parent = _Parser(add_help=False)
+    parent.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks of errors")
+    parent.add_argument("--no-color", action="store_true", default=default, help="plain output")
+    return parent
+
+
+def _connection_options() -> _Parser:
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group("which systemd (default: the local system manager)")
+    exclusive = group.add_mutually_exclusive_group()
+    exclusive.add_argument("--user", action="store_true", help="your user service manager")
+    exclusive.add_argument("-M", "--machine", metavar="NAME", help="a local container")
+    exclusive.add_argument(
+        "-H", "--host", metavar="[USER@]HOST", help="a remote host over ssh, like systemctl -H"
+    )
+    exclusive.add_argument("--bus", metavar="ADDRESS", help="any D-Bus address")
+    exclusive.add_argument("--lab", metavar="NAME", help="a running staydown lab")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, also the source of the man page and completions."""
+    parser = _Parser(
+        prog="staydown",
+        description="Find out who keeps bringing a stopped systemd unit back.",
+        parents=[_common_options(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"staydown {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _common_options(suppress=True)
+    connection = _connection_options()
+
+    diagnose_parser = commands.add_parser(
+        "diagnose",
+        parents=[common, connection],
+        help="list every mechanism that can start UNIT again",
+        description="List every mechanism that can start UNIT again after systemctl stop. "
+        "Exit status: 0 nothing live, 1 live sources found (see docs/exit-codes.md).",
+    )
+    diagnose_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    diagnose_parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    lab_parser = commands.add_parser(
+        "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
+    )
+    lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="ACTION",
+                                             parser_class=_Parser)
+    up = lab_commands.add_parser("up", parents=[common], help="boot a lab with a scenario")
+    up.add_argument("--scenario", default="article", help="scenario to load (default: article)")
+    up.add_argument("--name", default=lab.DEFAULT_LAB, help="lab name (default: default)")
+    run = lab_commands.add_parser("exec", parents=[common], help="run a command inside the lab")
+    run.add_argument("--name", default=lab.DEFAULT_LAB)
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
+    down = lab_commands.add_parser("down", parents=[common], help="stop the lab")
+    down.add_argument("--name", default=lab.DEFAULT_LAB)
+    lab_commands.add_parser("scenarios", help="list the scenarios")
+    lab_commands.add_parser("status", help="list the running labs")
+    return parser
+
+
+def connection_from(args: argparse.Namespace) -> Connection:
+    """The connection the options ask for."""
+    if getattr(args, "user", False):
+        return user_connection()
+    if getattr(args, "machine", None):
+        return machine_connection(args.machine, machine_files_root(args.machine))
+    if getattr(args, "host", None):
+        return host_connection(args.host)
+    if getattr(args, "bus", None):
+        return address_connection(args.bus)
+    if getattr(args, "lab", None):
+        return lab.require_lab(args.lab).connection
+    return system_connection()
+
+
+def _console(env: Environment, args: argparse.Namespace) -> Console:
+    color = env.color if env.color is not None else env.stdout_isatty and not args.no_color
+    return Console(
+        file=env.stdout,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        width=None if env.stdout_isatty else 100,
+    )
+
+
+def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown diagnose UNIT: exit 1 when a live source was found."""
+    unit = normalise_unit_name(args.unit)
+    connection = connection_from(args)
+    with systemd_client(connection) as client:
+        snapshot = collect_neighbourhood(client, unit)
+    diagnosis = diagnose(snapshot)
+    if args.json:
+        env.stdout.write(
+            render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))
+        )
+    else:
+        render_terminal(_console(env, args), diagnosis)
+    return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+
+
+def run_lab(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown lab up|exec|down|scenarios|status."""
+    match args.lab_command:
+        case "up":
+            booted = lab.up(args.scenario, args.name)
+            scenario = lab.load_scenario(booted.scenario)
+            env.stdout.write(
+                f"lab {booted.name} is up with scenario {scenario.name}: {scenario.description}\n"
+                f"  look at it:  staydown diagnose --lab {booted.name} {scenario.target}\n"
+                f"  inside it:   staydown lab exec --name {booted.name} -- systemctl status "
+                f"{scenario.target}\n"
+                f"  bus address: {booted.bus_address}\n"
+            )
+            return ExitCode.OK
+        case "exec":
+            argv = list(args.argv)
+            if argv and argv[0] == "--":
+                argv = argv[1:]
+            if not argv:
+                raise UsageError(
+                    "lab exec needs a command", "staydown lab exec -- systemctl status"
+                )
+            result = lab.require_lab(args.name).exec(argv, capture=False, timeout=None)
+            return result.returncode
+        case "down":
+            stopped = lab.down(args.name)
+            env.stdout.write(f"lab {args.name} {'stopped' if stopped else 'was not running'}\n")
+            return ExitCode.OK
+        case "scenarios":
+            for scenario in lab.list_scenarios():
+                env.stdout.write(f"{scenario.name:<16} {scenario.target:<28} "
+                                 f"{scenario.description}\n")
+            return ExitCode.OK
+        case "status":
+            for running in lab.running_labs():
+                env.stdout.write(f"{running.name:<12} scenario={running.scenario} "
+                                 f"nspawn={running.nspawn_pid} bus={running.bus_address}\n")
+            return ExitCode.OK
+    raise UsageError("lab needs an action: up, exec, down, scenarios or status")
+
+
+def run(argv: Sequence[str], env: Environment) -> int:
+    """Parse and dispatch; errors propagate to :func:`main`."""
+    args = build_parser().parse_args(argv)
+    match args.command:
+        case "diagnose":
+            return run_diagnose(args, env)
+        case "lab":
+            return run_lab(args, env)
+    raise UsageError("name a command: diagnose or lab", "see: staydown --help")
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run staydown and map every outcome to an exit code (docs/exit-codes.md)."""
+    env = env or Environment()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
+    try:
+        try:
+            return int(run(arguments, env))
+        except (KeyboardInterrupt, EOFError) as interrupt:
+            raise InterruptedByUserError("interrupted; nothing was written") from interrupt
+    except StaydownError as error:
+        if debug:
+            traceback.print_exc(file=env.stderr)
+        env.stderr.write(f"staydown: error: {printable(error.message)}\n")
+        if error.hint:
+            env.stderr.write(f"  hint: {printable(error.hint, keep_newlines=True)}\n")
+        return int(error.exit_code)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as error:
+        if debug:
+            traceback.print_exc(file=env.stderr)
+        env.stderr.write(
+            f"staydown: internal error: {printable(repr(error))}\n"
+            "  hint: this is a bug in staydown; run again with --debug and report it\n"
+        )
+        return int(ExitCode.INTERNAL)

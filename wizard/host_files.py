@@ -1,0 +1,213 @@
+"""Reads the target system's files that D-Bus cannot tell us about.
+
+Cron tables, D-Bus activation files, and a cheap text pre-scan of unit files
+for ``systemctl`` (so only units that could call systemctl are loaded over
+D-Bus). Paths are read under a root: "/" on the host, /proc/PID/root for a
+container, whose absolute symlinks are resolved inside that root.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from wizard.snapshots import CronEntry, DBusServiceFile
+
+# systemd.unit(5), "Unit File Load Path"; /lib is there for unmerged systems.
+SYSTEM_UNIT_DIRS = (
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/etc/systemd/system.attached",
+    "/run/systemd/system",
+    "/run/systemd/system.attached",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/generator.late",
+)
+USER_UNIT_DIRS = (
+    "~/.config/systemd/user",
+    "/etc/systemd/user",
+    "~/.local/share/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
+)
+SYSTEM_DBUS_DIRS = (
+    "/usr/local/share/dbus-1/system-services",
+    "/usr/share/dbus-1/system-services",
+    "/lib/dbus-1/system-services",
+    "/etc/dbus-1/system-services",
+)
+USER_DBUS_DIRS = (
+    "~/.local/share/dbus-1/services",
+    "/usr/local/share/dbus-1/services",
+    "/usr/share/dbus-1/services",
+)
+DBUS_CONFIG_DIRS = ("/usr/share/dbus-1/system.d", "/etc/dbus-1/system.d")
+CRON_SYSTEM_FILES = ("/etc/crontab",)
+CRON_DIRS_WITH_USER = ("/etc/cron.d",)
+CRON_USER_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")
+MAX_FILE_BYTES = 1 << 20
+_SERVICEDIR = re.compile(r"<servicedir>\s*([^<\s]+)\s*</servicedir>")
+
+
+@dataclass(frozen=True)
+class HostFiles:
+    """The files of one system, read below ``root``."""
+
+    root: str
+    scope: str = "system"
+    home: str = "~"
+
+    def _real(self, path: str) -> str:
+        """Map a path of the target system to one we can open, symlinks included."""
+        path = os.path.expanduser(path) if path.startswith("~") else path
+        parts = [p for p in path.split("/") if p]
+        resolved: list[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            if part == ".":
+                continue
+            candidate = os.path.join(self.root, *resolved, part)
+            if os.path.islink(candidate) and hops < 40:
+                hops += 1
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    resolved = []
+                parts = [p for p in target.split("/") if p] + parts
+                continue
+            resolved.append(part)
+        return os.path.join(self.root, *resolved)
+
+    def read_text(self, path: str) -> str | None:
+        """A file's text, or None when it is missing, unreadable or not regular."""
+        real = self._real(path)
+        try:
+            if not os.path.isfile(real):
+                return None
+            with open(real, "rb") as handle:
+                return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def list_dir(self, path: str) -> list[str]:
+        """Names in a directory of the target system (empty when absent)."""
+        try:
+            return sorted(os.listdir(self._real(path)))
+        except OSError:
+            return []
+
+    def _unit_dirs(self) -> tuple[str, ...]:
+        return USER_UNIT_DIRS if self.scope == "user" else SYSTEM_UNIT_DIRS
+
+    def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
+        """Units whose file or drop-in contains ``needle``, with those file paths."""
+        found: dict[str, list[str]] = {}
+        for directory in self._unit_dirs():
+            for entry in self.list_dir(directory):
+                path = f"{directory}/{entry}"
+                if entry.endswith(".d"):
+                    files = [f"{path}/{f}" for f in self.list_dir(path) if f.endswith(".conf")]
+                    unit = entry[:-2]
+                else:
+                    files, unit = [path], entry
+                for file in files:
+                    text = self.read_text(file)
+                    if text is not None and needle in text:
+                        found.setdefault(unit, []).append(file)
+        return found
+
+    def cron_entries(self) -> tuple[CronEntry, ...]:
+        """Every crontab line that runs systemctl, from the system and user tables."""
+        entries: list[CronEntry] = []
+        for file in CRON_SYSTEM_FILES:
+            entries.extend(self._parse_crontab(file, with_user=True))
+        for directory in CRON_DIRS_WITH_USER:
+            for name in self.list_dir(directory):
+                if not name.startswith(".") and "~" not in name:
+                    entries.extend(self._parse_crontab(f"{directory}/{name}", with_user=True))
+        for spool in CRON_USER_SPOOLS:
+            for name in self.list_dir(spool):
+                if name != "crontabs" and not name.startswith("."):
+                    entries.extend(
+                        self._parse_crontab(f"{spool}/{name}", with_user=False, owner=name)
+                    )
+        return tuple(entries)
+
+    def _parse_crontab(
+        self, file: str, *, with_user: bool, owner: str = "root"
+    ) -> Iterator[CronEntry]:
+        text = self.read_text(file)
+        if text is None:
+            return
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#") or "systemctl" not in line:
+                continue
+            if re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=", line):
+                continue  # an environment assignment, not a job
+            fields = line.split()
+            width = 1 if fields[0].startswith("@") else 5
+            if len(fields) <= width + (1 if with_user else 0):
+                continue
+            schedule = " ".join(fields[:width])
+            user = fields[width] if with_user else owner
+            # Keep the command text as written after the schedule (and user).
+            rest = line
+            for token in fields[: width + (1 if with_user else 0)]:
+                rest = rest[rest.index(token) + len(token) :]
+            yield CronEntry(file, number, schedule, user, rest.strip())
+
+    def dbus_service_files(self) -> tuple[DBusServiceFile, ...]:
+        """Activation files that hand a bus name to a systemd unit."""
+        dirs = list(USER_DBUS_DIRS if self.scope == "user" else SYSTEM_DBUS_DIRS)
+        if self.scope != "user":
+            # dbus-daemon also honours <servicedir> from its configuration snippets.
+            for config_dir in DBUS_CONFIG_DIRS:
+                for name in self.list_dir(config_dir):
+                    text = self.read_text(f"{config_dir}/{name}") or ""
+                    dirs.extend(d for d in _SERVICEDIR.findall(text) if d not in dirs)
+        found: list[DBusServiceFile] = []
+        for directory in dirs:
+            for name in self.list_dir(directory):
+                if not name.endswith(".service"):
+                    continue
+                parsed = self._parse_dbus_service(f"{directory}/{name}")
+                if parsed is not None:
+                    found.append(parsed)
+        return tuple(found)
+
+    def _parse_dbus_service(self, file: str) -> DBusServiceFile | None:
+        text = self.read_text(file)
+        if text is None or "SystemdService" not in text:
+            return None
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            return None
+        if not parser.has_section("D-BUS Service"):
+            return None
+        section = parser["D-BUS Service"]
+        service = section.get("SystemdService", "").strip()
+        if not service:
+            return None
+        return DBusServiceFile(
+            file=file,
+            bus_name=section.get("Name", "").strip(),
+            systemd_service=service,
+            exec_line=section.get("Exec", "").strip(),
+        )

@@ -1,0 +1,1 @@
+"""Lab scenarios shipped as package data: one directory of units per scenario."""

@@ -1,0 +1,280 @@
+"""Typed, immutable pictures of systemd state: units, the manager, cron, D-Bus files.
+
+Nothing here does I/O. The adapter fills these in from D-Bus, the host-files
+reader from disk, and tests load them from JSON recorded in a real lab, so the
+analysis never knows (or cares) where a snapshot came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+# Every dependency property of org.freedesktop.systemd1.Unit, forward and reverse
+# (systemd.unit(5), "Mapping of unit properties to their inverses").
+DEPENDENCY_PROPERTIES = (
+    "Requires",
+    "Requisite",
+    "Wants",
+    "BindsTo",
+    "PartOf",
+    "Upholds",
+    "RequiredBy",
+    "RequisiteOf",
+    "WantedBy",
+    "BoundBy",
+    "UpheldBy",
+    "ConsistsOf",
+    "Conflicts",
+    "ConflictedBy",
+    "Before",
+    "After",
+    "OnSuccess",
+    "OnSuccessOf",
+    "OnFailure",
+    "OnFailureOf",
+    "Triggers",
+    "TriggeredBy",
+    "PropagatesReloadTo",
+    "ReloadPropagatedFrom",
+    "PropagatesStopTo",
+    "StopPropagatedFrom",
+    "JoinsNamespaceOf",
+    "References",
+    "ReferencedBy",
+)
+
+EXEC_PROPERTIES = (
+    "ExecCondition",
+    "ExecStartPre",
+    "ExecStart",
+    "ExecStartPost",
+    "ExecReload",
+    "ExecStop",
+    "ExecStopPost",
+)
+
+
+@dataclass(frozen=True)
+class ExecCommand:
+    """One command line of an Exec*= setting."""
+
+    setting: str
+    path: str
+    argv: tuple[str, ...]
+    ignore_failure: bool = False
+
+
+@dataclass(frozen=True)
+class ExitStatusSet:
+    """RestartPreventExitStatus= and friends: exit codes and signal numbers."""
+
+    statuses: tuple[int, ...] = ()
+    signals: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceDetails:
+    """The org.freedesktop.systemd1.Service properties that decide revivals."""
+
+    type: str = "simple"
+    restart: str = "no"
+    restart_usec: int = 0
+    restart_prevent_exit_status: ExitStatusSet = ExitStatusSet()
+    restart_force_exit_status: ExitStatusSet = ExitStatusSet()
+    success_exit_status: ExitStatusSet = ExitStatusSet()
+    n_restarts: int = 0
+    result: str = "success"
+    exec_main_code: int = 0
+    exec_main_status: int = 0
+    exec_main_pid: int = 0
+    main_pid: int = 0
+    remain_after_exit: bool = False
+    bus_name: str = ""
+    exec_commands: tuple[ExecCommand, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimerDetails:
+    """A .timer: what it starts and when it fires next."""
+
+    unit: str = ""
+    monotonic: tuple[tuple[str, int, int], ...] = ()
+    calendar: tuple[tuple[str, str, int], ...] = ()
+    next_elapse_realtime_usec: int = 0
+    last_trigger_realtime_usec: int = 0
+    persistent: bool = False
+    result: str = "success"
+
+
+@dataclass(frozen=True)
+class SocketDetails:
+    """A .socket: what it listens on and how often it has been used."""
+
+    listen: tuple[tuple[str, str], ...] = ()
+    accept: bool = False
+    n_connections: int = 0
+    n_accepted: int = 0
+    n_refused: int = 0
+    result: str = "success"
+    exec_commands: tuple[ExecCommand, ...] = ()
+
+
+@dataclass(frozen=True)
+class PathDetails:
+    """A .path: which conditions it watches and what it starts."""
+
+    unit: str = ""
+    paths: tuple[tuple[str, str], ...] = ()
+    result: str = "success"
+
+
+@dataclass(frozen=True)
+class AutomountDetails:
+    """An .automount: the directory whose access mounts the unit."""
+
+    where: str = ""
+    result: str = "success"
+
+
+@dataclass(frozen=True)
+class UnitSnapshot:
+    """Everything staydown needs to know about one unit, at one moment."""
+
+    name: str
+    names: tuple[str, ...] = ()
+    description: str = ""
+    load_state: str = "loaded"
+    active_state: str = "inactive"
+    sub_state: str = "dead"
+    unit_file_state: str = ""
+    unit_file_preset: str = ""
+    fragment_path: str = ""
+    source_path: str = ""
+    drop_in_paths: tuple[str, ...] = ()
+    transient: bool = False
+    need_daemon_reload: bool = False
+    load_error: tuple[str, str] = ("", "")
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    active_enter_realtime_usec: int = 0
+    inactive_enter_realtime_usec: int = 0
+    state_change_realtime_usec: int = 0
+    invocation_id: str = ""
+    service: ServiceDetails | None = None
+    timer: TimerDetails | None = None
+    socket: SocketDetails | None = None
+    path: PathDetails | None = None
+    automount: AutomountDetails | None = None
+
+    def related(self, prop: str) -> tuple[str, ...]:
+        """Units named by one dependency property (empty when systemd lacks it)."""
+        return self.dependencies.get(prop, ())
+
+    @property
+    def type(self) -> str:
+        """The unit type: the name's suffix without the dot."""
+        return self.name.rpartition(".")[2]
+
+    @property
+    def is_active(self) -> bool:
+        """Active, reloading or on its way up (auto-restart counts as on its way)."""
+        return self.active_state in ("active", "reloading", "activating")
+
+
+@dataclass(frozen=True)
+class CronEntry:
+    """One command line from a crontab."""
+
+    file: str
+    line_number: int
+    schedule: str
+    user: str
+    command: str
+
+
+@dataclass(frozen=True)
+class DBusServiceFile:
+    """A D-Bus activation file (``[D-BUS Service]``) that hands off to systemd."""
+
+    file: str
+    bus_name: str
+    systemd_service: str
+    exec_line: str = ""
+
+
+@dataclass(frozen=True)
+class ManagerSnapshot:
+    """The service manager itself: which one, how it is doing, at what time."""
+
+    version: str = ""
+    scope: str = "system"
+    system_state: str = ""
+    captured_realtime_usec: int = 0
+
+
+@dataclass(frozen=True)
+class SystemSnapshot:
+    """A target unit's neighbourhood: the units and files around it."""
+
+    target: str
+    manager: ManagerSnapshot
+    units: dict[str, UnitSnapshot]
+    cron_entries: tuple[CronEntry, ...] = ()
+    dbus_services: tuple[DBusServiceFile, ...] = ()
+    cron_daemon_active: bool = False
+    notes: tuple[str, ...] = ()
+
+    def unit(self, name: str) -> UnitSnapshot | None:
+        """Look a unit up by its name or by one of its aliases."""
+        found = self.units.get(name)
+        if found is not None:
+            return found
+        for snapshot in self.units.values():
+            if name in snapshot.names:
+                return snapshot
+        return None
+
+
+# -- JSON -------------------------------------------------------------------------
+# Snapshots recorded from the lab are stored as JSON under tests/snapshots; the
+# loader rebuilds the dataclasses from their type hints, so the file format
+# follows the classes and cannot drift from them.
+
+T = TypeVar("T")
+
+
+def snapshot_to_json(snapshot: SystemSnapshot) -> str:
+    """Serialise a snapshot to stable, diff-friendly JSON."""
+    return json.dumps(dataclasses.asdict(snapshot), indent=1, sort_keys=True)
+
+
+def snapshot_from_json(text: str) -> SystemSnapshot:
+    """Rebuild a snapshot from :func:`snapshot_to_json` output."""
+    snapshot: SystemSnapshot = _build(SystemSnapshot, json.loads(text))
+    return snapshot
+
+
+def _build(cls: Any, value: Any) -> Any:
+    origin = typing.get_origin(cls)
+    if dataclasses.is_dataclass(cls) and isinstance(cls, type):
+        hints = typing.get_type_hints(cls)
+        return cls(**{f.name: _build(hints[f.name], value[f.name])
+                      for f in dataclasses.fields(cls) if f.name in value})
+    if origin in (types.UnionType, typing.Union):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(cls) if a is not type(None)]
+        return _build(inner[0], value)
+    if origin is tuple:
+        args = typing.get_args(cls)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_build(args[0], v) for v in value)
+        return tuple(_build(a, v) for a, v in zip(args, value, strict=True))
+    if origin is dict:
+        _key, val_type = typing.get_args(cls)
+        return {k: _build(val_type, v) for k, v in value.items()}
+    return value
