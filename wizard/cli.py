@@ -147,8 +147,8 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
     """Staydown lab up|exec|down|scenarios|status."""
     match args.lab_command:
         case "up":
-            booted = lab.up(args.scenario, args.name)
-            scenario = lab.load_scenario(booted.scenario)
+            scenario = lab.load_scenario(args.scenario)
+            booted = lab.up(scenario, args.name)
             env.stdout.write(
                 f"lab {booted.name} is up with scenario {scenario.name}: {scenario.description}\n"
                 f"  look at it:  staydown diagnose --lab {booted.name} {scenario.target}\n"

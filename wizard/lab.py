@@ -60,13 +60,21 @@ def list_scenarios() -> list[Scenario]:
 def load_scenario(name: str) -> Scenario:
     """A shipped scenario by name, or a clear error listing the ones there are."""
     directory = _scenario_root() / name
-    meta_file = directory / "scenario.json"
-    if "/" in name or not meta_file.is_file():
+    if "/" in name or not (directory / "scenario.json").is_file():
         names = ", ".join(s.name for s in list_scenarios())
         raise LabError(f"there is no lab scenario {name!r}", f"choose one of: {names}")
-    meta = json.loads(meta_file.read_text())
+    return scenario_from_directory(directory)
+
+
+def scenario_from_directory(directory: Path) -> Scenario:
+    """A scenario laid out like the shipped ones (scenario.json, units/, files/)."""
+    meta_file = directory / "scenario.json"
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as error:
+        raise LabError(f"cannot read scenario {meta_file}: {error}") from error
     return Scenario(
-        name=name,
+        name=directory.name,
         description=meta["description"],
         target=meta["target"],
         directory=directory,
@@ -202,11 +210,17 @@ def _preflight() -> None:
         raise LabError("nsenter is not installed", "install it: apt-get install util-linux")
 
 
-def up(scenario_name: str = "article", name: str = DEFAULT_LAB) -> Lab:
-    """Boot a lab with the scenario's units and wait until its systemd is up."""
+def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> Lab:
+    """Boot a lab with the scenario's units and wait until its systemd is up.
+
+    ``scenario_name`` is a shipped scenario's name, or a Scenario built with
+    :func:`scenario_from_directory` (the benchmark generates its own).
+    """
     _preflight()
     _check_name(name)
-    scenario = load_scenario(scenario_name)
+    scenario = (
+        scenario_name if isinstance(scenario_name, Scenario) else load_scenario(scenario_name)
+    )
     if find_lab(name) is not None:
         raise LabError(
             f"lab {name!r} is already running", f"stop it first: staydown lab down --name {name}"
