@@ -84,9 +84,18 @@ def _exec_commands(props: dict[str, Any], settings: Sequence[str]) -> tuple[Exec
     return tuple(commands)
 
 
+# systemd's USEC_INFINITY: "never" (a stopped timer has no next elapse).
+USEC_INFINITY = (1 << 64) - 1
+
+
+def _usec(value: Any) -> int:
+    number = int(value or 0)
+    return 0 if number == USEC_INFINITY else number
+
+
 def _wall_clock(props: dict[str, Any], mono_key: str, real_key: str, shares_clock: bool) -> int:
-    real = int(props.get(real_key) or 0)
-    mono = int(props.get(mono_key) or 0)
+    real = _usec(props.get(real_key))
+    mono = _usec(props.get(mono_key))
     if real or not mono or not shares_clock:
         return real
     # Monotonic timers only report a monotonic deadline; containers share the
@@ -124,15 +133,15 @@ def unit_from_properties(
         timer = TimerDetails(
             unit=_text(props.get("Unit", "")),
             monotonic=tuple(
-                (_text(b), int(v), int(n)) for b, v, n in props.get("TimersMonotonic") or ()
+                (_text(b), _usec(v), _usec(n)) for b, v, n in props.get("TimersMonotonic") or ()
             ),
             calendar=tuple(
-                (_text(b), _text(s), int(n)) for b, s, n in props.get("TimersCalendar") or ()
+                (_text(b), _text(s), _usec(n)) for b, s, n in props.get("TimersCalendar") or ()
             ),
             next_elapse_realtime_usec=_wall_clock(
                 props, "NextElapseUSecMonotonic", "NextElapseUSecRealtime", shares_clock
             ),
-            last_trigger_realtime_usec=int(props.get("LastTriggerUSec") or 0),
+            last_trigger_realtime_usec=_usec(props.get("LastTriggerUSec")),
             persistent=bool(props.get("Persistent", False)),
             result=_text(props.get("Result", "success")),
         )
@@ -174,9 +183,9 @@ def unit_from_properties(
         need_daemon_reload=bool(props.get("NeedDaemonReload", False)),
         load_error=(_text(load_error[0]), _text(load_error[1])),
         dependencies={p: _names(props[p]) for p in DEPENDENCY_PROPERTIES if props.get(p)},
-        active_enter_realtime_usec=int(props.get("ActiveEnterTimestamp") or 0),
-        inactive_enter_realtime_usec=int(props.get("InactiveEnterTimestamp") or 0),
-        state_change_realtime_usec=int(props.get("StateChangeTimestamp") or 0),
+        active_enter_realtime_usec=_usec(props.get("ActiveEnterTimestamp")),
+        inactive_enter_realtime_usec=_usec(props.get("InactiveEnterTimestamp")),
+        state_change_realtime_usec=_usec(props.get("StateChangeTimestamp")),
         invocation_id=bytes(invocation).hex() if not isinstance(invocation, str) else invocation,
         service=service,
         timer=timer,

@@ -124,13 +124,22 @@ def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
         evidence.append(
             Evidence(root.name, f"UnitFileState={root.unit_file_state}: it also starts at boot")
         )
+    explanation = explain(chain, graph)
+    for name in chain.nodes:
+        if graph.is_masked(name):
+            evidence.append(Evidence(name, "LoadState=masked"))
+            explanation += (
+                f" {name} is masked, so systemd refuses to start it"
+                + (" until it is unmasked." if name != chain.nodes[0] else
+                   "; masking does not stop it while it is still running.")
+            )
     return Finding(
         kind=kind,
         source=chain.nodes[0],
         chain=chain.nodes,
         live=chain.live,
         evidence=tuple(evidence),
-        explanation=explain(chain, graph),
+        explanation=explanation,
         remedies=remedies(chain, graph),
     )
 

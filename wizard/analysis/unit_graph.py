@@ -145,6 +145,11 @@ class UnitGraph:
             unique.setdefault((edge.starter, edge.kind), edge)
         return list(unique.values())
 
+    def is_masked(self, name: str) -> bool:
+        """Whether systemd refuses to start this unit because it is masked."""
+        unit = self.unit(name)
+        return unit is not None and unit.load_state == "masked"
+
     def _is_target(self, name: str) -> bool:
         return name.endswith(".target")
 
@@ -200,7 +205,13 @@ class UnitGraph:
                 live, facts = self.fires_by_itself(node, edges[0] if edges else None)
                 if live or not starters or len(path) >= MAX_DEPTH:
                     revives = all(e.revives for e in edges)
-                    chains.append(Chain(tuple(path), tuple(edges), live and revives, facts))
+                    # A masked unit cannot be started (systemctl(1), mask), so a
+                    # chain through one is blocked, the target included. The
+                    # root is exempt: masking does not stop what already runs.
+                    blocked = any(self.is_masked(n) for n in path[1:])
+                    chains.append(
+                        Chain(tuple(path), tuple(edges), live and revives and not blocked, facts)
+                    )
                     return
             for edge in starters:
                 visit(edge.starter, [edge.starter, *path], [edge, *edges])
@@ -219,7 +230,8 @@ def timer_facts(unit: UnitSnapshot, now_usec: int) -> tuple[str, ...]:
     ]
     facts += [f"{base}={spec}" for base, spec, _ in unit.timer.calendar]
     next_usec = unit.timer.next_elapse_realtime_usec
-    if next_usec:
+    # Guard against "never" and garbage: anything past year 9999 is not a time.
+    if 0 < next_usec < 253_402_300_799_000_000:
         when = datetime.fromtimestamp(next_usec / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         facts.append(f"next elapse {when} ({format_span(next_usec - now_usec)} from the snapshot)")
     return tuple(facts)

@@ -1,0 +1,23 @@
+"""The stored snapshots still say what a real systemd says today."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.record_snapshots import RECORDINGS, SNAPSHOT_DIR, record
+from tests.test_analysis_recorded import summary
+from wizard.analysis import diagnose
+from wizard.snapshots import snapshot_from_json
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.mark.parametrize("recording", RECORDINGS, ids=lambda r: r.name)
+def test_stored_snapshot_diagnoses_like_a_fresh_recording(lab_factory, recording):
+    lab_factory  # noqa: B018 - the fixture checks that a lab can boot here
+    stored = snapshot_from_json((SNAPSHOT_DIR / f"{recording.name}.json").read_text())
+    fresh = record(recording, f"fresh{os.getpid()}")
+    assert summary(diagnose(fresh)) == summary(diagnose(stored))
+    assert sorted(fresh.units) == sorted(stored.units)

@@ -1,0 +1,65 @@
+"""Unit names as systemctl takes them, including property-based checks."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wizard.errors import UsageError
+from wizard.terminal_text import printable
+from wizard.unit_names import (
+    escape_string,
+    is_valid_unit_name,
+    normalise_unit_name,
+    unescape_string,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("widget-daemon", "widget-daemon.service"),
+        ("widget-daemon.socket", "widget-daemon.socket"),
+        ("foo@a\\x20b.service", "foo@a\\x20b.service"),
+        ("foo@bar", "foo@bar.service"),
+        ("  sshd  ", "sshd.service"),
+        ("dev-sda1.device", "dev-sda1.device"),
+    ],
+)
+def test_names_normalise_like_systemctl(typed, expected):
+    assert normalise_unit_name(typed) == expected
+
+
+@pytest.mark.parametrize("bad", ["foo@.service", "a/b", "$(reboot)", "`id`", "a;b", "@x", "x" * 300])
+def test_bad_names_are_refused(bad):
+    with pytest.raises(UsageError):
+        normalise_unit_name(bad)
+
+
+@given(st.text())
+def test_escaping_round_trips_and_is_always_valid(text):
+    escaped = escape_string(text)
+    assert all(c in string.ascii_letters + string.digits + ":-_.\\" for c in escaped)
+    if "/" not in text:
+        assert unescape_string(escaped) == text
+    name = f"foo@{escaped}.service"
+    # systemd's UNIT_NAME_MAX: 255 characters, however the name was built.
+    assert is_valid_unit_name(name) == (bool(escaped) and len(name) <= 255)
+
+
+@given(st.text())
+def test_normalise_never_accepts_shell_metacharacters(text):
+    try:
+        name = normalise_unit_name(text)
+    except UsageError:
+        return
+    assert not set(name) & set("$`'\"; |&<>(){}\n\t*?[]!#~ ")
+
+
+@given(st.text())
+def test_printable_leaves_no_control_characters(text):
+    shown = printable(text)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in shown)
