@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
     diagnose_parser.add_argument("--json", action="store_true", help="print one JSON object")
+    diagnose_parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add the teaching text and the manual commands that show the same evidence",
+    )
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
@@ -139,7 +144,7 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
             render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))
         )
     else:
-        render_terminal(_console(env, args), diagnosis)
+        render_terminal(_console(env, args), diagnosis, teach=args.explain)
     return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
 
 

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Console
 from rich.text import Text
 
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
 from wizard.terminal_text import printable
+
+# The longer teaching text of --explain, one per step, in the article's voice.
+STEP_LESSONS = (
+    "First look at the unit itself. If it failed, the restart policy (Restart=) may be "
+    "bringing it back; if it stopped cleanly and came back with a clean start, something "
+    "else started it. That one question splits the problem in half. Remember that a clean "
+    "`systemctl stop` is respected even with Restart=always.",
+    "A stopped service can be started without anyone failing: a .socket listening on its "
+    "port starts it on the next connection, a .path unit when a file appears, a .timer when "
+    "it elapses, an .automount when the directory is touched, dbus-daemon when its bus name "
+    "is called. Treat the service and its trigger as a pair.",
+    "systemd is a dependency graph: any unit whose Wants=, Requires= or BindsTo= names this "
+    "one starts it whenever it starts itself. Walk each of them up to what keeps firing: "
+    "in the article, a reconcile timer started a oneshot service that wanted the daemon.",
+    "The rest: Upholds= restarts it at once after every stop; OnFailure=/OnSuccess= start it "
+    "when another unit finishes; scripts and cron jobs may run `systemctl start` on it, which "
+    "no dependency shows; and enablement brings it back at the next boot.",
+)
 
 
 def _finding(console: Console, finding: Finding) -> None:
@@ -32,27 +52,61 @@ def _finding(console: Console, finding: Finding) -> None:
     console.print()
 
 
-def render_terminal(console: Console, diagnosis: Diagnosis) -> None:
-    """Write the report: status, triggers, reverse dependencies, the rest, verdict."""
-    console.print(Text(f"staydown: who brings {printable(diagnosis.unit)} back?", style="bold"))
-    console.print()
-    for number, (title, kinds) in enumerate(REPORT_STEPS, start=1):
-        console.rule(Text(f"{number}. {title}", style="bold cyan"), align="left")
-        if number == 1:
-            console.print(Text(printable(diagnosis.state.summary)))
-            if diagnosis.state.fragment_path:
-                console.print(
-                    Text(f"   unit file: {printable(diagnosis.state.fragment_path)}", style="dim")
-                )
-            for drop_in in diagnosis.state.drop_in_paths:
-                console.print(Text(f"   drop-in: {printable(drop_in)}", style="dim"))
-            console.print()
-        found = [f for f in diagnosis.findings if f.kind in kinds]
-        if not found:
-            console.print(Text("   nothing found here", style="green"))
-            console.print()
-        for finding in found:
-            _finding(console, finding)
+def manual_commands(step: int, unit: str) -> tuple[str, ...]:
+    """The systemctl/journalctl commands that show the same evidence by hand."""
+    quoted = shlex.quote(unit)
+    stem = shlex.quote(unit.rpartition(".")[0])
+    return {
+        1: (
+            f"systemctl status {quoted}",
+            f"systemctl show -p Restart,RestartUSec,NRestarts,Result,SubState {quoted}",
+            f'journalctl -u {quoted} --since "10 min ago" -o short-precise',
+        ),
+        2: (
+            f"systemctl show -p TriggeredBy {quoted}",
+            f"systemctl list-units --type=socket --all | grep -- {stem}",
+            "systemctl list-timers --all",
+        ),
+        3: (f"systemctl list-dependencies --reverse {quoted}",),
+        4: (
+            f"systemctl show -p UpheldBy,OnFailureOf,OnSuccessOf {quoted}",
+            f"grep -rn -- {stem} /etc/crontab /etc/cron.d /var/spool/cron 2>/dev/null",
+            f"systemctl is-enabled {quoted}",
+        ),
+    }.get(step, ())
+
+
+def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: bool) -> None:
+    """One of the four steps: what was checked, what was found, why it matters."""
+    title, kinds = REPORT_STEPS[number - 1]
+    console.rule(Text(f"{number}. {title}", style="bold cyan"), align="left")
+    if teach:
+        console.print(Text(STEP_LESSONS[number - 1], style="italic"))
+        console.print()
+    if number == 1:
+        console.print(Text(printable(diagnosis.state.summary)))
+        if diagnosis.state.fragment_path:
+            console.print(
+                Text(f"   unit file: {printable(diagnosis.state.fragment_path)}", style="dim")
+            )
+        for drop_in in diagnosis.state.drop_in_paths:
+            console.print(Text(f"   drop-in: {printable(drop_in)}", style="dim"))
+        console.print()
+    found = [f for f in diagnosis.findings if f.kind in kinds]
+    if not found:
+        console.print(Text("   nothing found here", style="green"))
+        console.print()
+    for finding in found:
+        _finding(console, finding)
+    if teach:
+        console.print(Text("   check it yourself:", style="italic"))
+        for command in manual_commands(number, diagnosis.unit):
+            console.print(Text(f"     $ {printable(command)}", style="bold"))
+        console.print()
+
+
+def render_verdict(console: Console, diagnosis: Diagnosis) -> None:
+    """Notes, then one line: what can bring the unit back, or that nothing can."""
     for note in diagnosis.notes:
         console.print(Text(f"note: {printable(note)}", style="yellow"))
     live = diagnosis.live_findings
@@ -73,3 +127,12 @@ def render_terminal(console: Console, diagnosis: Diagnosis) -> None:
                 style="bold green",
             )
         )
+
+
+def render_terminal(console: Console, diagnosis: Diagnosis, *, teach: bool = False) -> None:
+    """Write the report: status, triggers, reverse dependencies, the rest, verdict."""
+    console.print(Text(f"staydown: who brings {printable(diagnosis.unit)} back?", style="bold"))
+    console.print()
+    for number in range(1, len(REPORT_STEPS) + 1):
+        render_step(console, diagnosis, number, teach=teach)
+    render_verdict(console, diagnosis)
