@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 
 @dataclass
@@ -23,6 +23,11 @@ class Environment:
     stdout_isatty: bool = field(default_factory=lambda: sys.stdout.isatty())
     euid: int = field(default_factory=os.geteuid)
     color: bool | None = None
+    # prompt_toolkit input/output for the wizard's prompts; None means the
+    # terminal. Tests pass a pipe input and a dummy output (questionary's own
+    # tests do the same).
+    prompt_input: Any = None
+    prompt_output: Any = None
 
     @property
     def is_root(self) -> bool:
