@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_cli
@@ -66,3 +70,17 @@ def test_diagnose_changes_nothing_on_the_host(lab_factory):
         return loaded(now) == loaded(before)
 
     assert wait_until(same_units, timeout=5)
+
+
+def test_non_root_gets_a_permission_error_not_a_traceback(lab_factory):
+    lab = lab_factory("control")
+    staydown = Path(sys.executable).with_name("staydown")
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         str(staydown), "diagnose", "--bus", lab.bus_address, "quiet"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == ExitCode.PERMISSION_DENIED
+    assert result.stderr.startswith("staydown: error: permission denied connecting to the bus")
+    assert "hint: run staydown as root (sudo)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -33,7 +33,9 @@ def test_names_normalise_like_systemctl(typed, expected):
     assert normalise_unit_name(typed) == expected
 
 
-@pytest.mark.parametrize("bad", ["foo@.service", "a/b", "$(reboot)", "`id`", "a;b", "@x", "x" * 300])
+@pytest.mark.parametrize(
+    "bad", ["foo@.service", "a/b", "$(reboot)", "`id`", "a;b", "@x", "x" * 300]
+)
 def test_bad_names_are_refused(bad):
     with pytest.raises(UsageError):
         normalise_unit_name(bad)
