@@ -189,3 +189,142 @@ def _prompt(question: Question, default: Any, answers: Answers, env: Environment
         return prompt.unsafe_ask()
     except (KeyboardInterrupt, EOFError) as stop:
         raise InterruptedByUserError("interrupted; nothing was written") from stop
+
+
+# -- the wizard's questions --------------------------------------------------------
+
+
+def unit_question(unit_names: Sequence[str]) -> Question:
+    """Which unit, when none was named on the command line (completion over units)."""
+    names = [n for n in unit_names if "@." not in n]
+
+    def check(value: Any) -> str | None:
+        return None if isinstance(value, str) and value.strip() else "name a unit"
+
+    return Question(
+        name="unit",
+        kind="autocomplete",
+        message="Which unit keeps coming back?",
+        options=lambda _a: [Option(n, n) for n in names],
+        validate=check,
+        help="Tab completes over the units systemd knows",
+    )
+
+
+def _check_seconds(value: Any) -> str | None:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return "a whole number of seconds"
+    return None if 1 <= seconds <= 3600 else "between 1 and 3600 seconds"
+
+
+def _check_path(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "a file name"
+    if "\n" in value or "\x00" in value:
+        return "a file name without newlines"
+    return None
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """One revival source the operator may neutralise, with its ways to do it."""
+
+    source: str
+    title: str
+    live: bool
+    methods: Callable[[bool], Sequence[Option]]
+    """Options for the method question, recommended first, given persistence."""
+
+
+def _method_question(choice: SourceChoice) -> Question:
+    def options(answers: Answers) -> Sequence[Option]:
+        return choice.methods(bool(answers.get("persistent")))
+
+    def default(answers: Answers) -> Any:
+        return next((o.value for o in options(answers)), None)
+
+    def when(answers: Answers) -> bool:
+        return choice.source in (answers.get("sources") or ())
+
+    return Question(
+        name=f"method:{choice.source}",
+        kind="select",
+        message=f"How should {choice.source} be neutralised?",
+        options=options,
+        default=default,
+        when=when,
+        help="the recommended way comes first",
+        file_key=f"methods.{choice.source}",
+    )
+
+
+def remediation_questions(
+    unit: str,
+    sources: Sequence[SourceChoice],
+    *,
+    default_output: str,
+    can_apply: bool,
+) -> list[Question]:
+    """Step 5 and 6: what to neutralise, how, into which file, and whether to apply."""
+    questions: list[Question] = [
+        Question(
+            name="persistent",
+            kind="confirm",
+            message="Should the fix survive a reboot?",
+            default=lambda _a: False,
+            help="No: until the next reboot (stop, runtime masks). Yes: disable and mask for "
+            "good.",
+        ),
+        Question(
+            name="sources",
+            kind="checkbox",
+            message=f"Which sources of {unit} should be neutralised?",
+            options=lambda _a: [
+                Option(s.source, f"{s.title}{'' if s.live else '  (not live)'}") for s in sources
+            ],
+            default=lambda _a: [s.source for s in sources if s.live],
+            help="live sources are preselected",
+        ),
+    ]
+    questions.extend(_method_question(choice) for choice in sources)
+    questions += [
+        Question(
+            name="format",
+            kind="select",
+            message="What should staydown write?",
+            options=lambda _a: [
+                Option("script", "a bash script, with an undo script beside it"),
+                Option("dropin", "drop-in files, with the commands to install them"),
+                Option("ansible", "an Ansible playbook"),
+            ],
+            default=lambda _a: "script",
+        ),
+        Question(
+            name="output",
+            kind="text",
+            message="Write it to which file?",
+            default=lambda a: default_output if a.get("format") == "script" else (
+                default_output.removesuffix(".sh")
+                + (".yml" if a.get("format") == "ansible" else ".d")
+            ),
+            validate=_check_path,
+        ),
+        Question(
+            name="apply",
+            kind="confirm",
+            message="Apply it now? (it is written either way; review first if unsure)",
+            default=lambda _a: False,
+            when=lambda a: can_apply and a.get("format") == "script" and bool(a.get("sources")),
+        ),
+        Question(
+            name="watch_seconds",
+            kind="text",
+            message="Watch for how many seconds that it stays down?",
+            default=lambda _a: "30",
+            when=lambda a: bool(a.get("apply")),
+            validate=_check_seconds,
+        ),
+    ]
+    return questions
