@@ -167,9 +167,9 @@ def test_bad_answers_in_a_file_are_usage_errors(tmp_path, content, message):
 
 
 def test_unreadable_answers_file_is_a_usage_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
     with pytest.raises(UsageError, match="not valid JSON"):
-        bad = tmp_path / "bad.json"
-        bad.write_text("{")
         load_answers(str(bad))
     with pytest.raises(UsageError, match="cannot read answers file"):
         load_answers(str(tmp_path / "missing.json"))
