@@ -115,7 +115,13 @@ class HostFiles:
     def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
         """Units whose file or drop-in contains ``needle``, with those file paths."""
         found: dict[str, list[str]] = {}
+        scanned: set[str] = set()
         for directory in self._unit_dirs():
+            # /lib is /usr/lib on merged-/usr systems: read each directory once.
+            real = os.path.realpath(self._real(directory))
+            if real in scanned:
+                continue
+            scanned.add(real)
             for entry in self.list_dir(directory):
                 path = f"{directory}/{entry}"
                 if entry.endswith(".d"):
