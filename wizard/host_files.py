@@ -113,27 +113,69 @@ class HostFiles:
         return USER_UNIT_DIRS if self.scope == "user" else SYSTEM_UNIT_DIRS
 
     def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
-        """Units whose file or drop-in contains ``needle``, with those file paths."""
+        """Units whose file or drop-in contains ``needle``, with those file paths.
+
+        This reads every unit file on the system, so it is the one part of a
+        diagnosis that grows with the host; each directory is resolved once and
+        only symlinks are resolved entry by entry.
+        """
         found: dict[str, list[str]] = {}
         scanned: set[str] = set()
+        pattern = needle.encode()
         for directory in self._unit_dirs():
+            real = self._real(directory)
             # /lib is /usr/lib on merged-/usr systems: read each directory once.
-            real = os.path.realpath(self._real(directory))
-            if real in scanned:
+            # (realpath is only a key here: under /proc/PID/root it leaves the root.)
+            key = os.path.realpath(real)
+            if key in scanned:
                 continue
-            scanned.add(real)
-            for entry in self.list_dir(directory):
-                path = f"{directory}/{entry}"
-                if entry.endswith(".d"):
-                    files = [f"{path}/{f}" for f in self.list_dir(path) if f.endswith(".conf")]
-                    unit = entry[:-2]
+            scanned.add(key)
+            for name, entry in self._entries(real):
+                path = f"{directory}/{name}"
+                if name.endswith(".d"):
+                    unit = name[:-2]
+                    drop_ins = self._real(path) if entry.is_symlink() else entry.path
+                    files = [
+                        (f"{path}/{conf}", conf_entry)
+                        for conf, conf_entry in self._entries(drop_ins)
+                        if conf.endswith(".conf")
+                    ]
                 else:
-                    files, unit = [path], entry
-                for file in files:
-                    text = self.read_text(file)
-                    if text is not None and needle in text:
+                    unit, files = name, [(path, entry)]
+                for file, file_entry in files:
+                    if self._contains(file, file_entry, pattern):
                         found.setdefault(unit, []).append(file)
         return found
+
+    @staticmethod
+    def _entries(real_directory: str) -> list[tuple[str, os.DirEntry[str]]]:
+        """A directory's entries by name, read with one scandir (empty when absent)."""
+        try:
+            with os.scandir(real_directory) as entries:
+                return sorted((entry.name, entry) for entry in entries)
+        except OSError:
+            return []
+
+    def _contains(self, path: str, entry: os.DirEntry[str], pattern: bytes) -> bool:
+        """Whether a regular file holds ``pattern`` in its first MAX_FILE_BYTES."""
+        try:
+            if entry.is_symlink():
+                # Its target is a path of the target system (often absolute).
+                real = self._real(path)
+                if not os.path.isfile(real):
+                    return False
+            elif entry.is_file(follow_symlinks=False):
+                real = entry.path
+            else:
+                return False
+            # os.open/os.read: a buffered file object per unit file is most of the cost.
+            descriptor = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                return pattern in os.read(descriptor, MAX_FILE_BYTES)
+            finally:
+                os.close(descriptor)
+        except OSError:
+            return False
 
     def cron_entries(self) -> tuple[CronEntry, ...]:
         """Every crontab line that runs systemctl, from the system and user tables."""
