@@ -319,8 +319,7 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     ]
     extra = scenario.directory / "files"
     if extra.is_dir():
-        for source in sorted(p for p in extra.rglob("*") if p.is_file()):
-            command.append(f"--bind-ro={source}:/{source.relative_to(extra)}")
+        command.extend(_file_mounts(extra))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
@@ -337,6 +336,32 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader})
     )
     return Lab(name, scenario.name, process.pid, leader, directory)
+
+
+def _file_mounts(extra: Path) -> list[str]:
+    """The nspawn options that put a scenario's files/ tree at the same paths inside.
+
+    Files outside /usr are bind-mounted one by one (nspawn creates the mount
+    points in the lab's fresh /etc, /var, /opt). The lab's /usr is the host's,
+    read-only, where no mount point can be made: there the nearest directory
+    the host has gets a read-only overlay of the scenario's tree on top.
+    """
+    mounts: list[str] = []
+    overlays: set[str] = set()
+    for source in sorted(p for p in extra.rglob("*") if p.is_file()):
+        inside = f"/{source.relative_to(extra)}"
+        if not inside.startswith("/usr/"):
+            mounts.append(f"--bind-ro={source}:{inside}")
+            continue
+        directory = os.path.dirname(inside)
+        while not os.path.isdir(directory):
+            directory = os.path.dirname(directory)
+        overlays.add(directory)
+    for directory in sorted(overlays):
+        # An overlay of a directory already shows the scenario's subdirectories.
+        if not any(directory.startswith(f"{other}/") for other in overlays):
+            mounts.append(f"--overlay-ro={directory}:{extra}{directory}:{directory}")
+    return mounts
 
 
 def _wait_for_boot(process: subprocess.Popen[bytes], directory: Path) -> int:
