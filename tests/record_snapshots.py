@@ -55,6 +55,21 @@ RECORDINGS = (
         ),
     ),
     Recording("control-booted", "control", "quiet.service"),
+    # Restart=always: live while it runs (a kill brings it back), not after a stop.
+    Recording("restart-always-running", "restart-always", "respawn-daemon.service"),
+    Recording(
+        "restart-always-stopped",
+        "restart-always",
+        "respawn-daemon.service",
+        (("systemctl", "stop", "respawn-daemon.service"),),
+    ),
+    Recording(
+        "restart-always-killed",
+        "restart-always",
+        "respawn-daemon.service",
+        (("systemctl", "kill", "--signal=SIGKILL", "respawn-daemon.service"),),
+        settle_seconds=2.5,
+    ),
     Recording(
         "control-stopped", "control", "quiet.service", (("systemctl", "stop", "quiet.service"),)
     ),
