@@ -73,6 +73,23 @@ RECORDINGS = (
     Recording(
         "control-stopped", "control", "quiet.service", (("systemctl", "stop", "quiet.service"),)
     ),
+    # One per revival kind, as booted, for the plan tests (tests/test_plan_render.py).
+    Recording("article-vendor-booted", "article-vendor", "widget-daemon.service"),
+    Recording("timer-booted", "timer", "beacon.service"),
+    Recording(
+        "path-holding",
+        "path",
+        "inbox-worker.service",
+        (("bash", "-c", "mkdir -p /run/inbox && touch /run/inbox/order.job"),),
+        settle_seconds=0.5,
+    ),
+    Recording("automount-booted", "automount", "srv-archive.mount"),
+    Recording("bus-activation-booted", "bus-activation", "echo-bus.service"),
+    Recording("dependency-booted", "dependency", "fleet-agent.service"),
+    Recording("upholds-booted", "upholds", "upheld-worker.service"),
+    Recording("on-failure-booted", "on-failure", "alert-pager.service"),
+    Recording("on-success-booted", "on-success", "backup-report.service"),
+    Recording("external-booted", "external", "legacy-app.service"),
 )
 
 

@@ -281,3 +281,41 @@ def test_generated_playbooks_pass_ansible_syntax_check(tmp_path):
              "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, (result.stdout, result.stderr)
+
+
+# -- invariants over every recorded scenario, every source, every method ----------------
+
+
+@pytest.mark.parametrize("path", sorted(SNAPSHOTS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_plan_ends_with_the_unit_and_touches_no_target(path):
+    snapshot = snapshot_from_json(path.read_text())
+    diagnosis = diagnose(snapshot)
+    for finding in plannable_findings(diagnosis):
+        for persistent in (False, True):
+            for option in method_options(finding, snapshot, persistent):
+                choices = PlanChoices((finding.source,), {finding.source: option.method},
+                                      persistent)
+                plan = build_plan(diagnosis, snapshot, choices, created=CREATED)
+                label = (finding.source, option.method, persistent)
+                assert (plan.actions[-1].kind, plan.actions[-1].unit) == (
+                    ActionKind.STOP, diagnosis.unit), label
+                assert len({a.id for a in plan.actions}) == len(plan.actions), label
+                for action in plan.actions:
+                    assert not action.unit.endswith(".target"), label
+                    unit = snapshot.unit(action.unit) if action.unit else None
+                    if action.kind in (ActionKind.MASK, ActionKind.MASK_RUNTIME):
+                        # Never a mask that fails (/etc) or is shadowed (/etc over /run).
+                        assert unit is not None, label
+                        assert not unit.fragment_path.startswith("/etc/"), label
+                stops = [a.unit for a in plan.actions if a.kind == ActionKind.STOP]
+                assert len(stops) == len(set(stops)), label
+
+
+def test_bus_activation_holds_the_unit_and_still_stops_it():
+    snapshot = load("bus-activation-booted")
+    plan = build_plan(diagnose(snapshot), snapshot,
+                      default_choices(diagnose(snapshot), snapshot, False), created=CREATED)
+    assert steps(plan) == [
+        (ActionKind.DROP_IN, "echo-bus.service"),
+        (ActionKind.STOP, "echo-bus.service"),
+    ]

@@ -197,8 +197,15 @@ class Plan:
 # -- which units a source is neutralised through ------------------------------------
 
 
+UNIT_TYPES = frozenset({
+    "service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer",
+    "slice", "scope",
+})
+
+
 def _is_unit(name: str) -> bool:
-    return "." in name and not name.startswith("/") and ":" not in name.rpartition(".")[2]
+    # Chains also start at bus names (org.example.Name) and cron lines (/etc/cron.d/x:3).
+    return not name.startswith("/") and name.rpartition(".")[2] in UNIT_TYPES
 
 
 def acting_units(finding: Finding, snapshot: SystemSnapshot) -> tuple[str, ...]:
@@ -408,7 +415,7 @@ class _ActionList:
 
 def _unit_actions(
     actions: _ActionList, method: Method, name: str, snapshot: SystemSnapshot,
-    persistent: bool,
+    persistent: bool, *, stop: bool = True,
 ) -> list[Action]:
     unit = snapshot.unit(name)
     planned: list[Action | None] = []
@@ -439,7 +446,8 @@ def _unit_actions(
             ))
         case Method.COMMENT_OUT:
             pass
-    planned.append(actions.make(ActionKind.STOP, name, f"stop {name}"))
+    if stop:
+        planned.append(actions.make(ActionKind.STOP, name, f"stop {name}"))
     return [a for a in planned if a is not None]
 
 
@@ -503,7 +511,9 @@ def _step_for(
         )
     elif units:
         for name in units:
-            planned.extend(_unit_actions(actions, method, name, snapshot, persistent))
+            # The unit itself (its boot link, say) is stopped in the last block.
+            planned.extend(_unit_actions(actions, method, name, snapshot, persistent,
+                                         stop=name != target))
         does = {
             Method.STOP: "Stops",
             Method.MASK_RUNTIME: "Masks (until reboot) and stops",
@@ -519,10 +529,9 @@ def _step_for(
             planned.extend([made] if made else [])
             does = f"Comments out line {cron.line_number} of {cron.file} (backup kept)."
         else:
-            as_method = Method.DROP_IN if method == Method.DROP_IN else method
+            # The unit itself is stopped in the last block, after every source.
             planned.extend(
-                a for a in _unit_actions(actions, as_method, target, snapshot, persistent)
-                if a.kind != ActionKind.STOP
+                _unit_actions(actions, method, target, snapshot, persistent, stop=False)
             )
             does = f"Makes {target} itself unstartable; it is stopped in the last block."
     return PlanStep(
@@ -575,6 +584,8 @@ def build_plan(
         steps.append(_step_for(finding, method, snapshot, choices.persistent, actions))
     # The unit last: after its sources, so nothing is left to start it again.
     final = actions.make(ActionKind.STOP, diagnosis.unit, f"stop {diagnosis.unit} itself")
+    if final is None:
+        raise AssertionError(f"the stop of {diagnosis.unit} was planned before the last block")
     steps.append(PlanStep(
         title=f"the unit itself: {diagnosis.unit}",
         kind="unit",
@@ -584,7 +595,7 @@ def build_plan(
         explanation=diagnosis.state.summary,
         evidence=(),
         does=f"Stops {diagnosis.unit}, now that nothing is left to start it again.",
-        actions=(final,) if final else (),
+        actions=(final,),
     ))
     touched = sorted({a.unit for a in actions_of(steps) if a.unit})
     unit_prints = []
