@@ -34,6 +34,21 @@ class Recording:
     settle_seconds: float = 0.0
 
 
+# One freshly booted lab per revival-kind scenario, for engine tests of every kind
+# (tests/test_analysis_kinds.py checks them against the scenarios' catalogue).
+KIND_SCENARIOS = {
+    "article-vendor": "widget-daemon.service",
+    "path": "inbox-worker.service",
+    "timer": "beacon.service",
+    "automount": "srv-archive.mount",
+    "upholds": "upheld-worker.service",
+    "on-failure": "alert-pager.service",
+    "on-success": "backup-report.service",
+    "bus-activation": "echo-bus.service",
+    "external": "legacy-app.service",
+    "dependency": "fleet-agent.service",
+}
+
 RECORDINGS = (
     Recording("article-booted", "article", "widget-daemon.service"),
     Recording(
@@ -55,6 +70,9 @@ RECORDINGS = (
         ),
     ),
     Recording("control-booted", "control", "quiet.service"),
+    Recording(
+        "control-stopped", "control", "quiet.service", (("systemctl", "stop", "quiet.service"),)
+    ),
     # Restart=always: live while it runs (a kill brings it back), not after a stop.
     Recording("restart-always-running", "restart-always", "respawn-daemon.service"),
     Recording(
@@ -70,9 +88,7 @@ RECORDINGS = (
         (("systemctl", "kill", "--signal=SIGKILL", "respawn-daemon.service"),),
         settle_seconds=2.5,
     ),
-    Recording(
-        "control-stopped", "control", "quiet.service", (("systemctl", "stop", "quiet.service"),)
-    ),
+    *(Recording(f"{name}-booted", name, target) for name, target in KIND_SCENARIOS.items()),
 )
 
 

@@ -134,7 +134,7 @@ class UnitGraph:
                 node = service_file.bus_name or service_file.file
                 self._pseudo_live[node] = (
                     True,
-                    (f"{service_file.file}: SystemdService={service_file.systemd_service}",),
+                    (f"activatable: {service_file.file} names it",),
                 )
                 edges.append(Edge(node, name, EdgeKind.BUS, service_file.file))
         # Keep one edge per (starter, kind): systemd lists aliases too.
