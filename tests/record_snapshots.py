@@ -89,6 +89,9 @@ RECORDINGS = (
         settle_seconds=2.5,
     ),
     *(Recording(f"{name}-booted", name, target) for name, target in KIND_SCENARIOS.items()),
+    # A vendor daemon activated over D-Bus through an alias: the host's hostnamed,
+    # whose activation file says SystemdService=dbus-org.freedesktop.hostname1.service.
+    Recording("hostnamed-idle", "control", "systemd-hostnamed.service"),
 )
 
 

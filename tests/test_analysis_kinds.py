@@ -86,10 +86,28 @@ def test_failure_and_success_hooks_name_the_timer_behind_them(name, kind, settin
 def test_bus_activation_rests_on_the_activation_file():
     (bus,) = by_kind("bus-activation", FindingKind.BUS_ACTIVATION)
     file = "/usr/share/dbus-1/system-services/org.staydown.Echo.service"
-    assert {(e.subject, e.source) for e in bus.evidence} == {
-        ("org.staydown.Echo", "file"), (file, "file"),
-    }
+    assert [(e.subject, e.fact, e.source) for e in bus.evidence] == [
+        (file, "Name=org.staydown.Echo", "file"),
+        (file, "SystemdService=echo-bus.service", "file"),
+    ]
+    assert "its activation file says SystemdService=echo-bus.service, so" in bus.explanation
     assert [r.action for r in bus.remedies] == ["mask"]
+
+
+def test_bus_activation_through_an_alias_quotes_the_file():
+    # Debian's hostnamed: the activation file names the unit's alias.
+    diagnosis = diagnose(load("hostnamed-idle"))
+    (bus,) = diagnosis.findings
+    assert (bus.kind, bus.source, bus.live) == (
+        FindingKind.BUS_ACTIVATION, "org.freedesktop.hostname1", True
+    )
+    assert "SystemdService=dbus-org.freedesktop.hostname1.service" in {
+        e.fact for e in bus.evidence
+    }
+    assert (
+        "(dbus-org.freedesktop.hostname1.service is another name of systemd-hostnamed.service)"
+        in bus.explanation
+    )
 
 
 def test_external_callers_say_what_runs_the_command():

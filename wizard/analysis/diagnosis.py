@@ -113,7 +113,9 @@ def _evidence(chain: Chain) -> tuple[Evidence, ...]:
         elif edge.kind == EdgeKind.CRON:
             facts.append(Evidence(edge.starter, edge.detail, "file"))
         elif edge.kind == EdgeKind.BUS:
-            facts.append(Evidence(edge.detail, f"SystemdService={edge.started}", "file"))
+            if edge.starter != edge.detail:
+                facts.append(Evidence(edge.detail, f"Name={edge.starter}", "file"))
+            facts.append(Evidence(edge.detail, edge.written, "file"))
         else:
             facts.append(Evidence(edge.starter, f"{edge.kind.value}={edge.started}"))
     return tuple(facts)
