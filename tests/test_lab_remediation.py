@@ -103,18 +103,17 @@ def _sources(name: str) -> list[str]:
 
 def _scenario_units(name: str) -> list[str]:
     units = lab_module.load_scenario(name).directory / "units"
-    return sorted(p.name for p in units.iterdir() if p.is_file())
+    # Templates have no state of their own; the target (maybe an instance) is added.
+    names = {p.name for p in units.iterdir() if p.is_file() and "@." not in p.name}
+    return sorted(names | {str(_scenario_meta(name)["target"])})
 
 
 def _states(lab: lab_module.Lab, units: list[str]) -> dict[str, tuple[str, str]]:
     states = {}
     for unit in units:
-        shown = lab.systemctl("show", "-P", "UnitFileState", "-P", "ActiveState", "--", unit)
-        # systemctl show -P prints values in the order of the unit's properties.
-        values = shown.split()
         active = lab.exec(["systemctl", "is-active", "--", unit]).stdout.strip()
         enabled = lab.exec(["systemctl", "is-enabled", "--", unit]).stdout.strip()
-        states[unit] = (enabled or (values[0] if values else ""), active)
+        states[unit] = (enabled, active)
     return states
 
 

@@ -289,7 +289,7 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         vendor = directory / "vendor-units"
         shutil.copytree(scenario.directory / "units", vendor, symlinks=True)
         units.mkdir()
-        link_to = scenario.unit_path
+        link_to = scenario.unit_path  # absolute, as `systemctl enable` links vendor units
         overlay.append(f"--overlay-ro={link_to}:{vendor}:{link_to}")
     else:
         shutil.copytree(scenario.directory / "units", units, symlinks=True)

@@ -66,6 +66,8 @@ class Edge:
     detail: str = ""
     revives: bool = True
     """False for calls like try-restart that only act on a running unit."""
+    written: str = ""
+    """The setting as the file says it, which may name the unit by an alias."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,18 @@ class UnitGraph:
         for service_file in self.snapshot.dbus_services:
             if service_file.systemd_service in names:
                 node = service_file.bus_name or service_file.file
-                self._pseudo_live[node] = (
-                    True,
-                    (f"{service_file.file}: SystemdService={service_file.systemd_service}",),
+                # Always live: dbus-daemon activates on the first call to the name.
+                # The facts are the file's lines, told by the edge.
+                self._pseudo_live[node] = (True, ())
+                edges.append(
+                    Edge(
+                        node,
+                        name,
+                        EdgeKind.BUS,
+                        service_file.file,
+                        written=f"SystemdService={service_file.systemd_service}",
+                    )
                 )
-                edges.append(Edge(node, name, EdgeKind.BUS, service_file.file))
         # Keep one edge per (starter, kind): systemd lists aliases too.
         unique: dict[tuple[str, EdgeKind], Edge] = {}
         for edge in edges:
