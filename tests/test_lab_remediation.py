@@ -33,6 +33,7 @@ pytestmark = pytest.mark.lab
 
 PROOF_SECONDS = float(os.environ.get("STAYDOWN_PROOF_SECONDS", "30"))
 SAMPLE_SECONDS = 0.5
+PARALLEL_LABS = 6
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,10 @@ def outcomes() -> Iterator[dict[str, Outcome]]:
         if os.environ.get("STAYDOWN_REQUIRE_LAB"):
             pytest.fail(f"lab required but unavailable: {reason}")
         pytest.skip(reason)
-    # Labs idle through most of the watch, so many run at once on two cores.
-    with tempfile.TemporaryDirectory() as workdir, ThreadPoolExecutor(10) as pool:
+    # Labs idle through most of the watch, so several run at once on two cores.
+    # Not more: each booted systemd holds about ten inotify instances, and the
+    # kernel's default is 128 per user (fs.inotify.max_user_instances).
+    with tempfile.TemporaryDirectory() as workdir, ThreadPoolExecutor(PARALLEL_LABS) as pool:
         results = pool.map(lambda c: prove(c, Path(workdir)), CASES)
         yield {o.case.id: o for o in results}
 

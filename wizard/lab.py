@@ -391,8 +391,14 @@ def _wait_for_boot(process: subprocess.Popen[bytes], directory: Path) -> int:
                 except StaydownError as error:
                     last_error = error.message
         time.sleep(0.05)
-    raise LabError(f"the lab did not boot within {BOOT_TIMEOUT:.0f}s: {last_error}",
-                   _tail(directory))
+    running = len(running_labs())
+    hint = _tail(directory)
+    if running >= 8:
+        # Each booted systemd holds about ten inotify instances; the kernel's
+        # default allows 128 per user, and a systemd without them never gets its bus up.
+        hint = (f"{running} labs are running already; each uses about ten inotify instances "
+                "(fs.inotify.max_user_instances). Stop some with staydown lab down.\n" + hint)
+    raise LabError(f"the lab did not boot within {BOOT_TIMEOUT:.0f}s: {last_error}", hint)
 
 
 def _tail(directory: Path, lines: int = 15) -> str:
