@@ -319,3 +319,102 @@ def test_bus_activation_holds_the_unit_and_still_stops_it():
         (ActionKind.DROP_IN, "echo-bus.service"),
         (ActionKind.STOP, "echo-bus.service"),
     ]
+
+
+# -- property: any unit name, any text, the script parses and quotes them ----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from wizard.unit_names import escape_string, is_valid_unit_name  # noqa: E402
+
+hostile_text = st.text(
+    alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40
+) | st.sampled_from(["$(touch /tmp/x)", "`id`", "a'b\"c", "x\ny", "${IFS}", "\\x27;"])
+
+
+@st.composite
+def unit_names(draw: st.DrawFn) -> str:
+    """Valid unit names, instances escaped from arbitrary text as systemd-escape does."""
+    instance = escape_string(draw(hostile_text))[:200]
+    name = f"evil@{instance}.service"
+    if not is_valid_unit_name(name):
+        name = "evil@x.service"
+    return name
+
+
+def renamed(plan: Plan, old: str, new: str) -> Plan:
+    """The same plan acting on another unit name (as if systemd had reported that name)."""
+
+    def swap(text: str) -> str:
+        return text.replace(old, new)
+
+    actions = {}
+    for step in plan.steps:
+        for a in step.actions:
+            drop_in = a.drop_in and dataclasses.replace(a.drop_in, unit=swap(a.drop_in.unit),
+                                                        path=swap(a.drop_in.path))
+            actions[a.id] = dataclasses.replace(a, unit=swap(a.unit), drop_in=drop_in)
+    steps = tuple(
+        dataclasses.replace(s, title=swap(s.title), source=swap(s.source),
+                            chain=tuple(map(swap, s.chain)),
+                            actions=tuple(actions[a.id] for a in s.actions))
+        for s in plan.steps
+    )
+    prints = tuple(dataclasses.replace(f, unit=swap(f.unit)) for f in plan.unit_fingerprints)
+    return dataclasses.replace(plan, unit=swap(plan.unit), steps=steps, unit_fingerprints=prints)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=unit_names(), text=hostile_text)
+def test_any_unit_name_and_text_give_a_script_that_parses_and_quotes_them(name, text):
+    plan, _ = article_plan(methods={"widget-daemon.socket": Method.MASK,
+                                    "widget-reconcile.timer": Method.DROP_IN})
+    plan = renamed(hostile_plan_from(plan, text), "widget-daemon.socket", name)
+    for script in (render_script(plan), render_undo(plan)):
+        subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+        for line in code_lines(script):
+            assert only_single_quoted(line, name), line
+
+
+def only_single_quoted(line: str, name: str) -> bool:
+    """Every occurrence of the name is inside '...' (or the name needs no quoting)."""
+    if sh(name) == name:
+        return True
+    quoted_at = []
+    inside = False
+    for char in line:
+        if char == "'":
+            inside = not inside
+        quoted_at.append(inside)
+    start = line.find(name)
+    while start != -1:
+        if not all(quoted_at[start:start + len(name)]):
+            return False
+        start = line.find(name, start + 1)
+    return True
+
+
+def hostile_plan_from(plan: Plan, text: str) -> Plan:
+    steps = tuple(dataclasses.replace(s, explanation=text, evidence=(text,), does=text)
+                  for s in plan.steps)
+    return dataclasses.replace(plan, steps=steps, state_summary=text)
+
+
+def test_scripts_for_hostile_names_pass_shellcheck(tmp_path):
+    plan, _ = article_plan(methods={"widget-daemon.socket": Method.MASK_RUNTIME,
+                                    "widget-reconcile.timer": Method.DISABLE})
+    names = [f"evil@{escape_string(t)}.service" for t in
+             ("$(touch /tmp/x)", "`id`; 'q' \"d\"", "a\nb\tc", "%i %n ${HOME}")]
+    scripts = []
+    for number, name in enumerate(names):
+        assert is_valid_unit_name(name), name
+        hostile = renamed(hostile_plan_from(plan, f"text {name} $(id)"), "widget-daemon.socket",
+                          name)
+        for kind, text in (("fix", render_script(hostile)), ("undo", render_undo(hostile))):
+            path = tmp_path / f"{kind}{number}.sh"
+            path.write_text(text)
+            scripts.append(str(path))
+    result = subprocess.run([require("shellcheck"), "--severity=style", *scripts],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout

@@ -23,7 +23,7 @@ from wizard.connection import (
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
-from wizard.plan import OUTPUT_FORMATS
+from wizard.plan import OUTPUT_FORMATS, UNIT_TYPES
 from wizard.report_json import diagnosis_document, render_json
 from wizard.report_terminal import render_terminal
 from wizard.systemd_adapter import machine_files_root, systemd_client
@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.add_argument(
         "--force", action="store_true", help="overwrite output files that exist with other content"
+    )
+    plan_parser.add_argument(
+        "--mode", choices=("0700", "0755"), default="0700",
+        help="permissions of the scripts written (default 0700: only root reads them)",
     )
 
     lab_parser = commands.add_parser(
@@ -271,7 +275,8 @@ def run_plan(args: argparse.Namespace, env: Environment) -> int:
     plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
                                 connection.files_root)
     output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
-    outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None)
+    outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
+                             script_mode=int(args.mode, 8))
     for result in write_outputs(outputs, force=args.force):
         console.print(f"{result.status.value:<11} {printable(str(result.path))}")
     for step in plan.steps[:-1]:
@@ -288,9 +293,24 @@ COMMANDS = ("diagnose", "wizard", "plan", "lab")
 _LEADING_FLAGS = ("--debug", "--no-color")
 
 
+def _dash_units_last(arguments: list[str]) -> list[str]:
+    """``-.mount`` and ``-.slice`` are unit names, not options: put them after ``--``.
+
+    argparse reads anything that starts with a dash as an option; moving such a
+    name to the end, behind ``--``, keeps every other argument where it was.
+    """
+    if "--" in arguments:
+        return arguments
+    dashed = [a for a in arguments if a.startswith("-") and not a.startswith("--")
+              and a.rpartition(".")[2] in UNIT_TYPES]
+    if not dashed:
+        return arguments
+    return [a for a in arguments if a not in dashed] + ["--", *dashed]
+
+
 def _with_default_command(argv: Sequence[str]) -> list[str]:
     """``staydown UNIT`` (or nothing at all) means ``staydown wizard UNIT``."""
-    arguments = list(argv)
+    arguments = _dash_units_last(list(argv))
     index = 0
     while index < len(arguments) and arguments[index] in _LEADING_FLAGS:
         index += 1

@@ -10,6 +10,7 @@ at render time, never an injection.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -100,8 +101,9 @@ class Rendered:
     mode: int = 0o644
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment over the packaged templates/."""
+    """The Jinja2 environment over the packaged templates/ (built once, templates cached)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("wizard.templates", "."),
         autoescape=False,  # noqa: S701 - shell, unit files and YAML; quoting is explicit
@@ -140,9 +142,14 @@ def render_drop_in(env: jinja2.Environment, plan: Plan, path: str) -> str:
 
 
 def render_outputs(
-    plan: Plan, output_format: str, output: Path, undo: Path | None = None
+    plan: Plan, output_format: str, output: Path, undo: Path | None = None,
+    script_mode: int = 0o700,
 ) -> dict[Path, Rendered]:
-    """Every file of one plan in one format, keyed by where it is written."""
+    """Every file of one plan in one format, keyed by where it is written.
+
+    Scripts are 0700 by default: they name what runs on the host and are for
+    root to read and run; 0755 on request.
+    """
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"unknown format {output_format!r}")
     env = environment()
@@ -167,19 +174,20 @@ def render_outputs(
         script, undo_script = output / "install.sh", undo or output / "install.undo.sh"
         files[script] = Rendered(
             _render(env, "remediation.sh.j2", plan, drop_ins=drop_ins, undo_file=undo_script),
-            0o700,
+            script_mode,
         )
         files[undo_script] = Rendered(
-            _render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=script), 0o700
+            _render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=script), script_mode
         )
         return files
     undo = undo or undo_path_for(output)
     return {
         output: Rendered(
-            _render(env, "remediation.sh.j2", plan, drop_ins=drop_ins, undo_file=undo), 0o700
+            _render(env, "remediation.sh.j2", plan, drop_ins=drop_ins, undo_file=undo),
+            script_mode,
         ),
         undo: Rendered(_render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=output),
-                       0o700),
+                       script_mode),
     }
 
 

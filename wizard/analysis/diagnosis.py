@@ -165,7 +165,7 @@ def _last_stop(unit: UnitSnapshot) -> str:
 def _state(unit: UnitSnapshot) -> UnitState:
     summary = f"{unit.name} is {unit.active_state} ({unit.sub_state})"
     if unit.load_state != "loaded":
-        reason = unit.load_error[1] or unit.load_state
+        reason = (unit.load_error[1] or unit.load_state).rstrip(".")
         summary += f"; its unit file is {unit.load_state}: {reason}"
     stop = _last_stop(unit)
     if stop:
