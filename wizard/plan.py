@@ -24,8 +24,8 @@ The traps this module exists for (systemd.unit(5), "Unit File Load Path"):
 
 from __future__ import annotations
 
-import hashlib
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -548,10 +548,14 @@ def _step_for(
 
 
 def plan_id_for(unit: str, created: str) -> str:
-    """A file-name-safe, unique-enough id: the unit's stem and a short hash."""
+    """A file-name-safe, unique-enough id: the unit's stem and a short checksum.
+
+    zlib's CRC rather than hashlib: the id only has to tell plans apart, and
+    hashlib loads OpenSSL, which every diagnose would pay for at start-up.
+    """
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", unit)[:60]
-    digest = hashlib.sha256(f"{unit}\0{created}".encode()).hexdigest()[:10]
-    return f"{stem}-{digest}"
+    checksum = zlib.crc32("\0".join((unit, created)).encode())
+    return f"{stem}-{checksum:08x}"
 
 
 def build_plan(
