@@ -246,3 +246,37 @@ def test_zsh_completion_defines_a_function_per_command(tree, generated):
         name = "_staydown_cmd" + "".join("_" + p.replace("-", "_") for p in command.path)
         assert f"\n{name}() {{\n" in zsh
     assert "(script dropin ansible)" in zsh
+
+
+def zsh_complete(tmp_path: Path, line: str) -> list[str]:
+    """What zsh offers for Tab after ``line``, with the stub systemctl first on PATH."""
+    stub = tmp_path / "bin"
+    stub.mkdir(exist_ok=True)
+    (stub / "systemctl").write_text(STUB_SYSTEMCTL)
+    (stub / "systemctl").chmod(0o755)
+    result = subprocess.run(
+        [require("zsh"), "-f", str(ROOT / "tests" / "zsh_complete.zsh"),
+         str((ROOT / cli_docs.ZSH_COMPLETION).parent), line],
+        cwd=tmp_path, capture_output=True, text=True, check=True, timeout=30,
+        env={**os.environ, "PATH": f"{stub}:{os.environ['PATH']}",
+             "STAYDOWN_LAB_DIR": str(tmp_path / "labs"), "HOME": str(tmp_path)},
+    )
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path):
+    from wizard import lab
+
+    assert zsh_complete(tmp_path, "staydown pl") == ["plan"]
+    assert zsh_complete(tmp_path, "staydown lab ") == ["up", "exec", "down", "scenarios",
+                                                       "status"]
+    assert zsh_complete(tmp_path, "staydown plan --format ") == ["script", "dropin", "ansible"]
+    assert zsh_complete(tmp_path, "staydown lab up --scenario ") == [
+        s.name for s in lab.list_scenarios()]
+    assert zsh_complete(tmp_path, "staydown diagnose widget-") == [
+        "widget-daemon.service", "widget-daemon.socket", "widget-reconcile.timer"]
+    assert zsh_complete(tmp_path, "staydown diagnose --lab demo w") == []
+    # compadd quotes what it inserts: the backslashes of an escaped name survive
+    assert zsh_complete(tmp_path, "staydown diagnose ev") == [
+        "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x29.service"]
+    assert not (tmp_path / "PWNED").exists()

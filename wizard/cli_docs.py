@@ -821,6 +821,7 @@ def render_zsh_completion(root: Command) -> str:
         " --no-legend --no-pager 2>/dev/null)\"}%% *})",
         "  units+=(${${(f)\"$(_call_program unit-files systemctl $scope list-unit-files"
         " --no-legend --no-pager 2>/dev/null)\"}%% *})",
+        "  units=(${(u)units})",
         "  _wanted units expl unit compadd -a - units",
         "}",
         "",
