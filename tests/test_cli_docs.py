@@ -70,27 +70,28 @@ def test_tree_has_every_subcommand(tree):
 def test_a_new_subcommand_appears_everywhere_without_touching_the_generator():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    watch = commands.add_parser("watch", help="watch UNIT and say who starts it")
-    watch.add_argument("unit", metavar="UNIT")
-    watch.add_argument("--seconds", metavar="N", help="how long to watch")
-    watch.add_argument("--format", choices=("text", "json"), help="output")
+    # Names no branch will use, so the test holds whatever the real CLI grows.
+    probe = commands.add_parser("zz-probe", help="a made-up command")
+    probe.add_argument("unit", metavar="UNIT")
+    probe.add_argument("--zz-seconds", metavar="N", help="how long")
+    probe.add_argument("--zz-format", choices=("text", "json"), help="output")
     lab = commands.choices["lab"]
     lab_actions = next(a for a in lab._actions if isinstance(a, argparse._SubParsersAction))
-    challenge = lab_actions.add_parser("challenge", help="a scenario you have not seen")
-    challenge.add_argument("--level", choices=("1", "2", "3"), help="how many sources")
+    drill = lab_actions.add_parser("zz-drill", help="a made-up lab action")
+    drill.add_argument("--zz-level", choices=("1", "2", "3"), help="how hard")
     files = cli_docs.generated_files(parser)
     man = files[cli_docs.MAN_PAGE]
-    assert "\\fBwatch\\fR" in man
-    assert "\\fB\\-\\-seconds\\fR" in man
-    assert "\\fBlab challenge\\fR" in man
-    assert "\\fB\\-\\-level\\fR" in man
+    assert "\\fBzz\\-probe\\fR" in man
+    assert "\\fB\\-\\-zz\\-seconds\\fR" in man
+    assert "\\fBlab zz\\-drill\\fR" in man
+    assert "\\fB\\-\\-zz\\-level\\fR" in man
     bash = files[cli_docs.BASH_COMPLETION]
-    assert "words=(diagnose wizard plan lab watch)" in bash
-    assert '"watch:--format") _staydown_words text json' in bash
-    assert '"lab challenge:--level") _staydown_words 1 2 3' in bash
+    assert " zz-probe) ;;" in bash
+    assert '"zz-probe:--zz-format") _staydown_words text json' in bash
+    assert '"lab zz-drill:--zz-level") _staydown_words 1 2 3' in bash
     zsh = files[cli_docs.ZSH_COMPLETION]
-    assert "_staydown_cmd_watch()" in zsh
-    assert "_staydown_cmd_lab_challenge()" in zsh
+    assert "_staydown_cmd_zz_probe()" in zsh
+    assert "_staydown_cmd_lab_zz_drill()" in zsh
 
 
 def test_unsafe_words_never_reach_the_shell_scripts():
@@ -119,8 +120,18 @@ def test_man_page_exit_status_is_the_exit_code_table(generated):
     for code in ExitCode:
         assert f".TP\n\\fB{int(code)}\\fR\n\\fB{code.name}\\fR: " in man
     codes = cli_docs.exit_codes()
-    assert [c for c, _, _ in codes] == [int(c) for c in ExitCode]
+    assert [name for _, name, _ in codes] == list(ExitCode.__members__)  # aliases too
+    assert sorted({code for code, _, _ in codes}) == sorted(int(c) for c in ExitCode)
     assert all(doc for _, _, doc in codes), "every ExitCode member has a docstring"
+
+
+def test_an_exit_code_alias_shares_the_entry_of_its_status(monkeypatch):
+    monkeypatch.setattr(cli_docs, "exit_codes", lambda: [
+        (0, "OK", "fine."), (1, "LIVE_SOURCES", "live."), (1, "CHECK_FAILED", "came back."),
+    ])
+    man = cli_docs.generated_files()[cli_docs.MAN_PAGE]
+    assert (".TP\n\\fB1\\fR\n\\fBLIVE_SOURCES\\fR: live.\n.br\n"
+            "\\fBCHECK_FAILED\\fR: came back.\n") in man
 
 
 def test_man_page_renders_without_warnings(tmp_path, generated):
@@ -180,11 +191,18 @@ def test_bash_completion_passes_bash_n_and_shellcheck():
     assert result.returncode == 0, result.stdout
 
 
-def test_bash_completes_a_subcommand(tmp_path):
+def names(tree: cli_docs.Command, *path: str) -> list[str]:
+    """The subcommands build_parser() defines under path, in its order."""
+    command = tree.find(path)
+    assert command is not None
+    return [c.path[-1] for c in command.commands]
+
+
+def test_bash_completes_a_subcommand(tmp_path, tree):
     assert complete(tmp_path, "staydown", "pl") == ["plan"]
-    assert complete(tmp_path, "staydown", "") == ["diagnose", "wizard", "plan", "lab"]
-    assert complete(tmp_path, "staydown", "lab", "") == ["up", "exec", "down", "scenarios",
-                                                         "status"]
+    assert complete(tmp_path, "staydown", "") == names(tree)
+    assert complete(tmp_path, "staydown", "lab", "") == names(tree, "lab")
+    assert {"diagnose", "wizard", "plan", "lab"} <= set(names(tree))
 
 
 def test_bash_completes_format_choices_from_the_parser(tmp_path):
@@ -264,12 +282,11 @@ def zsh_complete(tmp_path: Path, line: str) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
-def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path):
+def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path, tree):
     from wizard import lab
 
     assert zsh_complete(tmp_path, "staydown pl") == ["plan"]
-    assert zsh_complete(tmp_path, "staydown lab ") == ["up", "exec", "down", "scenarios",
-                                                       "status"]
+    assert zsh_complete(tmp_path, "staydown lab ") == names(tree, "lab")
     assert zsh_complete(tmp_path, "staydown plan --format ") == ["script", "dropin", "ansible"]
     assert zsh_complete(tmp_path, "staydown lab up --scenario ") == [
         s.name for s in lab.list_scenarios()]

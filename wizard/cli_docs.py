@@ -197,7 +197,7 @@ def default_command() -> str:
 
 
 def exit_codes() -> list[tuple[int, str, str]]:
-    """ExitCode members with the docstring written under each (read from the source)."""
+    """ExitCode names, aliases included, with the docstring under each (read from the source)."""
     tree = ast.parse(inspect.getsource(errors))
     found: list[tuple[int, str, str]] = []
     for node in ast.walk(tree):
@@ -390,8 +390,14 @@ def render_man_page(root: Command) -> str:
                   roff(f"Accepted by {', '.join(c.key for c in users)}.")]
         lines += _option_entries(options, users[0].exclusive)
     lines.append(".SH EXIT STATUS")
-    for code, name, doc in exit_codes():
-        lines += [".TP", f"\\fB{code}\\fR", f"\\fB{roff(name)}\\fR: {roff(doc)}"]
+    by_code: dict[int, list[tuple[str, str]]] = {}
+    for code, name, doc in exit_codes():  # an alias (two names, one status) shares its entry
+        by_code.setdefault(code, []).append((name, doc))
+    for code, entries in by_code.items():
+        lines += [".TP", f"\\fB{code}\\fR"]
+        for index, (name, doc) in enumerate(entries):
+            lines += [".br"] if index else []
+            lines.append(f"\\fB{roff(name)}\\fR: {roff(doc)}")
     lines += [
         ".PP",
         roff("The scripts staydown writes have exit statuses of their own: 0 done and "
