@@ -119,6 +119,13 @@ def _help_text(action: argparse.Action, prog: str) -> str:
     return " ".join(text.split())
 
 
+def _default_text(action: argparse.Action) -> str:
+    """For an option without help text, at least its default value."""
+    if action.nargs != 0 and isinstance(action.default, str) and action.default:
+        return f"default: {action.default}"
+    return ""
+
+
 def _choices(action: argparse.Action) -> tuple[str, ...]:
     return tuple(str(c) for c in action.choices) if action.choices is not None else ()
 
@@ -157,7 +164,7 @@ def command_tree(
                 flags=tuple(action.option_strings),
                 dest=action.dest,
                 metavar=str(action.metavar or action.dest.upper()),
-                help=_help_text(action, parser.prog),
+                help=_help_text(action, parser.prog) or _default_text(action),
                 choices=_choices(action),
                 takes_value=action.nargs != 0,
                 group=group_of.get(id(action), "options"),
