@@ -6,6 +6,8 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -297,3 +299,29 @@ def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path, tree):
     assert zsh_complete(tmp_path, "staydown diagnose ev") == [
         "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x29.service"]
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_sdist_carries_the_generated_files(tmp_path):
+    """What pip builds from: the files must be in it for data-files to install them.
+
+    (pip install . of the branch put them in VENV/share/man/man1, VENV/share/bash-completion/
+    completions and VENV/share/zsh/site-functions; that needs the network for the isolated
+    build, so it is not repeated here.)
+    """
+    tree = tmp_path / "src"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    for relative in (cli_docs.MAN_PAGE, cli_docs.BASH_COMPLETION, cli_docs.ZSH_COMPLETION):
+        (tree / relative).write_text((ROOT / relative).read_text())  # committed or not yet
+    build = ("import sys\nfrom setuptools import build_meta\n"
+             "print(build_meta.build_sdist(sys.argv[1]))\n")
+    result = subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=tree,
+                            capture_output=True, text=True, check=True)
+    archive = tmp_path / "dist" / result.stdout.strip().splitlines()[-1]
+    with tarfile.open(archive) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    for relative in (cli_docs.MAN_PAGE, cli_docs.BASH_COMPLETION, cli_docs.ZSH_COMPLETION):
+        assert str(relative) in names
