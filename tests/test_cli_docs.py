@@ -15,6 +15,7 @@ import pytest
 from wizard import cli_docs
 from wizard.cli import build_parser
 from wizard.errors import ExitCode
+from wizard.lab import Lab
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,37 +151,32 @@ def test_man_page_renders_without_warnings(tmp_path, generated):
 
 # -- bash -------------------------------------------------------------------------------
 
-STUB_SYSTEMCTL = r"""#!/bin/sh
-case "$*" in
-  *list-units*)
-    echo 'widget-daemon.service loaded active running Widget daemon'
-    echo 'widget-daemon.socket loaded active running Widget daemon socket'
-    echo 'evil@x\x24\x28touch\x20-tmp-pwned\x29.service loaded active running x'
-    echo '$(touch${IFS}PWNED).service loaded active running x' ;;
-  *list-unit-files*)
-    echo 'widget-daemon.service enabled enabled'
-    echo 'widget-reconcile.timer enabled enabled' ;;
-esac
-"""
+def _bash_program(*words: str) -> str:
+    words_text = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
+    return ((ROOT / cli_docs.BASH_COMPLETION).read_text() + "\n"
+            f"COMP_WORDS=({words_text}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1))\n"
+            "_staydown\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
 
 
 def complete(tmp_path: Path, *words: str) -> list[str]:
-    """Run the completion function for the words (the last is the one being completed)."""
-    stub = tmp_path / "bin"
-    stub.mkdir(exist_ok=True)
-    (stub / "systemctl").write_text(STUB_SYSTEMCTL)
-    (stub / "systemctl").chmod(0o755)
-    script = ROOT / cli_docs.BASH_COMPLETION
-    words_text = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
-    program = (f"source {script}\n"
-               f"COMP_WORDS=({words_text}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1))\n"
-               "_staydown\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    """Run the completion function for the words (the last is the one being completed).
+
+    On the host, where no systemd runs: for everything but unit names
+    (those come from a real systemd, see complete_in_lab).
+    """
     result = subprocess.run(
-        [require("bash"), "--norc", "--noprofile", "-c", program], cwd=tmp_path,
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "PATH": f"{stub}:{os.environ['PATH']}",
-             "STAYDOWN_LAB_DIR": str(tmp_path / "labs")},
+        [require("bash"), "--norc", "--noprofile", "-s"], input=_bash_program(*words),
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+        env={**os.environ, "STAYDOWN_LAB_DIR": str(tmp_path / "labs")},
     )
+    assert result.stderr == ""
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def complete_in_lab(lab: Lab, *words: str) -> list[str]:
+    """The same, inside a lab: unit names come from its real systemctl."""
+    result = lab.exec(["bash", "--norc", "--noprofile", "-s"], input_text=_bash_program(*words))
+    assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return [line for line in result.stdout.splitlines() if line]
 
@@ -226,23 +222,26 @@ def test_bash_completes_scenarios_and_labs(tmp_path):
     assert complete(tmp_path, "staydown", "diagnose", "--lab", "d") == ["demo"]
 
 
-def test_bash_completes_unit_names_from_systemctl(tmp_path):
-    assert complete(tmp_path, "staydown", "diagnose", "widget-") == [
-        "widget-daemon.service", "widget-daemon.socket", "widget-reconcile.timer"]
-    assert complete(tmp_path, "staydown", "widg") == [  # staydown UNIT: the wizard
-        "widget-daemon.service", "widget-daemon.socket", "widget-reconcile.timer"]
-    assert complete(tmp_path, "staydown", "plan", "--user", "widget-daemon.so") == [
+@pytest.mark.lab
+def test_bash_completes_unit_names_from_systemctl(lab_factory, tmp_path):
+    lab = lab_factory("article")
+    assert sorted(complete_in_lab(lab, "staydown", "diagnose", "widget-")) == [
+        "widget-daemon.service", "widget-daemon.socket", "widget-reconcile.service",
+        "widget-reconcile.timer"]
+    assert complete_in_lab(lab, "staydown", "widget-daemon.so") == [  # staydown UNIT
         "widget-daemon.socket"]
-    assert complete(tmp_path, "staydown", "diagnose", "widget-daemon.service", "") == []
+    assert complete_in_lab(lab, "staydown", "plan", "widget-reconcile.t") == [
+        "widget-reconcile.timer"]
+    assert complete_in_lab(lab, "staydown", "diagnose", "widget-daemon.service", "") == []
     assert complete(tmp_path, "staydown", "diagnose", "--lab", "demo", "w") == []
 
 
-def test_bash_quotes_unit_names_and_never_runs_them(tmp_path):
-    assert complete(tmp_path, "staydown", "diagnose", "evil") == [
-        "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x29.service"]
-    assert complete(tmp_path, "staydown", "diagnose", "$") == [
-        "\\$\\(touch\\$\\{IFS\\}PWNED\\).service"]
-    assert not (tmp_path / "PWNED").exists()
+@pytest.mark.lab
+def test_bash_quotes_unit_names_and_never_runs_them(lab_factory):
+    lab = lab_factory("hostile")
+    assert complete_in_lab(lab, "staydown", "diagnose", "evil@") == [
+        "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x2dname\\\\x29.service"]
+    assert lab.exec(["bash", "-c", "ls /tmp/pwned* 2>/dev/null"]).stdout == ""
 
 
 def test_bash_completes_options_of_the_command(tmp_path):
@@ -269,22 +268,29 @@ def test_zsh_completion_defines_a_function_per_command(tree, generated):
 
 
 def zsh_complete(tmp_path: Path, line: str) -> list[str]:
-    """What zsh offers for Tab after ``line``, with the stub systemctl first on PATH."""
-    stub = tmp_path / "bin"
-    stub.mkdir(exist_ok=True)
-    (stub / "systemctl").write_text(STUB_SYSTEMCTL)
-    (stub / "systemctl").chmod(0o755)
+    """What zsh offers for Tab after ``line`` (on the host: no unit names there)."""
     result = subprocess.run(
         [require("zsh"), "-f", str(ROOT / "tests" / "zsh_complete.zsh"),
          str((ROOT / cli_docs.ZSH_COMPLETION).parent), line],
         cwd=tmp_path, capture_output=True, text=True, check=True, timeout=30,
-        env={**os.environ, "PATH": f"{stub}:{os.environ['PATH']}",
-             "STAYDOWN_LAB_DIR": str(tmp_path / "labs"), "HOME": str(tmp_path)},
+        env={**os.environ, "STAYDOWN_LAB_DIR": str(tmp_path / "labs"), "HOME": str(tmp_path)},
     )
     return [line for line in result.stdout.splitlines() if line]
 
 
-def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path, tree):
+def zsh_complete_in_lab(lab: Lab, line: str) -> list[str]:
+    """The same inside a lab, where systemctl lists a real systemd's units."""
+    for name, path in (("_staydown", ROOT / cli_docs.ZSH_COMPLETION),
+                       ("zsh_complete.zsh", ROOT / "tests" / "zsh_complete.zsh")):
+        lab.exec(["bash", "-c", f"mkdir -p /tmp/zc && cat > /tmp/zc/{name}"],
+                 input_text=path.read_text(), check=True)
+    result = lab.exec(["env", "HOME=/tmp/zc", "zsh", "-f", "/tmp/zc/zsh_complete.zsh",
+                       "/tmp/zc", line], timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_zsh_completes_subcommands_choices_and_scenarios(tmp_path, tree):
     from wizard import lab
 
     assert zsh_complete(tmp_path, "staydown pl") == ["plan"]
@@ -292,13 +298,18 @@ def test_zsh_completes_subcommands_choices_scenarios_and_units(tmp_path, tree):
     assert zsh_complete(tmp_path, "staydown plan --format ") == ["script", "dropin", "ansible"]
     assert zsh_complete(tmp_path, "staydown lab up --scenario ") == [
         s.name for s in lab.list_scenarios()]
-    assert zsh_complete(tmp_path, "staydown diagnose widget-") == [
-        "widget-daemon.service", "widget-daemon.socket", "widget-reconcile.timer"]
     assert zsh_complete(tmp_path, "staydown diagnose --lab demo w") == []
+
+
+@pytest.mark.lab
+def test_zsh_completes_unit_names_quoted(lab_factory):
+    article = lab_factory("article")
+    assert zsh_complete_in_lab(article, "staydown diagnose widget-daemon.") == [
+        "widget-daemon.service", "widget-daemon.socket"]
+    hostile = lab_factory("hostile")
     # compadd quotes what it inserts: the backslashes of an escaped name survive
-    assert zsh_complete(tmp_path, "staydown diagnose ev") == [
-        "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x29.service"]
-    assert not (tmp_path / "PWNED").exists()
+    assert zsh_complete_in_lab(hostile, "staydown diagnose evil@") == [
+        "evil@x\\\\x24\\\\x28touch\\\\x20-tmp-pwned\\\\x2dname\\\\x29.service"]
 
 
 def test_sdist_carries_the_generated_files(tmp_path):

@@ -592,6 +592,7 @@ _staydown_units() {{ # the units systemctl knows, for the manager the command li
     done
     while read -r unit _; do
         [[ -n $unit && $unit == "$cur"* && -z ${{seen[$unit]:-}} ]] || continue
+        [[ $unit == *@.* ]] && continue  # a template runs nothing: staydown refuses it
         seen[$unit]=1
         COMPREPLY+=("$(printf '%q' "$unit")")
     done < <(systemctl "${{scope[@]}}" list-units --all --plain --no-legend --no-pager 2>/dev/null
@@ -834,7 +835,7 @@ def render_zsh_completion(root: Command) -> str:
         " --no-legend --no-pager 2>/dev/null)\"}%% *})",
         "  units+=(${${(f)\"$(_call_program unit-files systemctl $scope list-unit-files"
         " --no-legend --no-pager 2>/dev/null)\"}%% *})",
-        "  units=(${(u)units})",
+        "  units=(${(u)${units:#*@.*}})  # templates run nothing: staydown refuses them",
         "  _wanted units expl unit compadd -a - units",
         "}",
         "",
