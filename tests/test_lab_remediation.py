@@ -236,6 +236,9 @@ CASES = [
     Case("article-vendor", method="mask-runtime"),
     Case("article-vendor", persistent=True, method="mask"),
     Case("article-vendor", persistent=True),
+    # The source left firing, the unit itself refused (a hold: beacon.service is in /etc).
+    Case("timer", method="hold-unit"),
+    Case("upholds", persistent=True, method="hold-unit"),
 ]
 
 

@@ -121,6 +121,10 @@ def run_wizard(
         if ".undo." in path.name:
             continue  # its path is printed below; the plan itself is what to review
         console.print(Text(f"{path}:", style="bold"))
+        if not env.stdout_isatty:
+            # Into a file or a pipe: the text as written, no highlighting, no wrapping.
+            console.print(Text(rendered.text), soft_wrap=True)
+            continue
         lexer = {".sh": "bash", ".yml": "yaml"}.get(path.suffix, "ini")
         console.print(Syntax(rendered.text, lexer, word_wrap=True,
                              background_color="default"))
