@@ -81,10 +81,24 @@ def test_hostile_names_descriptions_and_cron_lines_never_run(lab_factory, tmp_pa
     backups = lab.exec(["bash", "-c", "ls /etc/cron.d/"]).stdout.split()
     assert [b for b in backups if b.startswith("evil.staydown-")]  # the backup beside it
 
-    for install in (tmp_path / "fix.d" / "install.sh",):
-        assert run_script(lab, install)[0] == 0
+    # Another plan, made at the same time, sees the cron file this one edited:
+    # it refuses to run (the host changed) until this plan is undone.
+    install = tmp_path / "fix.d" / "install.sh"
+    code, stdout, stderr = run_script(lab, install)
+    assert code == 3, (stdout, stderr)
+    assert "/etc/cron.d/evil has changed" in stderr
 
     code, stdout, stderr = run_script(lab, tmp_path / "fix.undo.sh")
+    assert code == 0, (stdout, stderr)
+    assert lab.exec(["sha256sum", "/etc/cron.d/evil"]).stdout.split()[0] == cron_before
+    assert wait_until(lambda: states(lab, EVIL, "evil-trigger.timer") == before, timeout=10), (
+        before, states(lab, EVIL, "evil-trigger.timer"), stdout)
+
+    # The drop-in form of the same fix, installed and undone the same way.
+    code, stdout, stderr = run_script(lab, install)
+    assert code == 0, (stdout, stderr)
+    assert not is_active(lab, EVIL)
+    code, stdout, stderr = run_script(lab, tmp_path / "fix.d" / "install.undo.sh")
     assert code == 0, (stdout, stderr)
     assert lab.exec(["sha256sum", "/etc/cron.d/evil"]).stdout.split()[0] == cron_before
     assert wait_until(lambda: states(lab, EVIL, "evil-trigger.timer") == before, timeout=10), (

@@ -566,14 +566,14 @@ def _step_for(
     )
 
 
-def plan_id_for(unit: str, created: str) -> str:
+def plan_id_for(unit: str, created: str, nonce: str = "") -> str:
     """A file-name-safe, unique-enough id: the unit's stem and a short checksum.
 
     zlib's CRC rather than hashlib: the id only has to tell plans apart, and
     hashlib loads OpenSSL, which every diagnose would pay for at start-up.
     """
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", unit)[:60]
-    checksum = zlib.crc32("\0".join((unit, created)).encode())
+    checksum = zlib.crc32("\0".join((unit, created, nonce)).encode())
     return f"{stem}-{checksum:08x}"
 
 
@@ -583,9 +583,13 @@ def build_plan(
     choices: PlanChoices,
     *,
     created: str,
+    nonce: str = "",
     file_fingerprints: Sequence[FileFingerprint] = (),
 ) -> Plan:
     """The ordered actions for the chosen sources, then the unit itself.
+
+    ``nonce`` tells apart plans made in the same second (each has its own
+    record, so one plan's undo never reverses another's changes).
 
     Raises ValueError for a source the diagnosis does not know or a method
     that does not fit it: both are programming errors upstream (the flow only
@@ -634,7 +638,7 @@ def build_plan(
         notes.append("This plan lasts until the next reboot; --persistent makes it last.")
     return Plan(
         unit=diagnosis.unit,
-        plan_id=plan_id_for(diagnosis.unit, created),
+        plan_id=plan_id_for(diagnosis.unit, created, nonce),
         created=created,
         persistent=choices.persistent,
         state_summary=diagnosis.state.summary,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +92,6 @@ def assemble_plan(
     if output_format == "dropin":
         choices = drop_in_choices(choices)
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    plan = build_plan(diagnosis, snapshot, choices, created=created)
+    plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8))
     plan, notes = with_file_fingerprints(plan, snapshot, files_root)
     return plan, (*plan.notes, *notes)
