@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 import traceback
 from collections.abc import Sequence
+from datetime import datetime
 
 from rich.console import Console
 
@@ -26,6 +29,7 @@ from wizard.report_json import diagnosis_document, render_json
 from wizard.report_terminal import render_terminal
 from wizard.systemd_adapter import machine_files_root, systemd_client
 from wizard.terminal_text import printable
+from wizard.unit_history import collect_timeline, with_timeline
 from wizard.unit_names import normalise_unit_name
 
 
@@ -87,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the teaching text and the manual commands that show the same evidence",
     )
+    diagnose_parser.add_argument(
+        "--since", metavar="WHEN", default="24h", type=_since_usec,
+        help="how far back the journal timeline goes: 90min, 24h, 7d, an ISO time or "
+        "@EPOCH (default: 24h)",
+    )
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
@@ -104,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands.add_parser("scenarios", help="list the scenarios")
     lab_commands.add_parser("status", help="list the running labs")
     return parser
+
+
+_SPANS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400,
+          "day": 86400, "w": 604800, "week": 604800}
+
+
+def _since_usec(text: str) -> int:
+    """--since: a span back from now (24h, 90min), an ISO time, or @EPOCH seconds."""
+    now = time.time_ns() // 1000
+    value = text.strip().removesuffix(" ago")
+    match = re.fullmatch(r"(\d+)\s*([a-z]+?)s?", value)
+    if match and match[2] in _SPANS:
+        return now - int(match[1]) * _SPANS[match[2]] * 1_000_000
+    try:
+        if value.startswith("@"):
+            return int(float(value[1:]) * 1_000_000)
+        return int(datetime.fromisoformat(value).timestamp() * 1_000_000)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: use 90min, 24h, 7d, 2026-05-01T08:00 or @1767225600"
+        ) from None
 
 
 def connection_from(args: argparse.Namespace) -> Connection:
@@ -139,6 +169,7 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
     with systemd_client(connection) as client:
         snapshot = collect_neighbourhood(client, unit)
     diagnosis = diagnose(snapshot)
+    diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, args.since))
     if args.json:
         env.stdout.write(
             render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))

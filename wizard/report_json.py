@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wizard.analysis.findings import Diagnosis
+from wizard.analysis.timeline import Timeline, TimelineEvent
 from wizard.snapshots import ManagerSnapshot
 
 SCHEMA_VERSION = 1
@@ -28,7 +29,30 @@ def diagnosis_document(
         "live": bool(diagnosis.live_findings),
         "findings": [dataclasses.asdict(f) for f in diagnosis.findings],
         "examined": [dataclasses.asdict(e) for e in diagnosis.examined],
+        "timeline": timeline_document(diagnosis.timeline) if diagnosis.timeline else None,
         "notes": list(diagnosis.notes),
+    }
+
+
+def iso_time(usec: int) -> str:
+    """A journal timestamp as ISO 8601 in UTC, to the microsecond."""
+    seconds, micro = divmod(usec, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micro)
+    return moment.isoformat(timespec="microseconds")
+
+
+def event_document(event: TimelineEvent) -> dict[str, Any]:
+    """One timeline event, JSON-ready (also one line of ``watch --json``)."""
+    return {"at": iso_time(event.at_usec), **dataclasses.asdict(event)}
+
+
+def timeline_document(timeline: Timeline) -> dict[str, Any]:
+    """The timeline part of the document (docs/json.md, "timeline")."""
+    return {
+        "since": iso_time(timeline.since_usec),
+        "until": iso_time(timeline.until_usec),
+        "omitted": timeline.omitted,
+        "events": [event_document(e) for e in timeline.events],
     }
 
 

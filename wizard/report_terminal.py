@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+from datetime import datetime
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
+from wizard.analysis.timeline import Timeline, TimelineEvent
 from wizard.terminal_text import printable
+
+TIMELINE_ROWS = 20
 
 # The longer teaching text of --explain, one per step, in the article's voice.
 STEP_LESSONS = (
@@ -52,6 +58,51 @@ def _finding(console: Console, finding: Finding) -> None:
     console.print()
 
 
+def short_precise(usec: int) -> str:
+    """A timestamp as ``journalctl -o short-precise`` prints it, in local time."""
+    seconds, micro = divmod(usec, 1_000_000)
+    return datetime.fromtimestamp(seconds).strftime("%b %d %H:%M:%S") + f".{micro:06d}"
+
+
+def event_cause(event: TimelineEvent) -> str:
+    """The cause column: the kind, marked when it is only inferred."""
+    return event.cause + (" (inferred)" if event.certainty == "inferred" else "")
+
+
+def event_detail(event: TimelineEvent) -> str:
+    """The last column: the chain of a start, how a stop ended."""
+    if event.event == "start" and len(event.chain) > 1:
+        return " → ".join(event.chain[:-1])
+    if event.event == "start":
+        return re.split(r"[;:(]", event.summary, maxsplit=1)[0].strip()
+    return event.summary
+
+
+def render_timeline(console: Console, timeline: Timeline, *, rows: int = TIMELINE_ROWS) -> None:
+    """The compact, time-ordered table of recent starts and stops."""
+    since = short_precise(timeline.since_usec)
+    if not timeline.events:
+        console.print(Text(f"   no start or stop in the journal since {since}", style="dim"))
+        return
+    shown = timeline.events[-rows:]
+    hidden = len(timeline.events) - len(shown) + timeline.omitted
+    console.print(Text(f"   journal since {since}, oldest first:", style="italic"))
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False,
+                  padding=(0, 1))
+    for column in ("   when", "what", "cause", "by / how"):
+        table.add_column(column, no_wrap=column != "by / how")
+    for event in shown:
+        style = "red" if event.cause in ("failure", "killed") else (
+            "yellow" if event.event == "start" else None)
+        table.add_row(
+            "   " + short_precise(event.at_usec), event.event, printable(event_cause(event)),
+            printable(event_detail(event)), style=style,
+        )
+    console.print(table)
+    if hidden:
+        console.print(Text(f"   ({hidden} earlier event(s) not shown here)", style="dim"))
+
+
 def manual_commands(step: int, unit: str) -> tuple[str, ...]:
     """The systemctl/journalctl commands that show the same evidence by hand."""
     quoted = shlex.quote(unit)
@@ -92,6 +143,9 @@ def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: b
         for drop_in in diagnosis.state.drop_in_paths:
             console.print(Text(f"   drop-in: {printable(drop_in)}", style="dim"))
         console.print()
+        if diagnosis.timeline is not None:
+            render_timeline(console, diagnosis.timeline)
+            console.print()
     found = [f for f in diagnosis.findings if f.kind in kinds]
     if not found:
         console.print(Text("   nothing found here", style="green"))
