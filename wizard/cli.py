@@ -25,12 +25,26 @@ from wizard.connection import (
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
-from wizard.report_json import diagnosis_document, render_json
-from wizard.report_terminal import render_terminal
+from wizard.report_json import (
+    diagnosis_document,
+    render_json,
+    watch_end_line,
+    watch_event_line,
+    watch_note_line,
+    watch_start_line,
+)
+from wizard.report_terminal import (
+    render_terminal,
+    render_watch_end,
+    render_watch_event,
+    render_watch_note,
+    render_watch_start,
+)
 from wizard.systemd_adapter import machine_files_root, systemd_client
 from wizard.terminal_text import printable
 from wizard.unit_history import collect_timeline, with_timeline
 from wizard.unit_names import normalise_unit_name
+from wizard.watch import watch_unit
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,6 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
         "@EPOCH (default: 24h)",
     )
 
+    watch_parser = commands.add_parser(
+        "watch",
+        parents=[common, connection],
+        help="catch whatever brings UNIT back, as it happens",
+        description="Watch UNIT and attribute every start to its cause within a second "
+        "(D-Bus signals plus the journal), until --seconds pass or Ctrl-C. Exit status: "
+        "0 no revival seen, 1 revivals seen (see docs/exit-codes.md).",
+    )
+    watch_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    watch_parser.add_argument("--seconds", type=_positive_seconds, metavar="N",
+                              help="stop watching after N seconds (default: until Ctrl-C)")
+    watch_parser.add_argument("--stop", action="store_true",
+                              help="stop UNIT first, then watch who brings it back")
+    watch_parser.add_argument(
+        "--debug-log", action="store_true",
+        help="raise systemd's log level to debug for the watch (trigger firings and job "
+        "enqueues become visible); the previous level is always put back",
+    )
+    watch_parser.add_argument("--json", action="store_true",
+                              help="one JSON object per line (JSON Lines)")
+
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
     )
@@ -134,6 +169,16 @@ def _since_usec(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: use 90min, 24h, 7d, 2026-05-01T08:00 or @1767225600"
         ) from None
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def connection_from(args: argparse.Namespace) -> Connection:
@@ -177,6 +222,38 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
     else:
         render_terminal(_console(env, args), diagnosis, teach=args.explain)
     return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+
+
+def run_watch(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown watch UNIT: exit 1 when a revival was seen."""
+    unit = normalise_unit_name(args.unit)
+    connection = connection_from(args)
+    console = _console(env, args)
+
+    def write(line: str) -> None:
+        env.stdout.write(line)
+        env.stdout.flush()
+
+    with systemd_client(connection) as client:
+        snapshot = collect_neighbourhood(client, unit)
+        diagnosis = diagnose(snapshot)
+        if args.json:
+            write(watch_start_line(diagnosis, connection.label, time.time_ns() // 1000))
+        else:
+            render_watch_start(console, diagnosis, connection.label, args.seconds)
+        outcome = watch_unit(
+            client, connection, snapshot, seconds=args.seconds, stop=args.stop,
+            debug_log=args.debug_log,
+            on_event=(lambda seen: write(watch_event_line(seen))) if args.json
+            else (lambda seen: render_watch_event(console, seen)),
+            on_note=(lambda note: write(watch_note_line(note))) if args.json
+            else (lambda note: render_watch_note(console, note)),
+        )
+    if args.json:
+        write(watch_end_line(outcome))
+    else:
+        render_watch_end(console, outcome)
+    return ExitCode.LIVE_SOURCES if outcome.revivals else ExitCode.OK
 
 
 def run_lab(args: argparse.Namespace, env: Environment) -> int:
@@ -226,9 +303,11 @@ def run(argv: Sequence[str], env: Environment) -> int:
     match args.command:
         case "diagnose":
             return run_diagnose(args, env)
+        case "watch":
+            return run_watch(args, env)
         case "lab":
             return run_lab(args, env)
-    raise UsageError("name a command: diagnose or lab", "see: staydown --help")
+    raise UsageError("name a command: diagnose, watch or lab", "see: staydown --help")
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

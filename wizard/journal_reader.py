@@ -44,6 +44,7 @@ FIELDS = (
 # dbus-daemon logs "Activating via systemd: service name=... unit=... requested
 # by ..." through syslog; it is how a bus activation shows up in the journal.
 BUS_DAEMON_IDENTIFIERS = ("dbus-daemon",)
+BUS_CALL_FUNCTION = "process_message"
 DEFAULT_LIMIT = 20000
 JOURNALCTL_TIMEOUT = 60.0
 
@@ -111,6 +112,10 @@ def match_arguments(units: Iterable[str], source: JournalSource) -> list[str]:
     names = sorted(set(units))
     arguments = [] if source.user else ["_PID=1"]
     arguments += [f"{field}={name}" for name in names]
+    if not source.user:
+        # At debug level the manager logs each incoming bus call (no UNIT=);
+        # it tells a `systemctl start` from a trigger.
+        arguments += ["+", "_PID=1", f"CODE_FUNC={BUS_CALL_FUNCTION}"]
     for identifier in BUS_DAEMON_IDENTIFIERS:
         arguments += ["+", f"SYSLOG_IDENTIFIER={identifier}"]
     return arguments

@@ -10,6 +10,7 @@ from typing import Any
 from wizard.analysis.findings import Diagnosis
 from wizard.analysis.timeline import Timeline, TimelineEvent
 from wizard.snapshots import ManagerSnapshot
+from wizard.watch import SeenEvent, WatchOutcome
 
 SCHEMA_VERSION = 1
 
@@ -59,3 +60,49 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
 def render_json(document: dict[str, Any]) -> str:
     """Stable, indented JSON text with a final newline."""
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def watch_start_line(diagnosis: Diagnosis, connection_label: str, started_usec: int) -> str:
+    """The first line of ``watch --json``: what is watched and what diagnose expects."""
+    return render_json_line({
+        "type": "watch",
+        "unit": diagnosis.unit,
+        "connection": connection_label,
+        "started": iso_time(started_usec),
+        "live_sources": [
+            {"kind": f.kind.value, "source": f.source, "chain": list(f.chain)}
+            for f in diagnosis.live_findings
+        ],
+    })
+
+
+def watch_event_line(seen: SeenEvent) -> str:
+    """One start or stop, as soon as it is attributed."""
+    return render_json_line({
+        "type": "event",
+        **event_document(seen.event),
+        "reported": iso_time(seen.reported_usec),
+        "reported_after_ms": seen.latency_usec // 1000,
+    })
+
+
+def watch_note_line(note: str) -> str:
+    """A note while watching."""
+    return render_json_line({"type": "note", "note": note})
+
+
+def watch_end_line(outcome: WatchOutcome) -> str:
+    """The last line: how the watch ended and how many revivals it saw."""
+    return render_json_line({
+        "type": "summary",
+        "unit": outcome.unit,
+        "ended_by": outcome.ended_by,
+        "seconds": round((outcome.ended_usec - outcome.started_usec) / 1e6, 3),
+        "revivals": len(outcome.revivals),
+        "notes": outcome.notes,
+    })
+
+
+def render_json_line(document: dict[str, Any]) -> str:
+    """One compact JSON object and a newline (JSON Lines)."""
+    return json.dumps(document, ensure_ascii=False) + "\n"

@@ -52,6 +52,19 @@ TRIGGER_FUNCTIONS: dict[str, str] = {
 }
 ON_FAILURE_FUNCTION = "unit_start_on_failure"
 """Logs "Triggering OnFailure=/OnSuccess= dependencies." (info level)."""
+ENQUEUE_FUNCTION = "manager_add_job"
+"""Logs "Trying to enqueue job UNIT/TYPE/MODE" for the unit a request names (debug)."""
+BUS_CALL_FUNCTION = "process_message"
+"""sd-bus logs every incoming message at debug level, without UNIT=."""
+# The method calls that ask the manager to start a unit (org.freedesktop.systemd1(5)).
+_START_METHODS = frozenset({
+    "StartUnit", "StartUnitReplace", "StartUnitWithFlags", "RestartUnit", "TryRestartUnit",
+    "ReloadOrRestartUnit", "ReloadOrTryRestartUnit", "EnqueueUnitJob", "Start", "Restart",
+    "TryRestart", "ReloadOrRestart", "ReloadOrTryRestart",
+})
+# sd-bus's own text for an incoming call (bus-message.c, log_bus_message); no
+# structured fields exist for it.
+_BUS_CALL = re.compile(r"type=method_call sender=(?P<sender>\S+) .*?member=(?P<member>\w+)")
 
 # dbus-daemon has no structured fields for this line (bus/activation.c).
 _BUS_ACTIVATION = re.compile(
@@ -329,6 +342,7 @@ class _Classifier:
 
     def start_cause(self, job: _Job, depth: int = 0) -> _Cause:
         for rule in (
+            self._requested_over_bus,
             self._restart_policy,
             self._bus_activation,
             self._failure_hook,
@@ -387,6 +401,42 @@ class _Classifier:
                 "scheduled: systemctl restart, or a restart passed on through PartOf=",
                 tuple(_evidence(e) for e in job.entries[:1]),
             )
+        return None
+
+    def _requested_over_bus(self, job: _Job, depth: int) -> _Cause | None:
+        """Debug level: a start method call came in right before the job was enqueued."""
+        history = self.history
+        low = history.window_start(job.first_index, TRANSACTION_WINDOW_USEC)
+        records = history.records
+        for index in range(job.first_index, low - 1, -1):
+            enqueue = records[index]
+            if not (isinstance(enqueue, JournalEntry) and enqueue.unit == job.unit
+                    and enqueue.code_func == ENQUEUE_FUNCTION):
+                continue
+            # The call is the manager's last bus message before the enqueue line.
+            for before in range(index - 1, max(low, index - 50) - 1, -1):
+                call = records[before]
+                if not isinstance(call, JournalEntry) or call.code_func != BUS_CALL_FUNCTION:
+                    # "Trying to enqueue" and "Enqueued" are both manager_add_job;
+                    # another unit's enqueue means the call was not for this one.
+                    if isinstance(call, JournalEntry) and call.code_func == ENQUEUE_FUNCTION \
+                            and call.unit != job.unit:
+                        return None
+                    continue
+                match = _BUS_CALL.search(call.message)
+                if match is None or match["member"] not in _START_METHODS:
+                    return None
+                via = ("systemd's private socket (root's systemctl)"
+                       if match["sender"] == "n/a" else f"the bus, from {match['sender']}")
+                return _Cause(
+                    StartCause.MANUAL, "", Certainty.RECORDED,
+                    f"asked for over D-Bus: a {match['member']} call came in through {via} "
+                    "just before the job was enqueued (systemctl, a script or an agent)",
+                    (Evidence("systemd", f"method call {match['member']} via {via} (debug log)",
+                              "journal"),
+                     _evidence(enqueue, f"{job.unit}: job enqueued (debug log)")),
+                )
+            return None
         return None
 
     def _bus_activation(self, job: _Job, depth: int) -> _Cause | None:
@@ -576,7 +626,9 @@ def _signal_name(number: str) -> str:
         return f"signal {number}"
 
 
-def _stop_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent]]:
+def _stop_events(
+    history: _History, unit: str, bus_stops: bool
+) -> list[tuple[int, TimelineEvent]]:
     """One stop per invocation that ended, from the entries that invocation left."""
     by_invocation: dict[str, list[tuple[int, JournalEntry]]] = {}
     for index, record in enumerate(history.records):
@@ -627,8 +679,8 @@ def _stop_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent]
             evidence=tuple(evidence), job_id=stop_job[1].job_id if stop_job else 0,
             invocation_id=invocation, result=result,
         )))
-    journal_invocations = set(by_invocation)
-    events += _bus_stop_events(history, unit, journal_invocations)
+    if bus_stops:
+        events += _bus_stop_events(history, unit, set(by_invocation))
     return events
 
 
@@ -703,15 +755,18 @@ def build_timeline(
     until_usec: int,
     limit: int = MAX_EVENTS,
     notes: Sequence[str] = (),
+    bus_stops: bool = False,
 ) -> Timeline:
     """Every start and stop of ``unit`` in the records, classified, oldest first.
 
     ``records`` are journal entries about the unit and its neighbours (the units
     in ``snapshot``), and for a watch also bus signals; ``snapshot`` says which
-    units trigger, pull in, uphold or hook onto the unit.
+    units trigger, pull in, uphold or hook onto the unit. ``bus_stops`` takes
+    stops from the bus signals too, for a watch that cannot follow the journal
+    (the journal says more: exit status, signal, result).
     """
     history = _History(records, snapshot)
-    events = _start_events(history, unit) + _stop_events(history, unit)
+    events = _start_events(history, unit) + _stop_events(history, unit, bus_stops)
     events.sort(key=lambda pair: (pair[1].at_usec, pair[0]))
     ordered = [event for _, event in events if since_usec <= event.at_usec <= until_usec]
     omitted = max(0, len(ordered) - limit)

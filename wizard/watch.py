@@ -1,0 +1,245 @@
+"""staydown watch: optionally stop the unit, then attribute every revival as it happens.
+
+The manager's D-Bus signals (JobNew/JobRemoved, PropertiesChanged) show within
+milliseconds that something is starting; a ``journalctl --follow`` adds what
+systemd logged about it; analysis.timeline classifies both together, with the
+same rules as diagnose's timeline. With ``--debug-log`` the manager's log level
+is raised for the watch only and always put back: on the deadline, Ctrl-C,
+SIGTERM, SIGHUP and errors alike (SIGKILL cannot be caught; the start message
+says how to put it back by hand).
+"""
+
+from __future__ import annotations
+
+import select
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+from wizard.analysis.timeline import TimelineEvent, build_timeline
+from wizard.connection import Connection
+from wizard.journal_reader import JournalFollower, journal_source
+from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
+from wizard.systemd_adapter import ManagerSignals, SystemdClient
+
+RECORDED_SETTLE_USEC = 150_000
+"""A start the bus already explains is reported this soon after it happened."""
+SETTLE_USEC = 600_000
+"""Anything else waits this long for the journal: journald wakes followers at most
+every 250 ms (its post-change timer), and journalctl needs a moment to parse."""
+POLL_SECONDS = 0.05
+JOURNAL_LEAD_USEC = 2_000_000
+"""The follower starts this far back, so nothing logged while it starts is lost."""
+
+
+def _now_usec() -> int:
+    return time.time_ns() // 1000
+
+
+class WatchTerminated(Exception):
+    """SIGTERM or SIGHUP arrived; the watch ends as it does on Ctrl-C."""
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """An event as the watch reported it: when, and how long after it happened."""
+
+    event: TimelineEvent
+    reported_usec: int
+
+    @property
+    def latency_usec(self) -> int:
+        """From the moment systemd logged or announced it to our report."""
+        return max(0, self.reported_usec - self.event.at_usec)
+
+
+@dataclass
+class WatchOutcome:
+    """What one watch saw, and why it ended."""
+
+    unit: str
+    started_usec: int
+    ended_usec: int = 0
+    seen: list[SeenEvent] = field(default_factory=list)
+    ended_by: str = "time"
+    """time, interrupt (Ctrl-C) or terminate (SIGTERM/SIGHUP)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def revivals(self) -> list[SeenEvent]:
+        """The starts seen."""
+        return [s for s in self.seen if s.event.event == "start"]
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP back while the log level is put back."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def termination_ends_watch() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into WatchTerminated for the block (main thread only)."""
+
+    def raise_terminated(number: int, frame: FrameType | None) -> None:
+        raise WatchTerminated(signal.Signals(number).name)
+
+    previous = {
+        number: signal.signal(number, raise_terminated)
+        for number in (signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def raised_log_level(
+    client: SystemdClient, enabled: bool, announce: Callable[[str], None]
+) -> Iterator[str | None]:
+    """Keep the manager at log level debug for the block; the previous level always comes back."""
+    if not enabled:
+        yield None
+        return
+    previous = client.log_level()
+    client.set_log_level("debug")
+    announce(
+        f"systemd's log level is debug for this watch (it was {previous}); it is put back "
+        f"when the watch ends. If staydown is killed, put it back by hand: "
+        f"systemd-analyze log-level {previous}"
+    )
+    try:
+        yield previous
+    finally:
+        with _signals_blocked():
+            client.set_log_level(previous)
+            announce(f"systemd's log level is {previous} again")
+
+
+Record = JournalEntry | JobSignal | UnitChange
+
+
+def _event_key(event: TimelineEvent) -> tuple[str, str]:
+    if event.event == "start":
+        return ("start", str(event.job_id))
+    return ("stop", event.invocation_id or str(event.at_usec))
+
+
+def watch_unit(
+    client: SystemdClient,
+    connection: Connection,
+    snapshot: SystemSnapshot,
+    *,
+    seconds: float | None,
+    stop: bool,
+    debug_log: bool,
+    on_event: Callable[[SeenEvent], None],
+    on_note: Callable[[str], None],
+) -> WatchOutcome:
+    """Watch ``snapshot.target`` until the time is up, Ctrl-C or SIGTERM.
+
+    Every start and stop is handed to ``on_event`` once its evidence has had
+    SETTLE_USEC to arrive, classified by analysis.timeline.
+    """
+    unit = snapshot.target
+    units = sorted({*snapshot.units, unit})
+    outcome = WatchOutcome(unit=unit, started_usec=_now_usec())
+    records: list[Record] = []
+    reported: set[tuple[str, str]] = set()
+
+    def note(text: str) -> None:
+        outcome.notes.append(text)
+        on_note(text)
+
+    signals = client.subscribe(units)
+    follower = JournalFollower(journal_source(connection), units,
+                               outcome.started_usec - JOURNAL_LEAD_USEC)
+    with follower, termination_ends_watch():
+        if follower.note:
+            note(f"{follower.note}; attribution uses D-Bus signals only")
+        try:
+            with raised_log_level(client, debug_log, note):
+                if stop:
+                    job = client.stop_unit(unit)
+                    note(f"stopping {unit} (job {job})")
+                # The watch proper starts now: our own stop is part of it.
+                deadline = None if seconds is None else time.monotonic() + seconds
+                bus_stops = follower.fileno() is None
+                _loop(signals, follower, records, deadline, lambda: _report(
+                    unit, records, snapshot, outcome, reported, on_event,
+                    bus_stops=bus_stops))
+        except KeyboardInterrupt:
+            outcome.ended_by = "interrupt"
+        except WatchTerminated:
+            outcome.ended_by = "terminate"
+        # Whatever settled in the meantime is still worth reporting.
+        _report(unit, records, snapshot, outcome, reported, on_event, final=True,
+                bus_stops=follower.fileno() is None)
+        if follower.note and not any(follower.note in n for n in outcome.notes):
+            note(follower.note)
+    outcome.ended_usec = _now_usec()
+    return outcome
+
+
+def _loop(
+    signals: ManagerSignals, follower: JournalFollower, records: list[Record],
+    deadline: float | None, report: Callable[[], bool],
+) -> None:
+    """Collect signals and journal entries until the deadline; report as they settle."""
+    sources = [signals.fileno()]
+    journal_fd = follower.fileno()
+    if journal_fd is not None:
+        sources.append(journal_fd)
+    pending = False
+    while deadline is None or time.monotonic() < deadline:
+        wait = POLL_SECONDS if deadline is None else max(
+            0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+        select.select(sources, [], [], wait)
+        arrived = signals.drain() + follower.read_available()
+        records.extend(arrived)
+        if arrived or pending:
+            pending = report()
+
+
+def _report(
+    unit: str,
+    records: list[Record],
+    snapshot: SystemSnapshot,
+    outcome: WatchOutcome,
+    reported: set[tuple[str, str]],
+    on_event: Callable[[SeenEvent], None],
+    *,
+    final: bool = False,
+    bus_stops: bool = False,
+) -> bool:
+    """Hand every settled, unreported event on; True while some still wait to settle."""
+    now = _now_usec()
+    timeline = build_timeline(
+        unit, records, snapshot, since_usec=outcome.started_usec, until_usec=now + SETTLE_USEC,
+        limit=10_000, bus_stops=bus_stops,
+    )
+    pending = False
+    for event in timeline.events:
+        key = _event_key(event)
+        if key in reported:
+            continue
+        settle = RECORDED_SETTLE_USEC if (
+            event.event == "start" and event.certainty == "recorded") else SETTLE_USEC
+        if not final and now - event.at_usec < settle:
+            pending = True
+            continue
+        reported.add(key)
+        seen = SeenEvent(event, now)
+        outcome.seen.append(seen)
+        on_event(seen)
+    return pending
