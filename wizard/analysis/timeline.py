@@ -74,6 +74,8 @@ _BUS_ACTIVATION = re.compile(
 
 TRANSACTION_WINDOW_USEC = 2_000_000
 """Jobs of one transaction are installed in one go; their entries are this close."""
+BOOT_TARGET_WINDOW_USEC = 120_000_000
+"""A target's "Reached target" entry comes when its whole transaction is done."""
 CAUSE_WINDOW_USEC = 2_000_000
 """How far back a trigger firing, a failure or an activation request may explain a start."""
 MAX_EVENTS = 200
@@ -163,6 +165,7 @@ class _Job:
     boot_id: str
     first_index: int
     first_usec: int
+    last_index: int = 0
     types: set[str] = field(default_factory=set)
     done_usec: int = 0
     result: str = ""
@@ -191,6 +194,7 @@ class _History:
         job = self.jobs.get(key)
         if job is None:
             job = self.jobs[key] = _Job(job_id, unit, boot, index, at)
+        job.last_index = index
         return job
 
     def _index_jobs(self) -> None:
@@ -222,22 +226,23 @@ class _History:
         self._infer_bus_job_types()
 
     def _infer_bus_job_types(self) -> None:
-        # A job seen only on the bus, too short-lived to read its JobType, is a
-        # start when the unit went active while the job was installed.
+        # A job seen only on the bus, too short-lived to read its JobType: the
+        # unit's state changes while the job was installed say what it did.
+        changes: dict[tuple[str, int], list[tuple[int, UnitChange]]] = {}
+        for index, record in enumerate(self.records):
+            if isinstance(record, UnitChange) and record.job_id:
+                changes.setdefault((record.unit, record.job_id), []).append((index, record))
         for job in self.jobs.values():
-            if job.types:
+            seen = changes.get((job.unit, job.job_id))
+            if not seen:
                 continue
-            for record in self.records[job.first_index:]:
-                if isinstance(record, UnitChange) and record.unit == job.unit \
-                        and record.job_id == job.job_id:
-                    if record.active_state in ("active", "activating", "reloading"):
-                        job.types.add("start")
-                    elif record.active_state in ("deactivating", "inactive", "failed"):
-                        job.types.add("stop")
-                    if record.invocation_id:
-                        job.invocation_id = record.invocation_id
-                    if job.types and record.active_state == "active":
-                        break
+            job.last_index = max(job.last_index, seen[-1][0])
+            last = seen[-1][1]
+            job.invocation_id = job.invocation_id or last.invocation_id
+            if not job.types:
+                kind = _job_type_from_states([change.active_state for _, change in seen])
+                if kind:
+                    job.types.add(kind)
 
     def related(self, unit: str, prop: str) -> tuple[str, ...]:
         snapshot = self.snapshot.unit(unit)
@@ -273,6 +278,24 @@ class _History:
             return False, "not in the snapshot"
         return now.is_active, f"ActiveState={now.active_state} ({now.sub_state}) now, " \
             "with no change in the journal since"
+
+
+def _job_type_from_states(states: Sequence[str]) -> str:
+    """The job type ("start", "stop" or ""), from the states a unit went through.
+
+    A start passes "activating" or goes from down to up (a oneshot ends down
+    again); a stop passes "deactivating" or goes from up to down.
+    """
+    if "activating" in states or "reloading" in states:
+        return "start"
+    if "deactivating" in states:
+        return "stop"
+    up = ("active",)
+    if states and states[0] not in up and any(s in up for s in states[1:]):
+        return "start"
+    if states and states[0] in up and any(s not in up for s in states[1:]):
+        return "stop"
+    return ""
 
 
 def _lifecycle(record: Record, unit: str) -> bool | None:
@@ -371,7 +394,8 @@ class _Classifier:
         for other in history.jobs.values():
             if other.unit == unit and other.is_start and other.first_index < job.first_index \
                     and other.boot_id == job.boot_id and other.job_id != job.job_id:
-                low = max(low, other.first_index + 1)
+                # Past everything the earlier start left, its own signals included.
+                low = max(low, min(other.last_index, job.first_index - 1) + 1)
         for index in range(job.first_index - 1, low - 1, -1):
             record = history.records[index]
             if isinstance(record, JournalEntry) and record.unit == unit \
@@ -546,16 +570,24 @@ class _Classifier:
         pullers = {
             puller: prop for prop in PULLED_BY for puller in history.related(job.unit, prop)
         }
+        own_jobs = [other.job_id for other in history.jobs.values()
+                    if other.unit == job.unit and other.boot_id == job.boot_id]
         best: _Job | None = None
         for other in history.jobs.values():
             if other.unit not in pullers or not other.is_start or other.boot_id != job.boot_id:
                 continue
             # The transaction's jobs get increasing IDs, its anchor first, so the
-            # unit that pulled this one in has the lower ID; both are installed
-            # in the same instant.
+            # unit that pulled this one in has the lower ID, and no job of this
+            # unit lies between the two (a stop job in between means another
+            # transaction). A target logs only when it is reached, which at boot
+            # may be long after its units started; other units log at once.
             if other.job_id >= job.job_id:
                 continue
-            if abs(other.first_usec - job.first_usec) > TRANSACTION_WINDOW_USEC:
+            if any(other.job_id < own < job.job_id for own in own_jobs):
+                continue
+            window = BOOT_TARGET_WINDOW_USEC if other.unit.endswith(".target") \
+                else TRANSACTION_WINDOW_USEC
+            if abs(other.first_usec - job.first_usec) > window:
                 continue
             if best is None or other.job_id > best.job_id:
                 best = other
