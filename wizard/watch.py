@@ -112,13 +112,14 @@ def raised_log_level(
         yield None
         return
     previous = client.log_level()
-    client.set_log_level("debug")
-    announce(
-        f"systemd's log level is debug for this watch (it was {previous}); it is put back "
-        f"when the watch ends. If staydown is killed, put it back by hand: "
-        f"systemd-analyze log-level {previous}"
-    )
     try:
+        # Inside the try: a signal right after the change must still undo it.
+        client.set_log_level("debug")
+        announce(
+            f"systemd's log level is debug for this watch (it was {previous}); it is put "
+            f"back when the watch ends. If staydown is killed, put it back by hand: "
+            f"systemd-analyze log-level {previous}"
+        )
         yield previous
     finally:
         with _signals_blocked():
@@ -236,8 +237,10 @@ def _report(
         settle = RECORDED_SETTLE_USEC if (
             event.event == "start" and event.certainty == "recorded") else SETTLE_USEC
         if not final and now - event.at_usec < settle:
+            # Later events wait too, so the report stays in time order; each
+            # still comes out within SETTLE_USEC of its own moment.
             pending = True
-            continue
+            break
         reported.add(key)
         seen = SeenEvent(event, now)
         outcome.seen.append(seen)

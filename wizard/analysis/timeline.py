@@ -166,6 +166,8 @@ class _Job:
     first_index: int
     first_usec: int
     last_index: int = 0
+    first_bus_index: int = -1
+    """The first bus signal about the job: bus order is only comparable with bus order."""
     types: set[str] = field(default_factory=set)
     done_usec: int = 0
     result: str = ""
@@ -218,6 +220,8 @@ class _History:
             elif isinstance(record, JobSignal):
                 # Signals come from the running system: the newest boot seen.
                 job = self._job(live_boot, record.job_id, record.unit, index, record.at_usec)
+                if job.first_bus_index < 0:
+                    job.first_bus_index = index
                 if record.job_type:
                     job.types.add(record.job_type)
                 if record.removed:
@@ -237,6 +241,9 @@ class _History:
             if not seen:
                 continue
             job.last_index = max(job.last_index, seen[-1][0])
+            first = seen[0][0]
+            job.first_bus_index = first if job.first_bus_index < 0 else min(
+                job.first_bus_index, first)
             last = seen[-1][1]
             job.invocation_id = job.invocation_id or last.invocation_id
             if not job.types:
@@ -525,10 +532,19 @@ class _Classifier:
     def _recorded_trigger(self, job: _Job, depth: int) -> _Cause | None:
         history = self.history
         triggers = self._triggers(job.unit)
-        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
-        for index in range(job.first_index - 1, low - 1, -1):
+        # Journal timestamps and bus arrival times come from different clocks'
+        # readers, so a debug line is looked for before the job's first record
+        # of any kind, a state change before its first bus signal.
+        bus_start = job.first_bus_index if job.first_bus_index >= 0 else job.first_index
+        start = max(job.first_index, bus_start)
+        low = history.window_start(start, CAUSE_WINDOW_USEC)
+        for index in range(start - 1, low - 1, -1):
             record = history.records[index]
             if record.unit not in triggers:
+                continue
+            if isinstance(record, UnitChange) and index >= bus_start:
+                continue
+            if isinstance(record, JournalEntry) and index >= job.first_index:
                 continue
             if isinstance(record, JournalEntry) and record.code_func in TRIGGER_FUNCTIONS:
                 what = TRIGGER_FUNCTIONS[record.code_func]
