@@ -15,6 +15,7 @@ recordings still classify the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -29,6 +30,7 @@ from wizard.neighbourhood import collect_neighbourhood
 from wizard.snapshots import (
     JobSignal,
     JournalEntry,
+    ManagerSnapshot,
     SystemSnapshot,
     UnitChange,
     records_from_json,
@@ -49,7 +51,9 @@ class Step:
     label: str
     commands: tuple[tuple[str, ...], ...]
     wait_for: str = "active"
-    """"active": the daemon is up again; "settled": just give systemd a moment."""
+    """"active": ``unit`` is up again; "settled": just give systemd a moment."""
+    unit: str = DAEMON
+    """The unit this step revives."""
     timeout: float = 15.0
 
 
@@ -59,9 +63,14 @@ class JournalRecording:
 
     name: str
     scenario: str
-    target: str
+    """A shipped scenario, or a directory under tests/scenarios."""
     log_level: str
     steps: tuple[Step, ...]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every unit a step revives; the snapshot covers all their neighbourhoods."""
+        return tuple(dict.fromkeys(step.unit for step in self.steps))
 
 
 ARTICLE_STEPS = (
@@ -83,10 +92,28 @@ ARTICLE_STEPS = (
          (("systemctl", "restart", DAEMON),), wait_for="settled"),
 )
 
-RECORDINGS = (
-    JournalRecording("article-info", "article", DAEMON, "info", ARTICLE_STEPS),
-    JournalRecording("article-debug", "article", DAEMON, "debug", ARTICLE_STEPS),
+# tests/scenarios/revivals: the kinds the article does not show.
+REVIVAL_STEPS = (
+    Step("path: touch /run/kick-me, which kick.path watches",
+         (("touch", "/run/kick-me"),), unit="kick.service"),
+    Step("direct-timer: stop tick.service, tick.timer starts it again",
+         (("systemctl", "stop", "tick.service"),), unit="tick.service"),
+    Step("on-failure: start flaky.service, which fails",
+         (("systemctl", "start", "--no-block", "flaky.service"),), unit="rescue.service"),
+    Step("on-success: start flaky.service again, which now succeeds",
+         (("touch", "/run/flaky-succeeds"), ("systemctl", "start", "flaky.service")),
+         unit="afterwards.service"),
+    Step("upholds: stop kept.service, which keeper.service upholds",
+         (("systemctl", "stop", "kept.service"),), unit="kept.service"),
 )
+
+RECORDINGS = (
+    JournalRecording("article-info", "article", "info", ARTICLE_STEPS),
+    JournalRecording("article-debug", "article", "debug", ARTICLE_STEPS),
+    JournalRecording("revivals-info", "revivals", "info", REVIVAL_STEPS),
+    JournalRecording("revivals-debug", "revivals", "debug", REVIVAL_STEPS),
+)
+LOCAL_SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 @dataclass
@@ -102,7 +129,7 @@ class Recorded:
     def to_json(self, recording: JournalRecording) -> str:
         return json.dumps({
             "scenario": recording.scenario,
-            "target": recording.target,
+            "targets": list(recording.targets),
             "log_level": recording.log_level,
             "since_usec": self.since_usec,
             "until_usec": self.until_usec,
@@ -148,44 +175,63 @@ def _pump(signals: ManagerSignals, sink: list[JournalEntry | JobSignal | UnitCha
 
 def record(recording: JournalRecording, lab_name: str) -> Recorded:
     """Boot, provoke and read one recording; the lab is always torn down."""
-    lab = lab_module.up(recording.scenario, lab_name)
+    local = LOCAL_SCENARIOS / recording.scenario
+    scenario = (lab_module.scenario_from_directory(local) if local.is_dir()
+                else lab_module.load_scenario(recording.scenario))
+    lab = lab_module.up(scenario, lab_name)
     try:
         since = _now_usec() - 120_000_000  # the whole boot
         with systemd_client(lab.connection) as client:
-            snapshot = collect_neighbourhood(client, recording.target)
-            return _provoke(lab, client, snapshot, recording, since)
+            # The snapshot is taken after the steps, as diagnose runs after the
+            # fact: a unit whose OnFailure= names the target is loaded only once
+            # it has run (systemd knows OnFailureOf= of loaded units only).
+            recorded = _provoke(lab, client, recording, since)
+            snapshot = _neighbourhoods(client, recording.targets)
+            recorded.snapshot = snapshot
+            read = read_journal(journal_source(lab.connection), sorted(snapshot.units), since,
+                                until_usec=recorded.until_usec)
+            if read.notes:
+                raise RuntimeError(f"journal not read: {read.notes}")
+            recorded.records = [*read.entries, *recorded.records]
+            return recorded
     finally:
         lab_module.down(lab_name)
 
 
-def _provoke(lab: lab_module.Lab, client: SystemdClient, snapshot: SystemSnapshot,
-             recording: JournalRecording, since: int) -> Recorded:
+def _neighbourhoods(client: SystemdClient, targets: tuple[str, ...]) -> SystemSnapshot:
+    """One snapshot holding the neighbourhood of every target (the first is its target)."""
+    snapshots = [collect_neighbourhood(client, target) for target in targets]
+    units = {name: unit for snapshot in snapshots for name, unit in snapshot.units.items()}
+    return dataclasses.replace(snapshots[0], units=units)
+
+
+def _provoke(lab: lab_module.Lab, client: SystemdClient, recording: JournalRecording,
+             since: int) -> Recorded:
+    """Run the steps; the bus signals come back in ``records`` (the journal comes later)."""
     bus: list[JournalEntry | JobSignal | UnitChange] = []
     marks: list[dict[str, Any]] = []
-    signals = client.subscribe(sorted({*snapshot.units, recording.target}))
+    signals = client.subscribe(None)  # every unit, as watch does
     if recording.log_level != "info":
         client.set_log_level(recording.log_level)
     # Let the first reconcile run pass, so each step starts from a quiet system.
     _pump(signals, bus, 1.0)
     for step in recording.steps:
-        marks.append({"label": step.label, "at_usec": _now_usec()})
+        marks.append({"label": step.label, "unit": step.unit, "at_usec": _now_usec()})
         for command in step.commands:
             lab.exec(list(command), check=True)
             _pump(signals, bus, 0.1)
         if step.wait_for == "active":
-            came_back = _pump(signals, bus, step.timeout,
-                              lambda: _is_active(lab, recording.target))
+            def back(unit: str = step.unit) -> bool:
+                return _is_active(lab, unit)
+
+            came_back = _pump(signals, bus, step.timeout, back)
             if not came_back:
-                raise RuntimeError(f"{recording.target} did not come back after: {step.label}")
+                raise RuntimeError(f"{step.unit} did not come back after: {step.label}")
         _pump(signals, bus, 1.0)
     until = _now_usec()
     if recording.log_level != "info":
         client.set_log_level("info")
-    read = read_journal(journal_source(lab.connection), sorted(snapshot.units), since,
-                        until_usec=until)
-    if read.notes:
-        raise RuntimeError(f"journal not read: {read.notes}")
-    return Recorded(snapshot, [*read.entries, *bus], marks, since, until)
+    return Recorded(SystemSnapshot("", ManagerSnapshot(), {}), bus, marks, since, until)
 
 
 def main() -> int:

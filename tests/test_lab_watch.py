@@ -26,7 +26,7 @@ from tests.lab_helpers import (
     wait_until,
 )
 from wizard.errors import ExitCode
-from wizard.lab import Lab
+from wizard.lab import Lab, scenario_from_directory
 from wizard.systemd_adapter import SystemdClient, systemd_client
 from wizard.watch import raised_log_level
 
@@ -252,3 +252,17 @@ def test_readable_watch_shows_the_revival_its_chain_and_the_verdict(lab_factory)
     assert f"chain: widget-daemon.socket → {DAEMON}" in out
     assert "widget-daemon.socket: 1 × triggered (reported within" in out
     assert out.index("stopped  clean") < out.index("REVIVED")
+
+
+def test_watch_attributes_an_on_failure_start_to_a_unit_loaded_only_then(lab_factory):
+    # flaky.service is not even loaded when the watch starts: systemd learns that
+    # its OnFailure= names rescue.service only when it runs.
+    lab = lab_factory(scenario_from_directory(Path(__file__).parent / "scenarios" / "revivals"))
+    with watching(lab, "--seconds", "4", unit="rescue.service") as watch:
+        watch.next(lambda d: d.get("type") == "watch")
+        lab.exec(["systemctl", "start", "--no-block", "flaky.service"], check=True)
+        start = watch.next(is_start)
+        assert (start.data["cause"], start.data["source"], start.data["chain"]) == (
+            "on-failure", "flaky.service", ["flaky.service", "rescue.service"])
+        assert_prompt(start)
+        watch.finish()

@@ -7,17 +7,13 @@ import os
 import pytest
 
 from tests.record_journals import RECORDINGS, Recorded, load, record
-from tests.test_timeline_recorded import classified, first_after, timeline_of
+from tests.test_timeline_recorded import classify_steps
 
 pytestmark = pytest.mark.lab
 
 
-def per_step(recorded: Recorded, keep: str) -> dict[str, tuple[object, ...]]:
-    timeline = timeline_of(recorded, keep)
-    return {
-        mark["label"]: classified(first_after(recorded, timeline, mark["label"].split(":")[0]))
-        for mark in recorded.marks
-    }
+def per_step(recorded: Recorded, keep: str) -> dict[str, tuple[str, str, tuple[str, ...], str]]:
+    return classify_steps(recorded, keep, [m["label"].split(":")[0] for m in recorded.marks])
 
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=lambda r: r.name)

@@ -104,6 +104,9 @@ class JournalRead:
 def match_arguments(units: Iterable[str], source: JournalSource) -> list[str]:
     """Journalctl matches: the manager's entries about these units, or dbus-daemon's.
 
+    No units: everything the manager logs (a watch, which cannot know in advance
+    which unit will turn out to matter).
+
     Matches on one field are ORed, different fields ANDed, ``+`` separates
     alternatives (journalctl(1)). The system manager is PID 1 of its namespace;
     other processes may set UNIT= too, so the system form also asks for _PID=1.
@@ -112,6 +115,8 @@ def match_arguments(units: Iterable[str], source: JournalSource) -> list[str]:
     names = sorted(set(units))
     arguments = [] if source.user else ["_PID=1"]
     arguments += [f"{field}={name}" for name in names]
+    if not names and source.user:
+        arguments.append(f"_UID={os.getuid()}")
     if not source.user:
         # At debug level the manager logs each incoming bus call (no UNIT=);
         # it tells a `systemctl start` from a trigger.

@@ -348,9 +348,9 @@ class SystemdClient:
             return ""
         return _text(value)
 
-    def subscribe(self, units: Collection[str]) -> ManagerSignals:
-        """Start receiving job and state changes of these units (Manager.Subscribe)."""
-        return ManagerSignals(self, frozenset(units))
+    def subscribe(self, units: Collection[str] | None = None) -> ManagerSignals:
+        """Start receiving job and state changes (Manager.Subscribe); None: every unit."""
+        return ManagerSignals(self, None if units is None else frozenset(units))
 
     def require_unit(self, name: str) -> UnitSnapshot:
         """Snapshot a unit that must exist, or raise with close names suggested."""
@@ -372,7 +372,7 @@ class ManagerSignals:
     Each record is stamped with the time it was received.
     """
 
-    def __init__(self, client: SystemdClient, units: frozenset[str]) -> None:
+    def __init__(self, client: SystemdClient, units: frozenset[str] | None) -> None:
         self._client = client
         self._units = units
         self._received: list[JobSignal | UnitChange] = []
@@ -386,7 +386,7 @@ class ManagerSignals:
             member = message.headers.get("Member", b"")
             body = message.body
             unit = _text(body[2])
-            if unit not in self._units:
+            if self._units is not None and unit not in self._units:
                 return
             removed = member == b"JobRemoved"
             self._received.append(JobSignal(
@@ -402,7 +402,8 @@ class ManagerSignals:
             if interface != UNIT_IFACE or not path.startswith(UNIT_PATH_PREFIX):
                 return
             unit = bus_label_unescape(path[len(UNIT_PATH_PREFIX):])
-            if unit not in self._units or b"ActiveState" not in changed:
+            if (self._units is not None and unit not in self._units) \
+                    or b"ActiveState" not in changed:
                 return
             job = changed.get(b"Job") or (0, b"/")
             invocation = changed.get(b"InvocationID") or b""

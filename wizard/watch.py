@@ -22,6 +22,7 @@ from types import FrameType
 from wizard.analysis.timeline import TimelineEvent, build_timeline
 from wizard.connection import Connection
 from wizard.journal_reader import JournalFollower, journal_source
+from wizard.neighbourhood import collect_neighbourhood
 from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 from wizard.systemd_adapter import ManagerSignals, SystemdClient
 
@@ -153,17 +154,20 @@ def watch_unit(
     SETTLE_USEC to arrive, classified by analysis.timeline.
     """
     unit = snapshot.target
-    units = sorted({*snapshot.units, unit})
     outcome = WatchOutcome(unit=unit, started_usec=_now_usec())
     records: list[Record] = []
     reported: set[tuple[str, str]] = set()
+    state = _WatchState(snapshot, lambda: refresh(client, unit))
 
     def note(text: str) -> None:
         outcome.notes.append(text)
         on_note(text)
 
-    signals = client.subscribe(units)
-    follower = JournalFollower(journal_source(connection), units,
+    # Every unit: the one that turns out to matter (a failing unit with
+    # OnFailure=, say) may not even be loaded when the watch starts.
+    signals = client.subscribe(None)
+    source = journal_source(connection)
+    follower = JournalFollower(source, sorted(snapshot.units) if source.user else [],
                                outcome.started_usec - JOURNAL_LEAD_USEC)
     with follower, termination_ends_watch():
         if follower.note:
@@ -177,14 +181,14 @@ def watch_unit(
                 deadline = None if seconds is None else time.monotonic() + seconds
                 bus_stops = follower.fileno() is None
                 _loop(signals, follower, records, deadline, lambda: _report(
-                    unit, records, snapshot, outcome, reported, on_event,
+                    unit, records, state, outcome, reported, on_event,
                     bus_stops=bus_stops))
         except KeyboardInterrupt:
             outcome.ended_by = "interrupt"
         except WatchTerminated:
             outcome.ended_by = "terminate"
         # Whatever settled in the meantime is still worth reporting.
-        _report(unit, records, snapshot, outcome, reported, on_event, final=True,
+        _report(unit, records, state, outcome, reported, on_event, final=True,
                 bus_stops=follower.fileno() is None)
         if follower.note and not any(follower.note in n for n in outcome.notes):
             note(follower.note)
@@ -212,10 +216,32 @@ def _loop(
             pending = report()
 
 
+@dataclass
+class _WatchState:
+    """The snapshot the watch classifies with, refreshed when a start is unexplained."""
+
+    snapshot: SystemSnapshot
+    reload: Callable[[], SystemSnapshot]
+    refreshed_for: set[int] = field(default_factory=set)
+
+    def refresh_for(self, job_id: int) -> bool:
+        """Reload once per unexplained start job; True when it reloaded."""
+        if job_id in self.refreshed_for:
+            return False
+        self.refreshed_for.add(job_id)
+        self.snapshot = self.reload()
+        return True
+
+
+def refresh(client: SystemdClient, unit: str) -> SystemSnapshot:
+    """The unit's neighbourhood now: units loaded since the watch began join it."""
+    return collect_neighbourhood(client, unit)
+
+
 def _report(
     unit: str,
     records: list[Record],
-    snapshot: SystemSnapshot,
+    state: _WatchState,
     outcome: WatchOutcome,
     reported: set[tuple[str, str]],
     on_event: Callable[[SeenEvent], None],
@@ -225,12 +251,22 @@ def _report(
 ) -> bool:
     """Hand every settled, unreported event on; True while some still wait to settle."""
     now = _now_usec()
-    timeline = build_timeline(
-        unit, records, snapshot, since_usec=outcome.started_usec, until_usec=now + SETTLE_USEC,
-        limit=10_000, bus_stops=bus_stops,
-    )
+
+    def classify() -> tuple[TimelineEvent, ...]:
+        return build_timeline(
+            unit, records, state.snapshot, since_usec=outcome.started_usec,
+            until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=bus_stops,
+        ).events
+
+    events = classify()
+    unexplained = [e for e in events if e.event == "start" and e.certainty == "inferred"
+                   and _event_key(e) not in reported]
+    # A unit that started it may have been loaded only now (a failing unit's
+    # OnFailure=, a unit calling it): look again before settling for less.
+    if any(state.refresh_for(e.job_id) for e in unexplained):
+        events = classify()
     pending = False
-    for event in timeline.events:
+    for event in events:
         key = _event_key(event)
         if key in reported:
             continue

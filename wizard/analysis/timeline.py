@@ -41,15 +41,18 @@ UNIT_OUT_OF_MEMORY = "fe6faa94e7774663a0da52717891d8ef"
 UNIT_OOMD_KILL = "d989611b15e44c9dbf31e3c81256e4ed"
 
 # Debug-level lines carry UNIT= and CODE_FUNC= but no MESSAGE_ID. These are
-# systemd 252's functions (src/core/socket.c, timer.c, path.c, unit.c); another
-# version may rename them, and then the evidence is simply not found and the
-# cause falls back to inference.
+# systemd 252's functions, as seen in the lab (src/core/socket.c, timer.c,
+# path.c, automount.c, manager.c); another version may rename them, and then
+# the evidence is simply not found and the cause falls back to inference.
 TRIGGER_FUNCTIONS: dict[str, str] = {
-    "socket_dispatch_io": "incoming traffic",
-    "timer_dispatch": "timer elapsed",
+    "socket_dispatch_io": "incoming traffic",  # "Incoming traffic"
+    "timer_dispatch": "timer elapsed",  # "Timer elapsed."
+    "path_enter_waiting": "path triggered",  # "Got triggered by '/run/x'."
     "path_dispatch_io": "path changed",
-    "automount_dispatch_io": "automount request",
+    "automount_dispatch_io": "automount request",  # "Got automount request for ..."
 }
+UPHELD_FUNCTION = "manager_dispatch_start_when_upheld_queue"
+"""Logs "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
 ON_FAILURE_FUNCTION = "unit_start_on_failure"
 """Logs "Triggering OnFailure=/OnSuccess= dependencies." (info level)."""
 ENQUEUE_FUNCTION = "manager_add_job"
@@ -378,8 +381,8 @@ class _Classifier:
             self._failure_hook,
             self._recorded_trigger,
             self._pulled_in,
-            self._inferred_trigger,
             self._upholds,
+            self._inferred_trigger,
         ):
             found = rule(job, depth)
             if found is not None:
@@ -509,8 +512,10 @@ class _Classifier:
                 if not ended:
                     continue
                 owner = record.unit
+                # The journal's "Triggering OnFailure= dependencies." may sort
+                # before or after the bus change: look in the whole window.
                 announced = [
-                    r for _, r in history.entries_of(owner, index, job.first_index + 1)
+                    r for _, r in history.entries_of(owner, low, job.last_index + 1)
                     if r.code_func == ON_FAILURE_FUNCTION
                 ]
                 setting = "OnFailure" if cause == StartCause.ON_FAILURE else "OnSuccess"
@@ -651,6 +656,23 @@ class _Classifier:
 
     def _upholds(self, job: _Job, depth: int) -> _Cause | None:
         upholders = self.history.related(job.unit, "UpheldBy")
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        for index in range(job.first_index - 1, low - 1, -1):
+            record = history.records[index]
+            if isinstance(record, JournalEntry) and record.unit == job.unit \
+                    and record.code_func == UPHELD_FUNCTION:
+                live = [u for u in upholders if history.was_active(u, index)[0]]
+                upholder = live[0] if live else (upholders[0] if upholders else "")
+                if not upholder:
+                    break
+                return _Cause(
+                    StartCause.UPHOLDS, upholder, Certainty.RECORDED,
+                    f"started again by {upholder}, which upholds it (Upholds=) while it is "
+                    "active; the debug log says so",
+                    (_evidence(record, f"{job.unit}: started because upheld (debug log)"),
+                     Evidence(upholder, f"Upholds={job.unit}")),
+                )
         for upholder in upholders:
             active, why = self.history.was_active(upholder, job.first_index)
             if active:
