@@ -107,11 +107,21 @@ REVIVAL_STEPS = (
          (("systemctl", "stop", "kept.service"),), unit="kept.service"),
 )
 
+# tests/scenarios/busact: dbus-daemon asks systemd to start echo.service. busctl
+# gives up after a second (nothing ever owns the name), which is fine here.
+BUS_STEPS = (
+    Step("bus: a client calls org.staydown.Echo",
+         (("bash", "-c",
+           "busctl call --timeout=1 org.staydown.Echo / org.freedesktop.DBus.Peer Ping || true"),),
+         unit="echo.service"),
+)
+
 RECORDINGS = (
     JournalRecording("article-info", "article", "info", ARTICLE_STEPS),
     JournalRecording("article-debug", "article", "debug", ARTICLE_STEPS),
     JournalRecording("revivals-info", "revivals", "info", REVIVAL_STEPS),
     JournalRecording("revivals-debug", "revivals", "debug", REVIVAL_STEPS),
+    JournalRecording("busact-info", "busact", "info", BUS_STEPS),
 )
 LOCAL_SCENARIOS = Path(__file__).parent / "scenarios"
 

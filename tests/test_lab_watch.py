@@ -266,3 +266,17 @@ def test_watch_attributes_an_on_failure_start_to_a_unit_loaded_only_then(lab_fac
             "on-failure", "flaky.service", ["flaky.service", "rescue.service"])
         assert_prompt(start)
         watch.finish()
+
+
+def test_watch_attributes_a_bus_activation_to_the_bus_name_and_caller(lab_factory):
+    lab = lab_factory(scenario_from_directory(Path(__file__).parent / "scenarios" / "busact"))
+    with watching(lab, "--seconds", "4", unit="echo.service") as watch:
+        watch.next(lambda d: d.get("type") == "watch")
+        lab.exec(["bash", "-c", "busctl call --timeout=1 org.staydown.Echo / "
+                  "org.freedesktop.DBus.Peer Ping || true"], check=True)
+        start = watch.next(is_start)
+        assert (start.data["cause"], start.data["source"], start.data["chain"]) == (
+            "bus-activation", "org.staydown.Echo", ["org.staydown.Echo", "echo.service"])
+        assert 'comm="busctl call' in start.data["summary"]
+        assert_prompt(start)
+        watch.finish()

@@ -136,6 +136,22 @@ EXPECTED |= {
 }
 
 
+EXPECTED |= {
+    ("busact-info", key): {
+        "bus": ("bus-activation", "org.staydown.Echo", ("org.staydown.Echo", "echo.service"),
+                "recorded"),
+    }
+    for key in ("journal", "all")
+}
+
+
+def test_bus_activation_names_the_requesting_process():
+    recorded = load("busact-info")
+    event = first_after(recorded, timeline_of(recorded, "journal", "echo.service"), "bus")
+    assert "requested by :1." in event.summary
+    assert 'comm="busctl call' in event.summary
+
+
 def classify_steps(recorded: Recorded, keep: str, steps: Iterable[str]
                    ) -> dict[str, tuple[str, str, tuple[str, ...], str]]:
     return {
