@@ -105,6 +105,8 @@ REVIVAL_STEPS = (
          unit="afterwards.service"),
     Step("upholds: stop kept.service, which keeper.service upholds",
          (("systemctl", "stop", "kept.service"),), unit="kept.service"),
+    Step("external: start caller.service, whose ExecStart runs systemctl start",
+         (("systemctl", "start", "--no-block", "caller.service"),), unit="called.service"),
 )
 
 # tests/scenarios/busact: dbus-daemon asks systemd to start echo.service. busctl

@@ -102,6 +102,7 @@ TICK_CHAIN = ("tick.timer", "tick.service")
 FAILURE_CHAIN = ("flaky.service", "rescue.service")
 SUCCESS_CHAIN = ("flaky.service", "afterwards.service")
 UPHOLDS_CHAIN = ("keeper.service", "kept.service")
+CALLER_CHAIN = ("caller.service", "called.service")
 EXPECTED |= {
     ("revivals-info", "journal"): {
         "path": ("triggered", "kick.path", PATH_CHAIN, "inferred"),
@@ -110,6 +111,7 @@ EXPECTED |= {
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "recorded"),
         "on-success": ("on-success", "flaky.service", SUCCESS_CHAIN, "recorded"),
         "upholds": ("upholds", "keeper.service", UPHOLDS_CHAIN, "inferred"),
+        "external": ("external", "caller.service", CALLER_CHAIN, "inferred"),
     },
     ("revivals-info", "all"): {
         "path": ("triggered", "kick.path", PATH_CHAIN, "recorded"),
@@ -117,6 +119,7 @@ EXPECTED |= {
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "recorded"),
         "on-success": ("on-success", "flaky.service", SUCCESS_CHAIN, "recorded"),
         "upholds": ("upholds", "keeper.service", UPHOLDS_CHAIN, "inferred"),
+        "external": ("external", "caller.service", CALLER_CHAIN, "inferred"),
     },
     ("revivals-info", "bus"): {
         "path": ("triggered", "kick.path", PATH_CHAIN, "recorded"),
@@ -124,6 +127,7 @@ EXPECTED |= {
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "inferred"),
         "on-success": ("on-success", "flaky.service", SUCCESS_CHAIN, "inferred"),
         "upholds": ("upholds", "keeper.service", UPHOLDS_CHAIN, "inferred"),
+        "external": ("external", "caller.service", CALLER_CHAIN, "inferred"),
     },
     ("revivals-debug", "journal"): {
         # "Got triggered by", "Timer elapsed", "Unit is started because upheld by".
@@ -132,6 +136,8 @@ EXPECTED |= {
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "recorded"),
         "on-success": ("on-success", "flaky.service", SUCCESS_CHAIN, "recorded"),
         "upholds": ("upholds", "keeper.service", UPHOLDS_CHAIN, "recorded"),
+        # The StartUnit call through the private socket, while caller.service ran.
+        "external": ("external", "caller.service", CALLER_CHAIN, "recorded"),
     },
 }
 

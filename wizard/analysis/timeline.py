@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wizard.analysis.external_callers import unit_callers
 from wizard.analysis.findings import Evidence
 from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 
@@ -99,6 +100,8 @@ class StartCause(StrEnum):
     ON_FAILURE = "on-failure"
     ON_SUCCESS = "on-success"
     BUS_ACTIVATION = "bus-activation"
+    EXTERNAL = "external"
+    """A unit whose command line runs `systemctl start` on it was running then."""
     MANUAL = "manual"
 
 
@@ -279,10 +282,13 @@ class _History:
             if verdict is not None:
                 return verdict, _describe(self.records[position])
         for position in range(index, len(self.records)):
-            verdict = _lifecycle(self.records[position], unit)
+            record = self.records[position]
+            verdict = _lifecycle(record, unit)
             if verdict is not None:
-                # The first thing seen afterwards is a stop: it was up before.
-                return not verdict, f"the next change was: {_describe(self.records[position])}"
+                # A journal entry is a change: a stop seen next means it was up
+                # before. A bus signal tells the state it is in, unchanged since.
+                was = verdict if isinstance(record, UnitChange) else not verdict
+                return was, f"the next change was: {_describe(record)}"
         now = self.snapshot.unit(unit)
         if now is None:
             return False, "not in the snapshot"
@@ -372,9 +378,11 @@ class _Classifier:
 
     def __init__(self, history: _History) -> None:
         self.history = history
+        self._callers = unit_callers(history.snapshot)
 
     def start_cause(self, job: _Job, depth: int = 0) -> _Cause:
         for rule in (
+            self._external_caller,
             self._requested_over_bus,
             self._restart_policy,
             self._bus_activation,
@@ -434,6 +442,43 @@ class _Classifier:
                 f"restarted by a restart job (job {job.job_id}) that no restart policy "
                 "scheduled: systemctl restart, or a restart passed on through PartOf=",
                 tuple(_evidence(e) for e in job.entries[:1]),
+            )
+        return None
+
+    def _external_caller(self, job: _Job, depth: int) -> _Cause | None:
+        """A unit running `systemctl start UNIT` in an Exec line was running at that moment."""
+        history = self.history
+        snapshot = history.snapshot.unit(job.unit)
+        names = snapshot.names if snapshot is not None else (job.unit,)
+        callers = [c for alias in names for c in self._callers.get(alias, ())
+                   if c.call.revives_stopped]
+        for caller in callers:
+            running = [
+                other for other in history.jobs.values()
+                if other.unit == caller.caller and other.is_start
+                and other.boot_id == job.boot_id and other.first_index < job.first_index
+                and (not other.done_usec or other.done_usec >= job.first_usec)
+            ]
+            active, why = history.was_active(caller.caller, job.first_index)
+            if not running and not active:
+                continue
+            command = " ".join(caller.command.argv)
+            evidence = [Evidence(caller.caller, f"{caller.command.setting}={command}")]
+            if running:
+                evidence.append(Evidence(caller.caller, f"its start job {running[-1].job_id} "
+                                         "was still running", "journal"))
+            else:
+                evidence.append(Evidence(caller.caller, f"active at the time: {why}", "journal"))
+            over_bus = self._requested_over_bus(job, depth)
+            if over_bus is not None:
+                evidence += over_bus.evidence
+            return _Cause(
+                StartCause.EXTERNAL, caller.caller,
+                Certainty.RECORDED if over_bus is not None else Certainty.INFERRED,
+                f"started by {caller.caller}, which runs `{command}` and was running at that "
+                "moment" + ("; the debug log shows the call" if over_bus else
+                            " (inferred: systemd does not record which process asked)"),
+                tuple(evidence),
             )
         return None
 
