@@ -105,6 +105,8 @@ REVIVAL_STEPS = (
          unit="afterwards.service"),
     Step("upholds: stop kept.service, which keeper.service upholds",
          (("systemctl", "stop", "kept.service"),), unit="kept.service"),
+    Step("automount: ls /mnt/auto, which mnt-auto.automount watches",
+         (("ls", "/mnt/auto"),), unit="mnt-auto.mount"),
     Step("external: start caller.service, whose ExecStart runs systemctl start",
          (("systemctl", "start", "--no-block", "caller.service"),), unit="called.service"),
 )

@@ -103,8 +103,11 @@ FAILURE_CHAIN = ("flaky.service", "rescue.service")
 SUCCESS_CHAIN = ("flaky.service", "afterwards.service")
 UPHOLDS_CHAIN = ("keeper.service", "kept.service")
 CALLER_CHAIN = ("caller.service", "called.service")
+AUTOMOUNT_CHAIN = ("mnt-auto.automount", "mnt-auto.mount")
 EXPECTED |= {
     ("revivals-info", "journal"): {
+        # "Got automount request for /mnt/auto, triggered by PID (ls)" is info level.
+        "automount": ("triggered", "mnt-auto.automount", AUTOMOUNT_CHAIN, "recorded"),
         "path": ("triggered", "kick.path", PATH_CHAIN, "inferred"),
         "direct-timer": ("triggered", "tick.timer", TICK_CHAIN, "inferred"),
         # "Triggering OnFailure= dependencies." is logged at info level.
@@ -114,6 +117,7 @@ EXPECTED |= {
         "external": ("external", "caller.service", CALLER_CHAIN, "inferred"),
     },
     ("revivals-info", "all"): {
+        "automount": ("triggered", "mnt-auto.automount", AUTOMOUNT_CHAIN, "recorded"),
         "path": ("triggered", "kick.path", PATH_CHAIN, "recorded"),
         "direct-timer": ("triggered", "tick.timer", TICK_CHAIN, "recorded"),
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "recorded"),
@@ -122,6 +126,7 @@ EXPECTED |= {
         "external": ("external", "caller.service", CALLER_CHAIN, "inferred"),
     },
     ("revivals-info", "bus"): {
+        "automount": ("triggered", "mnt-auto.automount", AUTOMOUNT_CHAIN, "recorded"),
         "path": ("triggered", "kick.path", PATH_CHAIN, "recorded"),
         "direct-timer": ("triggered", "tick.timer", TICK_CHAIN, "recorded"),
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "inferred"),
@@ -131,6 +136,7 @@ EXPECTED |= {
     },
     ("revivals-debug", "journal"): {
         # "Got triggered by", "Timer elapsed", "Unit is started because upheld by".
+        "automount": ("triggered", "mnt-auto.automount", AUTOMOUNT_CHAIN, "recorded"),
         "path": ("triggered", "kick.path", PATH_CHAIN, "recorded"),
         "direct-timer": ("triggered", "tick.timer", TICK_CHAIN, "recorded"),
         "on-failure": ("on-failure", "flaky.service", FAILURE_CHAIN, "recorded"),
@@ -149,6 +155,13 @@ EXPECTED |= {
     }
     for key in ("journal", "all")
 }
+
+
+def test_automount_names_the_process_that_touched_the_directory():
+    recorded = load("revivals-info")
+    event = first_after(recorded, timeline_of(recorded, "journal", "mnt-auto.mount"), "automount")
+    assert any(e.fact.startswith("mnt-auto.automount: Got automount request for /mnt/auto, "
+                                 "triggered by ") and "(ls)" in e.fact for e in event.evidence)
 
 
 def test_bus_activation_names_the_requesting_process():

@@ -50,7 +50,8 @@ TRIGGER_FUNCTIONS: dict[str, str] = {
     "timer_dispatch": "timer elapsed",  # "Timer elapsed."
     "path_enter_waiting": "path triggered",  # "Got triggered by '/run/x'."
     "path_dispatch_io": "path changed",
-    "automount_dispatch_io": "automount request",  # "Got automount request for ..."
+    # "Got automount request for /x, triggered by PID (comm)": info level.
+    "automount_dispatch_io": "automount request",
 }
 UPHELD_FUNCTION = "manager_dispatch_start_when_upheld_queue"
 """Logs "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
@@ -598,10 +599,14 @@ class _Classifier:
                 continue
             if isinstance(record, JournalEntry) and record.code_func in TRIGGER_FUNCTIONS:
                 what = TRIGGER_FUNCTIONS[record.code_func]
+                # An automount request is logged at info level and names the
+                # process that touched the directory: show the line as it is.
+                automount = record.code_func == "automount_dispatch_io"
+                fact = record.message if automount else f"{record.unit}: {what} (debug log)"
                 return self._trigger_cause(
-                    job.unit, record.unit, Certainty.RECORDED,
-                    (_evidence(record, f"{record.unit}: {what} (debug log)"),),
-                    f"the debug log shows {what} just before",
+                    job.unit, record.unit, Certainty.RECORDED, (_evidence(record, fact),),
+                    f"the journal shows the {what} just before" if automount
+                    else f"the debug log shows {what} just before",
                 )
             # A socket, path or timer enters "running" when it fires, before the
             # start job exists; a manual start moves it there only afterwards.
