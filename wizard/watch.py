@@ -34,6 +34,10 @@ every 250 ms (its post-change timer), and journalctl needs a moment to parse."""
 POLL_SECONDS = 0.05
 JOURNAL_LEAD_USEC = 2_000_000
 """The follower starts this far back, so nothing logged while it starts is lost."""
+KEEP_RECORDS = 20_000
+KEEP_USEC = 60_000_000
+"""Past KEEP_RECORDS, records older than this go: their events are long reported, and
+every rule looks back seconds, not minutes (a busy system at debug level logs a lot)."""
 
 
 def _now_usec() -> int:
@@ -131,6 +135,10 @@ def raised_log_level(
 Record = JournalEntry | JobSignal | UnitChange
 
 
+def _record_time(record: Record) -> int:
+    return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
+
+
 def _event_key(event: TimelineEvent) -> tuple[str, str]:
     if event.event == "start":
         return ("start", str(event.job_id))
@@ -214,6 +222,9 @@ def _loop(
         records.extend(arrived)
         if arrived or pending:
             pending = report()
+        if len(records) > KEEP_RECORDS:
+            oldest = _now_usec() - KEEP_USEC
+            records[:] = [r for r in records if _record_time(r) >= oldest]
 
 
 @dataclass
