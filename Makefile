@@ -7,15 +7,17 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 # gcc, pkg-config and libsystemd-dev build pystemd; systemd-container gives
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
-# generated scripts in the tests; util-linux has nsenter.
+# generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
+# for the benchmark.
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck
+        dbus util-linux shellcheck time
 DEMO_LAB := demo
+DEMO_DIR := demo-output
 
 .PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots clean
 
 help:
-	@echo "make demo   boot a lab with the article's scenario and run staydown on it"
+	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
 
@@ -42,6 +44,7 @@ venv: debs $(BIN)/.installed
 deps: venv
 
 demo: deps
+	@mkdir -p $(DEMO_DIR)
 	@$(BIN)/staydown lab down --name $(DEMO_LAB) >/dev/null
 	$(BIN)/staydown lab up --name $(DEMO_LAB) --scenario article
 	@echo; echo "# The article, replayed: stop the daemon and watch it come back."
@@ -49,12 +52,16 @@ demo: deps
 	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'
 	@sleep 1
 	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl is-active widget-daemon.service
-	@echo; echo "# Who brought it back?"
-	$(BIN)/staydown diagnose --lab $(DEMO_LAB) widget-daemon.service; \
-	  status=$$?; [ $$status -le 1 ] || exit $$status
+	@echo; echo "# Who brought it back? The wizard walks the article's steps and writes the fix."
+	@cd $(DEMO_DIR) && if [ -t 0 ]; then \
+	  $(CURDIR)/$(BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --force; \
+	else \
+	  $(CURDIR)/$(BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --yes --force; \
+	fi; status=$$?; [ $$status -le 1 ] || exit $$status
 	@echo
-	@echo "The lab is still running. Explore it:"
+	@echo "The plan and its undo are in $(DEMO_DIR). The lab is still running. Explore it:"
 	@echo "  $(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl list-dependencies --reverse widget-daemon.service"
+	@echo "  $(BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -s < $(DEMO_DIR)/staydown-widget-daemon.service.sh"
 	@echo "  $(BIN)/staydown diagnose --lab $(DEMO_LAB) --json widget-daemon.service"
 	@echo "Stop it with: $(BIN)/staydown lab down --name $(DEMO_LAB)"
 
@@ -76,4 +83,4 @@ bench: deps
 	$(BIN)/python bench/diagnose_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

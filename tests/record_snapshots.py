@@ -34,6 +34,21 @@ class Recording:
     settle_seconds: float = 0.0
 
 
+# One freshly booted lab per revival-kind scenario, for engine tests of every kind
+# (tests/test_analysis_kinds.py checks them against the scenarios' catalogue).
+KIND_SCENARIOS = {
+    "article-vendor": "widget-daemon.service",
+    "path": "inbox-worker.service",
+    "timer": "beacon.service",
+    "automount": "srv-archive.mount",
+    "upholds": "upheld-worker.service",
+    "on-failure": "alert-pager.service",
+    "on-success": "backup-report.service",
+    "bus-activation": "echo-bus.service",
+    "external": "legacy-app.service",
+    "dependency": "fleet-agent.service",
+}
+
 RECORDINGS = (
     Recording("article-booted", "article", "widget-daemon.service"),
     Recording(
@@ -58,6 +73,36 @@ RECORDINGS = (
     Recording(
         "control-stopped", "control", "quiet.service", (("systemctl", "stop", "quiet.service"),)
     ),
+    # Restart=always: live while it runs (a kill brings it back), not after a stop.
+    Recording("restart-always-running", "restart-always", "respawn-daemon.service"),
+    Recording(
+        "restart-always-stopped",
+        "restart-always",
+        "respawn-daemon.service",
+        (("systemctl", "stop", "respawn-daemon.service"),),
+    ),
+    Recording(
+        "restart-always-killed",
+        "restart-always",
+        "respawn-daemon.service",
+        (("systemctl", "kill", "--signal=SIGKILL", "respawn-daemon.service"),),
+        settle_seconds=2.5,
+    ),
+    *(Recording(f"{name}-booted", name, target) for name, target in KIND_SCENARIOS.items()),
+    # The path unit's condition holding: the worker is started again right after a stop.
+    Recording(
+        "path-holding",
+        "path",
+        "inbox-worker.service",
+        (("bash", "-c", "mkdir -p /run/inbox && touch /run/inbox/order.job"),),
+        settle_seconds=0.5,
+    ),
+    # Shell syntax in an instance name and a description (docs/safety.md).
+    Recording("hostile-booted", "hostile", r"evil@x\x24\x28touch\x20-tmp-pwned\x2dname\x29.service",
+              settle_seconds=1.5),
+    # A vendor daemon activated over D-Bus through an alias: the host's hostnamed,
+    # whose activation file says SystemdService=dbus-org.freedesktop.hostname1.service.
+    Recording("hostnamed-idle", "control", "systemd-hostnamed.service"),
 )
 
 

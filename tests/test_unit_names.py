@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wizard.errors import UsageError
+from wizard.systemd_adapter import close_unit_names
 from wizard.terminal_text import printable
 from wizard.unit_names import (
     escape_string,
@@ -66,3 +67,10 @@ def test_normalise_never_accepts_shell_metacharacters(text):
 def test_printable_leaves_no_control_characters(text):
     shown = printable(text)
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in shown)
+
+
+def test_a_name_is_never_suggested_for_itself():
+    # ListUnits reports referenced but missing units (home.mount) as not-found.
+    candidates = ["home.mount", "home.automount", "widget-daemon.service"]
+    assert close_unit_names("home.mount", candidates) == ("home.automount",)
+    assert close_unit_names("widget-deamon.service", candidates) == ("widget-daemon.service",)

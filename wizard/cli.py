@@ -9,6 +9,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
 
@@ -25,6 +26,7 @@ from wizard.connection import (
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
+from wizard.plan import OUTPUT_FORMATS, UNIT_TYPES
 from wizard.report_json import (
     diagnosis_document,
     render_json,
@@ -131,6 +133,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch_parser.add_argument("--json", action="store_true",
                               help="one JSON object per line (JSON Lines)")
+
+    wizard_parser = commands.add_parser(
+        "wizard",
+        parents=[common, connection],
+        help="the guided wizard (also: staydown UNIT)",
+        description="Walk the article's steps for UNIT, then write (and on request apply) a "
+        "reviewed fix with its undo.",
+    )
+    wizard_parser.add_argument("unit", metavar="UNIT", nargs="?", help="asked for when left out")
+    answers_from = wizard_parser.add_mutually_exclusive_group()
+    answers_from.add_argument(
+        "--yes", action="store_true", help="accept every recommended answer without asking"
+    )
+    answers_from.add_argument("--answers", metavar="FILE", help="answers from a JSON file")
+    wizard_parser.add_argument(
+        "--brief", action="store_true", help="leave out the teaching text and manual commands"
+    )
+    wizard_parser.add_argument(
+        "--force", action="store_true", help="overwrite output files that already exist"
+    )
+
+    plan_parser = commands.add_parser(
+        "plan",
+        parents=[common, connection],
+        help="write a reviewable script (and its undo) that keeps UNIT down",
+        description="Diagnose UNIT and write, without asking anything, the fix the wizard "
+        "would write with every recommended answer: every live source neutralised, then the "
+        "unit stopped. Nothing on the system is changed; the script is for review.",
+    )
+    plan_parser.add_argument("unit", metavar="UNIT", help="a unit name as systemctl takes it")
+    plan_parser.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="where to write (default: staydown-UNIT.sh, .yml or .d in the current directory)",
+    )
+    plan_parser.add_argument(
+        "--undo", metavar="PATH", help="where to write the undo (default: beside the output)"
+    )
+    plan_parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="script",
+        help="script (default): bash; dropin: drop-in files and the script that installs them; "
+        "ansible: a playbook",
+    )
+    plan_parser.add_argument(
+        "--persistent", action="store_true",
+        help="survive reboots (disable and mask) instead of lasting until the next boot",
+    )
+    plan_parser.add_argument(
+        "--force", action="store_true", help="overwrite output files that exist with other content"
+    )
+    plan_parser.add_argument(
+        "--mode", choices=("0700", "0755"), default="0700",
+        help="permissions of the scripts written (default 0700: only root reads them)",
+    )
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
@@ -297,17 +352,121 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
     raise UsageError("lab needs an action: up, exec, down, scenarios or status")
 
 
+def default_output(unit: str, output_format: str) -> Path:
+    """staydown-UNIT.sh (.yml, .d) in the current directory."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
+    suffix = {"script": ".sh", "ansible": ".yml", "dropin": ".d"}[output_format]
+    return Path(f"staydown-{stem}{suffix}")
+
+
+def run_plan(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown plan UNIT: write the recommended fix and its undo; change nothing."""
+    from wizard.output_files import write_outputs
+    from wizard.plan import default_choices
+    from wizard.plan_assembly import assemble_plan
+    from wizard.render import render_outputs
+
+    unit = normalise_unit_name(args.unit)
+    connection = connection_from(args)
+    with systemd_client(connection) as client:
+        snapshot = collect_neighbourhood(client, unit)
+    diagnosis = diagnose(snapshot)
+    choices = default_choices(diagnosis, snapshot, args.persistent)
+    console = _console(env, args)
+    if not choices.sources:
+        console.print(
+            f"{printable(diagnosis.unit)}: no live revival source; systemctl stop is enough, "
+            "so no plan was written."
+            + ("" if args.persistent else " (--persistent also covers the next boot.)")
+        )
+        return ExitCode.OK
+    plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
+                                connection.files_root)
+    output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
+    outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
+                             script_mode=int(args.mode, 8))
+    for result in write_outputs(outputs, force=args.force):
+        console.print(f"{result.status.value:<11} {printable(str(result.path))}")
+    for step in plan.steps[:-1]:
+        console.print(f"  neutralises {printable(step.title)}: {printable(step.does)}")
+    for note in notes:
+        console.print(f"  note: {printable(note)}")
+    script = next(p for p in outputs if p.suffix in (".sh", ".yml") and ".undo." not in p.name)
+    how = ("ansible-playbook -i HOST, " if args.format == "ansible" else "sudo bash ")
+    console.print(f"Review it, then run: {how}{printable(str(script))}")
+    return ExitCode.OK
+
+
+COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab")
+_LEADING_FLAGS = ("--debug", "--no-color")
+
+
+def _dash_units_last(arguments: list[str]) -> list[str]:
+    """``-.mount`` and ``-.slice`` are unit names, not options: put them after ``--``.
+
+    argparse reads anything that starts with a dash as an option; moving such a
+    name to the end, behind ``--``, keeps every other argument where it was.
+    """
+    if "--" in arguments:
+        return arguments
+    dashed = [a for a in arguments if a.startswith("-") and not a.startswith("--")
+              and a.rpartition(".")[2] in UNIT_TYPES]
+    if not dashed:
+        return arguments
+    return [a for a in arguments if a not in dashed] + ["--", *dashed]
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """``staydown UNIT`` (or nothing at all) means ``staydown wizard UNIT``."""
+    arguments = _dash_units_last(list(argv))
+    index = 0
+    while index < len(arguments) and arguments[index] in _LEADING_FLAGS:
+        index += 1
+    rest = arguments[index:]
+    if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
+        return arguments
+    return [*arguments[:index], "wizard", *rest]
+
+
+def run_wizard_command(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown [wizard] [UNIT]: the guided flow."""
+    # Imported here so diagnose never pays for the prompt toolkit and templates.
+    from wizard.flow import AnswerMode, Asker, load_answers
+    from wizard.guided_run import WizardOptions, run_wizard
+
+    if args.answers:
+        asker = Asker(env, AnswerMode.FILE, load_answers(args.answers))
+    elif args.yes:
+        asker = Asker(env, AnswerMode.DEFAULTS)
+    else:
+        if not env.stdin_isatty:
+            raise UsageError(
+                "the wizard asks questions but standard input is not a terminal",
+                "use --yes for the recommended answers, --answers FILE, or staydown plan",
+            )
+        asker = Asker(env)
+    options = WizardOptions(
+        unit=args.unit, teach=not args.brief, force=args.force, lab_name=args.lab
+    )
+    return run_wizard(connection_from(args), options, asker, _console(env, args), env)
+
+
 def run(argv: Sequence[str], env: Environment) -> int:
     """Parse and dispatch; errors propagate to :func:`main`."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_with_default_command(argv))
     match args.command:
         case "diagnose":
             return run_diagnose(args, env)
+        case "wizard":
+            return run_wizard_command(args, env)
+        case "plan":
+            return run_plan(args, env)
         case "watch":
             return run_watch(args, env)
         case "lab":
             return run_lab(args, env)
-    raise UsageError("name a command: diagnose, watch or lab", "see: staydown --help")
+    raise UsageError("name a command: wizard, diagnose, plan, watch or lab",
+                     "see: staydown --help")
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

@@ -9,6 +9,7 @@ container, whose absolute symlinks are resolved inside that root.
 from __future__ import annotations
 
 import configparser
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -55,6 +56,7 @@ CRON_SYSTEM_FILES = ("/etc/crontab",)
 CRON_DIRS_WITH_USER = ("/etc/cron.d",)
 CRON_USER_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")
 MAX_FILE_BYTES = 1 << 20
+MAX_LINK_HOPS = 40  # the kernel's limit (MAXSYMLINKS), path_resolution(7)
 _SERVICEDIR = re.compile(r"<servicedir>\s*([^<\s]+)\s*</servicedir>")
 
 
@@ -67,7 +69,13 @@ class HostFiles:
     home: str = "~"
 
     def _real(self, path: str) -> str:
-        """Map a path of the target system to one we can open, symlinks included."""
+        """Map a path of the target system to one we can open, symlinks included.
+
+        Links are resolved here, inside the root, and never by the kernel: an
+        absolute link in a container names a path of the container. Past
+        MAX_LINK_HOPS this fails like the kernel does (ELOOP) rather than hand
+        a link to open(), which would follow it out of the root.
+        """
         path = os.path.expanduser(path) if path.startswith("~") else path
         parts = [p for p in path.split("/") if p]
         resolved: list[str] = []
@@ -81,8 +89,10 @@ class HostFiles:
             if part == ".":
                 continue
             candidate = os.path.join(self.root, *resolved, part)
-            if os.path.islink(candidate) and hops < 40:
+            if os.path.islink(candidate):
                 hops += 1
+                if hops > MAX_LINK_HOPS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
                 target = os.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
@@ -93,8 +103,8 @@ class HostFiles:
 
     def read_text(self, path: str) -> str | None:
         """A file's text, or None when it is missing, unreadable or not regular."""
-        real = self._real(path)
         try:
+            real = self._real(path)
             if not os.path.isfile(real):
                 return None
             with open(real, "rb") as handle:
@@ -123,7 +133,10 @@ class HostFiles:
         scanned: set[str] = set()
         pattern = needle.encode()
         for directory in self._unit_dirs():
-            real = self._real(directory)
+            try:
+                real = self._real(directory)
+            except OSError:
+                continue
             # /lib is /usr/lib on merged-/usr systems: read each directory once.
             # (realpath is only a key here: under /proc/PID/root it leaves the root.)
             key = os.path.realpath(real)
@@ -134,7 +147,10 @@ class HostFiles:
                 path = f"{directory}/{name}"
                 if name.endswith(".d"):
                     unit = name[:-2]
-                    drop_ins = self._real(path) if entry.is_symlink() else entry.path
+                    try:
+                        drop_ins = self._real(path) if entry.is_symlink() else entry.path
+                    except OSError:
+                        continue
                     files = [
                         (f"{path}/{conf}", conf_entry)
                         for conf, conf_entry in self._entries(drop_ins)

@@ -30,6 +30,30 @@ STATE_DIR = Path(os.environ.get("STAYDOWN_LAB_DIR", "/run/staydown/labs"))
 DEFAULT_LAB = "default"
 BOOT_TIMEOUT = 60.0
 LAB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where a scenario's units appear inside the lab: the administrator's directory
+# (the default) or the vendor's, where packages install theirs. They behave
+# differently: `systemctl mask` fails for a unit whose file is in /etc, and a
+# runtime mask in /run is shadowed by /etc but not by /usr/lib.
+UNIT_DIRS = {"admin": "/etc/systemd/system", "vendor": "/usr/lib/systemd/system"}
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """One revival source a scenario demonstrates, as diagnose must report it.
+
+    ``provoke`` is a command run inside the lab that makes the source fire now,
+    or None when it fires by itself (a timer, Upholds=). ``stop_target`` is
+    False for sources that act on a running unit (Restart=always after a kill).
+    ``live`` is False for a source that exists but cannot fire here (a cron
+    line with no cron daemon).
+    """
+
+    kind: str
+    source: str
+    chain: tuple[str, ...]
+    provoke: tuple[str, ...] | None = None
+    live: bool = True
+    stop_target: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,6 +66,13 @@ class Scenario:
     directory: Path
     enable: dict[str, tuple[str, ...]]
     binds: tuple[str, ...] = ()
+    unit_dir: str = "admin"
+    sources: tuple[ScenarioSource, ...] = ()
+
+    @property
+    def unit_path(self) -> str:
+        """The directory the scenario's unit files are in, inside the lab."""
+        return UNIT_DIRS[self.unit_dir]
 
 
 def _scenario_root() -> Path:
@@ -73,6 +104,25 @@ def scenario_from_directory(directory: Path) -> Scenario:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError) as error:
         raise LabError(f"cannot read scenario {meta_file}: {error}") from error
+    unit_dir = meta.get("unit_dir", "admin")
+    if unit_dir not in UNIT_DIRS:
+        raise LabError(
+            f"scenario {meta_file}: unit_dir {unit_dir!r} is not one of {', '.join(UNIT_DIRS)}"
+        )
+    try:
+        sources = tuple(
+            ScenarioSource(
+                kind=entry["kind"],
+                source=entry["source"],
+                chain=tuple(entry["chain"]),
+                provoke=tuple(entry["provoke"]) if entry.get("provoke") else None,
+                live=bool(entry.get("live", True)),
+                stop_target=bool(entry.get("stop_target", True)),
+            )
+            for entry in meta.get("sources", ())
+        )
+    except (KeyError, TypeError) as error:
+        raise LabError(f"scenario {meta_file}: a source lacks {error}") from error
     return Scenario(
         name=directory.name,
         description=meta["description"],
@@ -80,6 +130,8 @@ def scenario_from_directory(directory: Path) -> Scenario:
         directory=directory,
         enable={k: tuple(v) for k, v in meta.get("enable", {}).items()},
         binds=tuple(meta.get("binds", ())),
+        unit_dir=unit_dir,
+        sources=sources,
     )
 
 
@@ -229,14 +281,26 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     if directory.exists():
         shutil.rmtree(directory)
     units = directory / "units"
-    shutil.copytree(scenario.directory / "units", units, symlinks=True)
+    overlay: list[str] = []
+    if scenario.unit_dir == "vendor":
+        # The host's /usr is the lab's /usr, read-only: a read-only overlay puts
+        # the scenario's units on top of the host's vendor units inside the lab
+        # only. /etc/systemd/system is still ours, for enablement links.
+        vendor = directory / "vendor-units"
+        shutil.copytree(scenario.directory / "units", vendor, symlinks=True)
+        units.mkdir()
+        link_to = scenario.unit_path  # absolute, as `systemctl enable` links vendor units
+        overlay.append(f"--overlay-ro={link_to}:{vendor}:{link_to}")
+    else:
+        shutil.copytree(scenario.directory / "units", units, symlinks=True)
+        link_to = ".."
     # Enablement is data in scenario.json rather than symlinks in the package,
     # which wheels would flatten into copies.
     for wanting, wanted in scenario.enable.items():
         wants = units / f"{wanting}.wants"
         wants.mkdir(exist_ok=True)
         for unit in wanted:
-            (wants / unit).symlink_to(f"../{unit}")
+            (wants / unit).symlink_to(f"{link_to}/{unit}")
     (directory / "machine-id").write_text(uuid.uuid4().hex + "\n")
     command = [
         "systemd-nspawn",
@@ -251,11 +315,11 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         f"--machine=staydown-{name}",
         f"--bind={units}:/etc/systemd/system",
         f"--bind-ro={directory / 'machine-id'}:/etc/machine-id",
+        *overlay,
     ]
     extra = scenario.directory / "files"
     if extra.is_dir():
-        for source in sorted(p for p in extra.rglob("*") if p.is_file()):
-            command.append(f"--bind-ro={source}:/{source.relative_to(extra)}")
+        command.extend(_file_mounts(extra))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
@@ -272,6 +336,32 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader})
     )
     return Lab(name, scenario.name, process.pid, leader, directory)
+
+
+def _file_mounts(extra: Path) -> list[str]:
+    """The nspawn options that put a scenario's files/ tree at the same paths inside.
+
+    Files outside /usr are bind-mounted one by one (nspawn creates the mount
+    points in the lab's fresh /etc, /var, /opt). The lab's /usr is the host's,
+    read-only, where no mount point can be made: there the nearest directory
+    the host has gets a read-only overlay of the scenario's tree on top.
+    """
+    mounts: list[str] = []
+    overlays: set[str] = set()
+    for source in sorted(p for p in extra.rglob("*") if p.is_file()):
+        inside = f"/{source.relative_to(extra)}"
+        if not inside.startswith("/usr/"):
+            mounts.append(f"--bind-ro={source}:{inside}")
+            continue
+        directory = os.path.dirname(inside)
+        while not os.path.isdir(directory):
+            directory = os.path.dirname(directory)
+        overlays.add(directory)
+    for directory in sorted(overlays):
+        # An overlay of a directory already shows the scenario's subdirectories.
+        if not any(directory.startswith(f"{other}/") for other in overlays):
+            mounts.append(f"--overlay-ro={directory}:{extra}{directory}:{directory}")
+    return mounts
 
 
 def _wait_for_boot(process: subprocess.Popen[bytes], directory: Path) -> int:
@@ -301,8 +391,14 @@ def _wait_for_boot(process: subprocess.Popen[bytes], directory: Path) -> int:
                 except StaydownError as error:
                     last_error = error.message
         time.sleep(0.05)
-    raise LabError(f"the lab did not boot within {BOOT_TIMEOUT:.0f}s: {last_error}",
-                   _tail(directory))
+    running = len(running_labs())
+    hint = _tail(directory)
+    if running >= 8:
+        # Each booted systemd holds about ten inotify instances; the kernel's
+        # default allows 128 per user, and a systemd without them never gets its bus up.
+        hint = (f"{running} labs are running already; each uses about ten inotify instances "
+                "(fs.inotify.max_user_instances). Stop some with staydown lab down.\n" + hint)
+    raise LabError(f"the lab did not boot within {BOOT_TIMEOUT:.0f}s: {last_error}", hint)
 
 
 def _tail(directory: Path, lines: int = 15) -> str:

@@ -472,11 +472,16 @@ class ManagerSignals:
 
 
 def close_unit_names(name: str, candidates: Sequence[str], limit: int = 5) -> tuple[str, ...]:
-    """Names an operator probably meant: similar stems, same type first."""
+    """Names an operator probably meant: similar stems, same type first.
+
+    Never the name itself: systemd lists units it was asked about but could not
+    find (ListUnits shows them as not-found), and suggesting the very name that
+    was not found helps nobody.
+    """
     stem, _, kind = name.rpartition(".")
     by_stem: dict[str, list[str]] = {}
     for candidate in candidates:
-        if "@." not in candidate:
+        if "@." not in candidate and candidate != name:
             by_stem.setdefault(candidate.rpartition(".")[0], []).append(candidate)
     close_stems = difflib.get_close_matches(stem, list(by_stem), n=limit, cutoff=0.7)
     close_stems += [s for s in by_stem if stem and stem in s and s not in close_stems]

@@ -11,9 +11,12 @@ from wizard.snapshots import SystemSnapshot, UnitSnapshot
 def explain(chain: Chain, graph: UnitGraph) -> str:
     """Plain words for D-Bus activation."""
     bus_name, target = chain.nodes[0], chain.nodes[-1]
+    written = chain.edges[-1].written or f"SystemdService={target}"
+    named = written.partition("=")[2]
+    alias = f" ({named} is another name of {target})" if named != target else ""
     return (
-        f"{bus_name} is D-Bus activatable: its activation file says SystemdService="
-        f"{target}, so the moment any program calls that name on the bus, dbus-daemon "
+        f"{bus_name} is D-Bus activatable: its activation file says {written}{alias}, "
+        "so the moment any program calls that name on the bus, dbus-daemon "
         f"asks systemd to start {target}. No unit dependency shows this; "
         "list-dependencies never will. Mask the unit to refuse activation (callers then "
         "get an error instead of a fresh daemon)."

@@ -29,6 +29,7 @@ from wizard.analysis.unit_graph import (
     Chain,
     EdgeKind,
     UnitGraph,
+    describe_chain,
 )
 from wizard.snapshots import SystemSnapshot, UnitSnapshot
 
@@ -87,7 +88,8 @@ def _explainers(kind: FindingKind, chain: Chain) -> tuple[_Explainer, _Remedier]
         case FindingKind.EXTERNAL:
             return (
                 lambda c, g: external_callers.explain(
-                    c.nodes, c.live, running_only, via_cron
+                    c.nodes, c.live, running_only, via_cron,
+                    started_by=describe_chain(c) if len(c.nodes) > 2 else "",
                 ),
                 lambda c, g: external_callers.remedies(c.nodes, via_cron),
             )
@@ -99,8 +101,10 @@ def _explainers(kind: FindingKind, chain: Chain) -> tuple[_Explainer, _Remedier]
 
 
 def _evidence(chain: Chain) -> tuple[Evidence, ...]:
+    # A root that is no unit (a cron line, a bus name) is known from a file.
+    pseudo_root = chain.edges[0].kind in (EdgeKind.CRON, EdgeKind.BUS)
     facts: list[Evidence] = [
-        Evidence(chain.nodes[0], fact, "file" if chain.nodes[0].startswith("/") else "property")
+        Evidence(chain.nodes[0], fact, "file" if pseudo_root else "property")
         for fact in chain.root_facts
     ]
     for edge in chain.edges:
@@ -109,7 +113,9 @@ def _evidence(chain: Chain) -> tuple[Evidence, ...]:
         elif edge.kind == EdgeKind.CRON:
             facts.append(Evidence(edge.starter, edge.detail, "file"))
         elif edge.kind == EdgeKind.BUS:
-            facts.append(Evidence(edge.detail, f"SystemdService={edge.started}", "file"))
+            if edge.starter != edge.detail:
+                facts.append(Evidence(edge.detail, f"Name={edge.starter}", "file"))
+            facts.append(Evidence(edge.detail, edge.written, "file"))
         else:
             facts.append(Evidence(edge.starter, f"{edge.kind.value}={edge.started}"))
     return tuple(facts)
@@ -159,7 +165,7 @@ def _last_stop(unit: UnitSnapshot) -> str:
 def _state(unit: UnitSnapshot) -> UnitState:
     summary = f"{unit.name} is {unit.active_state} ({unit.sub_state})"
     if unit.load_state != "loaded":
-        reason = unit.load_error[1] or unit.load_state
+        reason = (unit.load_error[1] or unit.load_state).rstrip(".")
         summary += f"; its unit file is {unit.load_state}: {reason}"
     stop = _last_stop(unit)
     if stop:

@@ -170,8 +170,11 @@ def cron_callers(snapshot: SystemSnapshot) -> dict[str, list[CronCaller]]:
     return index
 
 
-def explain(chain: tuple[str, ...], live: bool, running_only: bool, via_cron: bool) -> str:
-    """Plain words for an external caller."""
+def explain(
+    chain: tuple[str, ...], live: bool, running_only: bool, via_cron: bool,
+    *, started_by: str = "",
+) -> str:
+    """Plain words for an external caller; ``started_by`` tells the whole chain."""
     target = chain[-1]
     caller = chain[-2] if len(chain) >= 2 else chain[0]
     who = f"the cron job {caller}" if via_cron else f"{caller}"
@@ -186,6 +189,8 @@ def explain(chain: tuple[str, ...], live: bool, running_only: bool, via_cron: bo
         "dependency to show for this: it is an ordinary command, so list-dependencies "
         "--reverse will never find it."
     )
+    if started_by:
+        text += f" What runs the command: {started_by}."
     if live:
         text += " It will run again on its own schedule and start the unit."
     else:

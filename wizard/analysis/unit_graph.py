@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from wizard.analysis.external_callers import cron_callers, unit_callers
+from wizard.analysis.restart_policy import restarts_by_itself
 from wizard.snapshots import SystemSnapshot, UnitSnapshot
 
 
@@ -51,9 +52,6 @@ NON_PULL_PROPERTIES: dict[str, str] = {
     "is a no-op for it",
 }
 REVERSE_PROPERTIES = tuple(p for p, _ in PULL_PROPERTIES) + tuple(NON_PULL_PROPERTIES)
-RESTARTING_POLICIES = frozenset(
-    {"always", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "on-success"}
-)
 MAX_DEPTH = 16
 MAX_CHAINS = 256
 
@@ -68,6 +66,8 @@ class Edge:
     detail: str = ""
     revives: bool = True
     """False for calls like try-restart that only act on a running unit."""
+    written: str = ""
+    """The setting as the file says it, which may name the unit by an alias."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,18 @@ class UnitGraph:
         for service_file in self.snapshot.dbus_services:
             if service_file.systemd_service in names:
                 node = service_file.bus_name or service_file.file
-                self._pseudo_live[node] = (
-                    True,
-                    (f"{service_file.file}: SystemdService={service_file.systemd_service}",),
+                # Always live: dbus-daemon activates on the first call to the name.
+                # The facts are the file's lines, told by the edge.
+                self._pseudo_live[node] = (True, ())
+                edges.append(
+                    Edge(
+                        node,
+                        name,
+                        EdgeKind.BUS,
+                        service_file.file,
+                        written=f"SystemdService={service_file.systemd_service}",
+                    )
                 )
-                edges.append(Edge(node, name, EdgeKind.BUS, service_file.file))
         # Keep one edge per (starter, kind): systemd lists aliases too.
         unique: dict[tuple[str, EdgeKind], Edge] = {}
         for edge in edges:
@@ -177,14 +184,11 @@ class UnitGraph:
         if unit.automount is not None:
             return unit.active_state == "active", (state, f"Where={unit.automount.where}")
         service = unit.service
-        if service is not None and service.restart in RESTARTING_POLICIES:
+        if service is not None and restarts_by_itself(unit):
             facts = (state, f"Restart={service.restart}", f"NRestarts={service.n_restarts}")
             if unit.sub_state == "auto-restart":
                 return True, (*facts, "a restart is scheduled right now")
-            if unit.active_state in ("active", "activating") and (
-                service.restart == "always" or service.n_restarts > 0
-            ):
-                return True, facts
+            return True, facts
         return False, (state,)
 
     def walk(self, target: str) -> list[Chain]:

@@ -1,0 +1,56 @@
+"""Restart= on snapshots recorded from the restart-always scenario.
+
+Restart=always is live while the daemon runs (a kill, a crash or the daemon
+exiting brings it back), and not after a clean stop, which is respected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tests.test_analysis_recorded import load, summary
+from wizard.analysis import FindingKind, diagnose
+from wizard.analysis.restart_policy import restarts_by_itself
+
+TARGET = "respawn-daemon.service"
+
+
+def test_running_restart_always_daemon_is_a_live_source():
+    diagnosis = diagnose(load("restart-always-running"))
+    assert summary(diagnosis) == [
+        ("restart-policy", TARGET, (TARGET,), True),
+        ("boot", "multi-user.target", ("multi-user.target", TARGET), False),
+    ]
+    restart = diagnosis.findings[0]
+    assert "red herring" not in restart.explanation
+    assert "if its process is killed or exits it is back within 1 s" in restart.explanation
+
+
+def test_cleanly_stopped_restart_always_daemon_stays_down():
+    diagnosis = diagnose(load("restart-always-stopped"))
+    assert diagnosis.live_findings == ()
+    (restart,) = [f for f in diagnosis.findings if f.kind == FindingKind.RESTART_POLICY]
+    assert restart.live is False
+    assert "red herring" in restart.explanation
+
+
+def test_killed_daemon_came_back_and_says_it_is_crashing():
+    diagnosis = diagnose(load("restart-always-killed"))
+    restart = diagnosis.findings[0]
+    assert (restart.kind, restart.live) == (FindingKind.RESTART_POLICY, True)
+    assert "restarted 1 time(s)" in restart.explanation
+
+
+def test_on_failure_counts_only_once_it_has_restarted():
+    # The article's daemon (Restart=on-failure, never restarted) is the red herring;
+    # the same daemon after a crash and a restart is crash-looping, hence live.
+    snapshot = load("article-booted")
+    daemon = snapshot.units["widget-daemon.service"]
+    assert daemon.service is not None
+    assert not restarts_by_itself(daemon)
+    crashed = dataclasses.replace(
+        daemon, service=dataclasses.replace(daemon.service, n_restarts=2)
+    )
+    assert restarts_by_itself(crashed)
+    armed = dataclasses.replace(daemon, active_state="activating", sub_state="auto-restart")
+    assert restarts_by_itself(armed)
