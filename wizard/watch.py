@@ -34,6 +34,8 @@ every 250 ms (its post-change timer), and journalctl needs a moment to parse."""
 POLL_SECONDS = 0.05
 JOURNAL_LEAD_USEC = 2_000_000
 """The follower starts this far back, so nothing logged while it starts is lost."""
+STOP_GRACE_USEC = 300_000
+"""Bus and journal clocks of one moment differ by this much at most (we saw 60 ms)."""
 KEEP_RECORDS = 20_000
 KEEP_USEC = 60_000_000
 """Past KEEP_RECORDS, records older than this go: their events are long reported, and
@@ -137,6 +139,25 @@ Record = JournalEntry | JobSignal | UnitChange
 
 def _record_time(record: Record) -> int:
     return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
+
+
+def _stops_seen(records: list[Record], unit: str) -> list[tuple[int, str]]:
+    """When the unit went from up (or on its way) to down on the bus, and which run ended.
+
+    The run is the invocation seen while it was up: a signal is read when it is
+    sent, so the "inactive" of a restart job may already carry the next run's ID.
+    """
+    stops: list[tuple[int, str]] = []
+    up_invocation = ""
+    for record in records:
+        if isinstance(record, UnitChange) and record.unit == unit:
+            if record.active_state in ("inactive", "failed"):
+                if up_invocation:
+                    stops.append((record.at_usec, up_invocation))
+                up_invocation = ""
+            else:
+                up_invocation = up_invocation or record.invocation_id
+    return stops
 
 
 def _event_key(event: TimelineEvent) -> tuple[str, str]:
@@ -276,6 +297,13 @@ def _report(
     # OnFailure=, a unit calling it): look again before settling for less.
     if any(state.refresh_for(e.job_id) for e in unexplained):
         events = classify()
+    # The bus shows a stop at once, the journal's account of it comes later: a
+    # start must not be reported before the stop it follows.
+    stops_due = [
+        at for at, invocation in _stops_seen(records, unit)
+        if ("stop", invocation) not in reported
+        and now - at < SETTLE_USEC + STOP_GRACE_USEC
+    ]
     pending = False
     for event in events:
         key = _event_key(event)
@@ -283,7 +311,9 @@ def _report(
             continue
         settle = RECORDED_SETTLE_USEC if (
             event.event == "start" and event.certainty == "recorded") else SETTLE_USEC
-        if not final and now - event.at_usec < settle:
+        stop_first = event.event == "start" and any(
+            at <= event.at_usec + STOP_GRACE_USEC for at in stops_due)
+        if not final and (now - event.at_usec < settle or stop_first):
             # Later events wait too, so the report stays in time order; each
             # still comes out within SETTLE_USEC of its own moment.
             pending = True

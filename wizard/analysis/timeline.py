@@ -403,6 +403,22 @@ class _Classifier:
             (),
         )
 
+    def _upstream(self, starter: _Job | None, depth: int) -> tuple[
+            tuple[str, ...], tuple[Evidence, ...], str]:
+        """What started ``starter`` in turn: its chain (root first), evidence, a clause."""
+        if starter is None or depth >= MAX_CHAIN:
+            return (), (), ""
+        above = self.start_cause(starter, depth + 1)
+        if above.cause == StartCause.MANUAL or not above.by:
+            return (), (), ""
+        return ((*above.upstream, above.by), above.evidence,
+                f"; {starter.unit} itself was {above.summary}")
+
+    def _last_start_before(self, unit: str, index: int, boot: str) -> _Job | None:
+        found = [j for j in self.history.jobs.values()
+                 if j.unit == unit and j.is_start and j.boot_id == boot and j.first_index < index]
+        return max(found, key=lambda j: j.first_index, default=None)
+
     # -- rules -----------------------------------------------------------------
 
     def _restart_policy(self, job: _Job, depth: int) -> _Cause | None:
@@ -473,13 +489,15 @@ class _Classifier:
             over_bus = self._requested_over_bus(job, depth)
             if over_bus is not None:
                 evidence += over_bus.evidence
+            upstream, more, clause = self._upstream(running[-1] if running else None, depth)
             return _Cause(
                 StartCause.EXTERNAL, caller.caller,
                 Certainty.RECORDED if over_bus is not None else Certainty.INFERRED,
                 f"started by {caller.caller}, which runs `{command}` and was running at that "
                 "moment" + ("; the debug log shows the call" if over_bus else
-                            " (inferred: systemd does not record which process asked)"),
-                tuple(evidence),
+                            " (inferred: systemd does not record which process asked)")
+                + clause,
+                (*evidence, *more), upstream,
             )
         return None
 
@@ -570,10 +588,12 @@ class _Classifier:
                              for r in announced[:1]]
                 evidence.append(Evidence(owner, f"{setting}={job.unit}"))
                 how = "failed" if cause == StartCause.ON_FAILURE else "finished successfully"
+                upstream, more, clause = self._upstream(
+                    self._last_start_before(owner, index, job.boot_id), depth)
                 return _Cause(
                     cause, owner, Certainty.RECORDED if announced else Certainty.INFERRED,
-                    f"started because {owner} {how} and names it in {setting}=",
-                    tuple(evidence),
+                    f"started because {owner} {how} and names it in {setting}={clause}",
+                    (*evidence, *more), upstream,
                 )
         return None
 
@@ -665,23 +685,17 @@ class _Classifier:
         if best is None:
             return None
         prop = pullers[best.unit]
-        upstream: tuple[str, ...] = ()
         evidence = [
             Evidence(best.unit, f"start job {best.job_id} and {job.unit}'s start job "
                                 f"{job.job_id} came in one transaction",
                      "journal" if best.entries else "bus"),
             Evidence(best.unit, f"{_PULL_WORD[prop]}={job.unit}"),
         ]
+        upstream, more, clause = self._upstream(best, depth)
         summary = f"pulled in by {best.unit} ({_PULL_WORD[prop]}={job.unit}), whose start job " \
-                  "came in the same transaction"
-        if depth < MAX_CHAIN:
-            above = self.start_cause(best, depth + 1)
-            if above.cause != StartCause.MANUAL:
-                upstream = (*above.upstream, above.by) if above.by else above.upstream
-                evidence += above.evidence
-                summary += f"; {best.unit} itself was {above.summary}"
+                  f"came in the same transaction{clause}"
         return _Cause(StartCause.PULLED_IN, best.unit, Certainty.RECORDED, summary,
-                      tuple(evidence), upstream)
+                      (*evidence, *more), upstream)
 
     def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
         live: list[tuple[str, str]] = []
