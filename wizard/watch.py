@@ -27,15 +27,23 @@ from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 from wizard.systemd_adapter import ManagerSignals, SystemdClient
 
 RECORDED_SETTLE_USEC = 150_000
-"""A start the bus already explains is reported this soon after it happened."""
+"""A start the bus already explains, or a stop the journal describes, is reported
+this soon after it happened."""
 SETTLE_USEC = 600_000
-"""Anything else waits this long for the journal: journald wakes followers at most
-every 250 ms (its post-change timer), and journalctl needs a moment to parse."""
+"""A start only inference explains waits this long for the journal: journald wakes
+followers at most every 250 ms (its post-change timer), and journalctl needs a
+moment to parse; a debug line or dbus-daemon's request may still come."""
+BUS_STOP_SETTLE_USEC = 450_000
+"""A stop seen on the bus waits this long for the journal's account (exit status,
+signal), then is reported as the bus saw it."""
+STOP_HOLD_USEC = 500_000
+"""A start waits for the stop before it at most this long, so the report keeps
+time order and still comes within a second."""
 POLL_SECONDS = 0.05
 JOURNAL_LEAD_USEC = 2_000_000
 """The follower starts this far back, so nothing logged while it starts is lost."""
 STOP_GRACE_USEC = 300_000
-"""Bus and journal clocks of one moment differ by this much at most (we saw 60 ms)."""
+"""Bus arrival and journal time of one moment differ by this much at most (we saw 60 ms)."""
 KEEP_RECORDS = 20_000
 KEEP_USEC = 60_000_000
 """Past KEEP_RECORDS, records older than this go: their events are long reported, and
@@ -141,6 +149,15 @@ def _record_time(record: Record) -> int:
     return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
 
 
+def _settle(event: TimelineEvent) -> int:
+    """How long an event waits, after it happened, for more evidence."""
+    if event.event == "start":
+        return RECORDED_SETTLE_USEC if event.certainty == "recorded" else SETTLE_USEC
+    if all(evidence.source == "bus" for evidence in event.evidence):
+        return BUS_STOP_SETTLE_USEC
+    return RECORDED_SETTLE_USEC
+
+
 def _stops_seen(records: list[Record], unit: str) -> list[tuple[int, str]]:
     """When the unit went from up (or on its way) to down on the bus, and which run ended.
 
@@ -208,17 +225,14 @@ def watch_unit(
                     note(f"stopping {unit} (job {job})")
                 # The watch proper starts now: our own stop is part of it.
                 deadline = None if seconds is None else time.monotonic() + seconds
-                bus_stops = follower.fileno() is None
                 _loop(signals, follower, records, deadline, lambda: _report(
-                    unit, records, state, outcome, reported, on_event,
-                    bus_stops=bus_stops))
+                    unit, records, state, outcome, reported, on_event))
         except KeyboardInterrupt:
             outcome.ended_by = "interrupt"
         except WatchTerminated:
             outcome.ended_by = "terminate"
         # Whatever settled in the meantime is still worth reporting.
-        _report(unit, records, state, outcome, reported, on_event, final=True,
-                bus_stops=follower.fileno() is None)
+        _report(unit, records, state, outcome, reported, on_event, final=True)
         if follower.note and not any(follower.note in n for n in outcome.notes):
             note(follower.note)
     outcome.ended_usec = _now_usec()
@@ -279,7 +293,6 @@ def _report(
     on_event: Callable[[SeenEvent], None],
     *,
     final: bool = False,
-    bus_stops: bool = False,
 ) -> bool:
     """Hand every settled, unreported event on; True while some still wait to settle."""
     now = _now_usec()
@@ -287,7 +300,7 @@ def _report(
     def classify() -> tuple[TimelineEvent, ...]:
         return build_timeline(
             unit, records, state.snapshot, since_usec=outcome.started_usec,
-            until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=bus_stops,
+            until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=True,
         ).events
 
     events = classify()
@@ -301,16 +314,14 @@ def _report(
     # start must not be reported before the stop it follows.
     stops_due = [
         at for at, invocation in _stops_seen(records, unit)
-        if ("stop", invocation) not in reported
-        and now - at < SETTLE_USEC + STOP_GRACE_USEC
+        if ("stop", invocation) not in reported and now - at < STOP_HOLD_USEC
     ]
     pending = False
     for event in events:
         key = _event_key(event)
         if key in reported:
             continue
-        settle = RECORDED_SETTLE_USEC if (
-            event.event == "start" and event.certainty == "recorded") else SETTLE_USEC
+        settle = _settle(event)
         stop_first = event.event == "start" and any(
             at <= event.at_usec + STOP_GRACE_USEC for at in stops_due)
         if not final and (now - event.at_usec < settle or stop_first):

@@ -823,26 +823,27 @@ def _bus_stop_events(
 ) -> list[tuple[int, TimelineEvent]]:
     """Stops seen only on the bus (a watch without a readable journal)."""
     events: list[tuple[int, TimelineEvent]] = []
-    was_up = False
+    # The run that ended is the one seen while the unit was up: a signal is
+    # read when it is sent, so a restart job's "inactive" may carry the next ID.
+    up_invocation = ""
     for index, record in enumerate(history.records):
         if not isinstance(record, UnitChange) or record.unit != unit:
             continue
-        if record.active_state in ("active", "activating", "reloading"):
-            was_up = True
+        if record.active_state not in ("inactive", "failed"):
+            up_invocation = up_invocation or record.invocation_id
             continue
-        if record.active_state in ("inactive", "failed") and was_up:
-            was_up = False
-            if record.invocation_id in known:
-                continue
-            failed = record.active_state == "failed"
-            cause = StopCause.FAILURE if failed else StopCause.CLEAN
-            events.append((index, TimelineEvent(
-                at_usec=record.at_usec, unit=unit, event="stop", cause=cause.value, source="",
-                chain=(), certainty=Certainty.RECORDED.value,
-                summary="failed (seen on the bus)" if failed else "stopped (seen on the bus)",
-                evidence=(_evidence(record),), invocation_id=record.invocation_id,
-                result="failed" if failed else "success",
-            )))
+        ended, up_invocation = up_invocation, ""
+        if not ended or ended in known:
+            continue
+        failed = record.active_state == "failed"
+        cause = StopCause.FAILURE if failed else StopCause.CLEAN
+        events.append((index, TimelineEvent(
+            at_usec=record.at_usec, unit=unit, event="stop", cause=cause.value, source="",
+            chain=(), certainty=Certainty.RECORDED.value,
+            summary="failed (seen on the bus)" if failed else "stopped (seen on the bus)",
+            evidence=(_evidence(record),), invocation_id=ended,
+            result="failed" if failed else "success",
+        )))
     return events
 
 
