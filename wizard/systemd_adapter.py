@@ -256,7 +256,11 @@ def _translate(error: Exception, connection: Connection) -> StaydownError:
 
 
 class SystemdClient:
-    """An open connection to one service manager, read-only by design."""
+    """An open connection to one service manager; it writes only what watch asks for.
+
+    StopUnit (watch --stop) and the manager's LogLevel (watch --debug-log) are the
+    only calls that change anything; everything else reads.
+    """
 
     def __init__(self, bus: DBus, connection: Connection) -> None:
         self._bus = bus
