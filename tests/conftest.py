@@ -28,7 +28,7 @@ def lab_unavailable_reason() -> str | None:
 
 
 @pytest.fixture
-def lab_factory() -> Iterator[Callable[[str], lab_module.Lab]]:
+def lab_factory() -> Iterator[Callable[[str | lab_module.Scenario], lab_module.Lab]]:
     """Boot labs with a scenario each; every one is torn down after the test."""
     reason = lab_unavailable_reason()
     if reason is not None:
@@ -38,7 +38,7 @@ def lab_factory() -> Iterator[Callable[[str], lab_module.Lab]]:
         pytest.skip(reason)
     booted: list[lab_module.Lab] = []
 
-    def boot(scenario: str) -> lab_module.Lab:
+    def boot(scenario: str | lab_module.Scenario) -> lab_module.Lab:
         name = f"t{os.getpid()}-{next(_counter)}"
         booted.append(lab_module.up(scenario, name))
         return booted[-1]

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.conftest import run_cli
 from wizard.lab import Lab
+from wizard.systemd_adapter import systemd_client
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> bool:
@@ -41,3 +42,21 @@ def diagnose_json(lab: Lab, unit: str) -> tuple[int, dict[str, Any]]:
 def findings_by(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """The findings of one kind."""
     return [f for f in document["findings"] if f["kind"] == kind]
+
+
+def quiet_timer_window(lab: Lab, timer: str, seconds: float) -> None:
+    """Return when the timer will not fire for at least ``seconds`` (waiting it out if needed).
+
+    The article's reconcile timer fires every 5 s; a test that must see another
+    cause first starts right after it fired.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with systemd_client(lab.connection) as client:
+            details = client.load_unit(timer).timer
+        assert details is not None, timer
+        left = (details.next_elapse_realtime_usec - time.time_ns() // 1000) / 1e6
+        if left >= seconds:
+            return
+        time.sleep(max(0.05, left + 0.3))
+    raise AssertionError(f"{timer} never left a quiet window of {seconds} s")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 import traceback
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -24,11 +27,26 @@ from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
 from wizard.plan import OUTPUT_FORMATS, UNIT_TYPES
-from wizard.report_json import diagnosis_document, render_json
-from wizard.report_terminal import render_terminal
+from wizard.report_json import (
+    diagnosis_document,
+    render_json,
+    watch_end_line,
+    watch_event_line,
+    watch_note_line,
+    watch_start_line,
+)
+from wizard.report_terminal import (
+    render_terminal,
+    render_watch_end,
+    render_watch_event,
+    render_watch_note,
+    render_watch_start,
+)
 from wizard.systemd_adapter import machine_files_root, systemd_client
 from wizard.terminal_text import printable
+from wizard.unit_history import collect_timeline, with_timeline
 from wizard.unit_names import normalise_unit_name
+from wizard.watch import watch_unit
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the teaching text and the manual commands that show the same evidence",
     )
+    diagnose_parser.add_argument(
+        "--since", metavar="WHEN", default="24h", type=_since_usec,
+        help="how far back the journal timeline goes: 90min, 24h, 7d, an ISO time or "
+        "@EPOCH (default: 24h)",
+    )
+
+    watch_parser = commands.add_parser(
+        "watch",
+        parents=[common, connection],
+        help="catch whatever brings UNIT back, as it happens",
+        description="Watch UNIT and attribute every start to its cause within a second "
+        "(D-Bus signals plus the journal), until --seconds pass or Ctrl-C. Exit status: "
+        "0 no revival seen, 1 revivals seen (see docs/exit-codes.md).",
+    )
+    watch_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    watch_parser.add_argument("--seconds", type=_positive_seconds, metavar="N",
+                              help="stop watching after N seconds (default: until Ctrl-C)")
+    watch_parser.add_argument("--stop", action="store_true",
+                              help="stop UNIT first, then watch who brings it back")
+    watch_parser.add_argument(
+        "--debug-log", action="store_true",
+        help="raise systemd's log level to debug for the watch (trigger firings and job "
+        "enqueues become visible); the previous level is always put back",
+    )
+    watch_parser.add_argument("--json", action="store_true",
+                              help="one JSON object per line (JSON Lines)")
 
     wizard_parser = commands.add_parser(
         "wizard",
@@ -161,6 +205,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SPANS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400,
+          "day": 86400, "w": 604800, "week": 604800}
+
+
+def _since_usec(text: str) -> int:
+    """--since: a span back from now (24h, 90min), an ISO time, or @EPOCH seconds."""
+    now = time.time_ns() // 1000
+    value = text.strip().removesuffix(" ago")
+    match = re.fullmatch(r"(\d+)\s*([a-z]+?)s?", value)
+    if match and match[2] in _SPANS:
+        return now - int(match[1]) * _SPANS[match[2]] * 1_000_000
+    try:
+        if value.startswith("@"):
+            return int(float(value[1:]) * 1_000_000)
+        return int(datetime.fromisoformat(value).timestamp() * 1_000_000)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: use 90min, 24h, 7d, 2026-05-01T08:00 or @1767225600"
+        ) from None
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def connection_from(args: argparse.Namespace) -> Connection:
     """The connection the options ask for."""
     if getattr(args, "user", False):
@@ -194,6 +269,7 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
     with systemd_client(connection) as client:
         snapshot = collect_neighbourhood(client, unit)
     diagnosis = diagnose(snapshot)
+    diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, args.since))
     if args.json:
         env.stdout.write(
             render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))
@@ -201,6 +277,38 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
     else:
         render_terminal(_console(env, args), diagnosis, teach=args.explain)
     return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+
+
+def run_watch(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown watch UNIT: exit 1 when a revival was seen."""
+    unit = normalise_unit_name(args.unit)
+    connection = connection_from(args)
+    console = _console(env, args)
+
+    def write(line: str) -> None:
+        env.stdout.write(line)
+        env.stdout.flush()
+
+    with systemd_client(connection) as client:
+        snapshot = collect_neighbourhood(client, unit)
+        diagnosis = diagnose(snapshot)
+        if args.json:
+            write(watch_start_line(diagnosis, connection.label, time.time_ns() // 1000))
+        else:
+            render_watch_start(console, diagnosis, connection.label, args.seconds)
+        outcome = watch_unit(
+            client, connection, snapshot, seconds=args.seconds, stop=args.stop,
+            debug_log=args.debug_log,
+            on_event=(lambda seen: write(watch_event_line(seen))) if args.json
+            else (lambda seen: render_watch_event(console, seen)),
+            on_note=(lambda note: write(watch_note_line(note))) if args.json
+            else (lambda note: render_watch_note(console, note)),
+        )
+    if args.json:
+        write(watch_end_line(outcome))
+    else:
+        render_watch_end(console, outcome)
+    return ExitCode.LIVE_SOURCES if outcome.revivals else ExitCode.OK
 
 
 def run_lab(args: argparse.Namespace, env: Environment) -> int:
@@ -289,7 +397,7 @@ def run_plan(args: argparse.Namespace, env: Environment) -> int:
     return ExitCode.OK
 
 
-COMMANDS = ("diagnose", "wizard", "plan", "lab")
+COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab")
 _LEADING_FLAGS = ("--debug", "--no-color")
 
 
@@ -353,9 +461,12 @@ def run(argv: Sequence[str], env: Environment) -> int:
             return run_wizard_command(args, env)
         case "plan":
             return run_plan(args, env)
+        case "watch":
+            return run_watch(args, env)
         case "lab":
             return run_lab(args, env)
-    raise UsageError("name a command: wizard, diagnose, plan or lab", "see: staydown --help")
+    raise UsageError("name a command: wizard, diagnose, plan, watch or lab",
+                     "see: staydown --help")
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+from datetime import datetime
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
+from wizard.analysis.timeline import Timeline, TimelineEvent
 from wizard.terminal_text import printable
+from wizard.watch import SeenEvent, WatchOutcome
+
+TIMELINE_ROWS = 20
 
 # The longer teaching text of --explain, one per step, in the article's voice.
 STEP_LESSONS = (
@@ -52,6 +59,51 @@ def _finding(console: Console, finding: Finding) -> None:
     console.print()
 
 
+def short_precise(usec: int) -> str:
+    """A timestamp as ``journalctl -o short-precise`` prints it, in local time."""
+    seconds, micro = divmod(usec, 1_000_000)
+    return datetime.fromtimestamp(seconds).strftime("%b %d %H:%M:%S") + f".{micro:06d}"
+
+
+def event_cause(event: TimelineEvent) -> str:
+    """The cause column: the kind, marked when it is only inferred."""
+    return event.cause + (" (inferred)" if event.certainty == "inferred" else "")
+
+
+def event_detail(event: TimelineEvent) -> str:
+    """The last column: the chain of a start, how a stop ended."""
+    if event.event == "start" and len(event.chain) > 1:
+        return " → ".join(event.chain[:-1])
+    if event.event == "start":
+        return re.split(r"[;:(]", event.summary, maxsplit=1)[0].strip()
+    return event.summary
+
+
+def render_timeline(console: Console, timeline: Timeline, *, rows: int = TIMELINE_ROWS) -> None:
+    """The compact, time-ordered table of recent starts and stops."""
+    since = short_precise(timeline.since_usec)
+    if not timeline.events:
+        console.print(Text(f"   no start or stop in the journal since {since}", style="dim"))
+        return
+    shown = timeline.events[-rows:]
+    hidden = len(timeline.events) - len(shown) + timeline.omitted
+    console.print(Text(f"   journal since {since}, oldest first:", style="italic"))
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False,
+                  padding=(0, 1))
+    for column in ("   when", "what", "cause", "by / how"):
+        table.add_column(column, no_wrap=column != "by / how")
+    for event in shown:
+        style = "red" if event.cause in ("failure", "killed") else (
+            "yellow" if event.event == "start" else None)
+        table.add_row(
+            "   " + short_precise(event.at_usec), event.event, printable(event_cause(event)),
+            printable(event_detail(event)), style=style,
+        )
+    console.print(table)
+    if hidden:
+        console.print(Text(f"   ({hidden} earlier event(s) not shown here)", style="dim"))
+
+
 def manual_commands(step: int, unit: str) -> tuple[str, ...]:
     """The systemctl/journalctl commands that show the same evidence by hand."""
     quoted = shlex.quote(unit)
@@ -92,6 +144,9 @@ def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: b
         for drop_in in diagnosis.state.drop_in_paths:
             console.print(Text(f"   drop-in: {printable(drop_in)}", style="dim"))
         console.print()
+        if diagnosis.timeline is not None:
+            render_timeline(console, diagnosis.timeline)
+            console.print()
     found = [f for f in diagnosis.findings if f.kind in kinds]
     if not found:
         console.print(Text("   nothing found here", style="green"))
@@ -136,3 +191,75 @@ def render_terminal(console: Console, diagnosis: Diagnosis, *, teach: bool = Fal
     for number in range(1, len(REPORT_STEPS) + 1):
         render_step(console, diagnosis, number, teach=teach)
     render_verdict(console, diagnosis)
+
+
+# -- staydown watch ------------------------------------------------------------------
+
+
+def render_watch_start(
+    console: Console, diagnosis: Diagnosis, where: str, seconds: float | None
+) -> None:
+    """What is watched, for how long, and what diagnose expects to see."""
+    span = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
+    console.print(Text(f"watching {printable(diagnosis.unit)} on {printable(where)} {span} "
+                       "(Ctrl-C ends it)", style="bold"))
+    live = diagnosis.live_findings
+    if live:
+        expected = ", ".join(f"{printable(f.source)} ({f.kind.value})" for f in live)
+        console.print(Text(f"live sources diagnose knows of: {expected}", style="dim"))
+    console.file.flush()
+
+
+def render_watch_note(console: Console, note: str) -> None:
+    """One note while watching (stop queued, log level raised and restored)."""
+    console.print(Text(f"note: {printable(note)}", style="yellow"))
+    console.file.flush()
+
+
+def render_watch_event(console: Console, seen: SeenEvent) -> None:
+    """One start or stop, the moment it is attributed."""
+    event = seen.event
+    late = f"(+{seen.latency_usec // 1000} ms)"
+    if event.event == "start":
+        console.print(Text.assemble(
+            (short_precise(event.at_usec), "bold"), "  ", ("REVIVED", "bold white on red"),
+            "  ", (printable(event_cause(event)), "bold"), "  ", (late, "dim"),
+        ))
+        if event.chain:
+            console.print(Text("   chain: " + " → ".join(printable(n) for n in event.chain)))
+        console.print(Text(f"   {printable(event.summary)}"))
+        for evidence in event.evidence:
+            console.print(Text(f"   · {printable(evidence.subject)}: "
+                               f"{printable(evidence.fact)}", style="dim"))
+    else:
+        console.print(Text.assemble(
+            (short_precise(event.at_usec), "bold"), "  stopped  ",
+            (printable(event.cause), "red" if event.cause != "clean" else ""), "  ",
+            printable(event.summary), "  ", (late, "dim"),
+        ))
+    console.file.flush()
+
+
+def render_watch_end(console: Console, outcome: WatchOutcome) -> None:
+    """One line per source that revived the unit, then the verdict."""
+    seconds = (outcome.ended_usec - outcome.started_usec) / 1e6
+    how = {"time": "time is up", "interrupt": "interrupted", "terminate": "terminated"}[
+        outcome.ended_by]
+    revivals = outcome.revivals
+    console.print()
+    if not revivals:
+        console.print(Text(f"watch ended ({how}) after {seconds:.0f} s: "
+                           f"{printable(outcome.unit)} was not brought back", style="bold green"))
+        console.file.flush()
+        return
+    console.print(Text(f"watch ended ({how}) after {seconds:.0f} s: {len(revivals)} "
+                       f"revival(s) of {printable(outcome.unit)}", style="bold red"))
+    by_source: dict[tuple[str, str], list[SeenEvent]] = {}
+    for seen in revivals:
+        key = (seen.event.source or "(nobody on record)", seen.event.cause)
+        by_source.setdefault(key, []).append(seen)
+    for (source, cause), seen_list in by_source.items():
+        slowest = max(s.latency_usec for s in seen_list) // 1000
+        console.print(Text(f"   {printable(source)}: {len(seen_list)} × {printable(cause)} "
+                           f"(reported within {slowest} ms)"))
+    console.file.flush()

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -239,6 +240,61 @@ class SystemSnapshot:
         return None
 
 
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal entry, reduced to the fields the timeline reads.
+
+    ``unit`` and ``invocation_id`` hold UNIT=/INVOCATION_ID= of the system
+    manager or USER_UNIT=/USER_INVOCATION_ID= of a user manager, so the
+    analysis does not care which one wrote it. Missing numbers are 0.
+    """
+
+    realtime_usec: int
+    message: str = ""
+    message_id: str = ""
+    unit: str = ""
+    invocation_id: str = ""
+    job_id: int = 0
+    job_type: str = ""
+    job_result: str = ""
+    unit_result: str = ""
+    exit_code: str = ""
+    exit_status: str = ""
+    n_restarts: int = 0
+    pid: int = 0
+    comm: str = ""
+    syslog_identifier: str = ""
+    code_func: str = ""
+    priority: int = 6
+    boot_id: str = ""
+    cursor: str = ""
+
+
+@dataclass(frozen=True)
+class JobSignal:
+    """A JobNew or JobRemoved signal of the manager, as seen by a watch."""
+
+    at_usec: int
+    job_id: int
+    unit: str
+    removed: bool = False
+    result: str = ""
+    job_type: str = ""
+    """start, stop, restart...: read from the job object when it was still there."""
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    """A PropertiesChanged signal of a unit's org.freedesktop.systemd1.Unit interface."""
+
+    at_usec: int
+    unit: str
+    active_state: str
+    sub_state: str
+    job_id: int = 0
+    invocation_id: str = ""
+
+
 # -- JSON -------------------------------------------------------------------------
 # Snapshots recorded from the lab are stored as JSON under tests/snapshots; the
 # loader rebuilds the dataclasses from their type hints, so the file format
@@ -256,6 +312,29 @@ def snapshot_from_json(text: str) -> SystemSnapshot:
     """Rebuild a snapshot from :func:`snapshot_to_json` output."""
     snapshot: SystemSnapshot = _build(SystemSnapshot, json.loads(text))
     return snapshot
+
+
+def records_to_json(records: Sequence[Any]) -> str:
+    """Serialise journal entries or bus signals (any list of these dataclasses)."""
+    return json.dumps(
+        [{"type": type(r).__name__, **dataclasses.asdict(r)} for r in records], indent=1
+    )
+
+
+_RECORD_TYPES: dict[str, type] = {
+    "JournalEntry": JournalEntry,
+    "JobSignal": JobSignal,
+    "UnitChange": UnitChange,
+}
+
+
+def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange]:
+    """Rebuild what :func:`records_to_json` wrote."""
+    records: list[JournalEntry | JobSignal | UnitChange] = []
+    for item in json.loads(text):
+        kind = _RECORD_TYPES[item.pop("type")]
+        records.append(_build(kind, item))
+    return records
 
 
 def _build(cls: Any, value: Any) -> Any:

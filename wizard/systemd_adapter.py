@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,11 +30,13 @@ from wizard.snapshots import (
     AutomountDetails,
     ExecCommand,
     ExitStatusSet,
+    JobSignal,
     ManagerSnapshot,
     PathDetails,
     ServiceDetails,
     SocketDetails,
     TimerDetails,
+    UnitChange,
     UnitSnapshot,
 )
 
@@ -42,6 +44,11 @@ SYSTEMD = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"
 MANAGER_IFACE = b"org.freedesktop.systemd1.Manager"
 PROPERTIES_IFACE = b"org.freedesktop.DBus.Properties"
+UNIT_IFACE = b"org.freedesktop.systemd1.Unit"
+JOB_IFACE = b"org.freedesktop.systemd1.Job"
+UNIT_PATH_PREFIX = "/org/freedesktop/systemd1/unit/"
+# systemd's log levels (LogLevel= of org.freedesktop.systemd1.Manager).
+LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
 
 def _text(value: Any) -> str:
@@ -65,6 +72,25 @@ def bus_label_escape(name: str) -> str:
         else:
             out.extend(f"_{byte:02x}" for byte in char.encode())
     return "".join(out)
+
+
+def bus_label_unescape(label: str) -> str:
+    """The inverse of :func:`bus_label_escape`: "_2d" back to "-"."""
+    if label == "_":
+        return ""
+    out = bytearray()
+    index = 0
+    while index < len(label):
+        if label[index] == "_" and index + 2 < len(label):
+            try:
+                out.append(int(label[index + 1:index + 3], 16))
+                index += 3
+                continue
+            except ValueError:
+                pass
+        out.extend(label[index].encode())
+        index += 1
+    return out.decode("utf-8", errors="replace")
 
 
 def _exit_status_set(value: Any) -> ExitStatusSet:
@@ -230,7 +256,11 @@ def _translate(error: Exception, connection: Connection) -> StaydownError:
 
 
 class SystemdClient:
-    """An open connection to one service manager, read-only by design."""
+    """An open connection to one service manager; it writes only what watch asks for.
+
+    StopUnit (watch --stop) and the manager's LogLevel (watch --debug-log) are the
+    only calls that change anything; everything else reads.
+    """
 
     def __init__(self, bus: DBus, connection: Connection) -> None:
         self._bus = bus
@@ -285,12 +315,164 @@ class SystemdClient:
             pass  # listing files may be refused where listing units is not
         return sorted(names)
 
+    # -- for watch: the only calls that change anything, each asked for by name --
+
+    def log_level(self) -> str:
+        """The manager's current log level (systemd-analyze log-level)."""
+        return _text(self._call(MANAGER_PATH, PROPERTIES_IFACE, b"Get", b"ss",
+                                [MANAGER_IFACE, b"LogLevel"]))
+
+    def set_log_level(self, level: str) -> None:
+        """Set the manager's log level, like ``systemd-analyze log-level LEVEL``."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"not a systemd log level: {level!r}")
+        # Properties.Set(ssv); pystemd's apply_signature has no variants, so
+        # the container is written out: open "v" with signature "s", close.
+        args = [(ord("s"), MANAGER_IFACE), (ord("s"), b"LogLevel"), (ord("v"), b"s"),
+                (ord("s"), level.encode()), (-1, None)]
+        try:
+            self._bus.call_method(SYSTEMD, MANAGER_PATH, PROPERTIES_IFACE, b"Set", args)
+        except dbusexc.DBusBaseError as error:
+            raise _translate(error, self.connection) from error
+
+    def stop_unit(self, name: str) -> int:
+        """Queue a stop job (mode "replace", like systemctl stop); its job ID."""
+        path = _text(self._call(MANAGER_PATH, MANAGER_IFACE, b"StopUnit", b"ss",
+                                [name.encode(), b"replace"]))
+        return int(path.rpartition("/")[2] or 0)
+
+    def job_type(self, job_id: int) -> str:
+        """A queued job's type (start, stop, restart, ...), or "" once it is gone."""
+        try:
+            value = self._bus.get_property(
+                SYSTEMD, f"/org/freedesktop/systemd1/job/{job_id}".encode(), JOB_IFACE,
+                b"JobType", b"s",
+            )
+        except dbusexc.DBusBaseError:
+            return ""
+        return _text(value)
+
+    def subscribe(self, units: Collection[str] | None = None) -> ManagerSignals:
+        """Start receiving job and state changes (Manager.Subscribe); None: every unit."""
+        return ManagerSignals(self, None if units is None else frozenset(units))
+
     def require_unit(self, name: str) -> UnitSnapshot:
         """Snapshot a unit that must exist, or raise with close names suggested."""
         snapshot = self.load_unit(name)
         if snapshot.load_state == "not-found":
             raise UnitNotFoundError(name, close_unit_names(name, self.unit_names()))
         return snapshot
+
+
+def _now_usec() -> int:
+    return time.time_ns() // 1000
+
+
+class ManagerSignals:
+    """JobNew/JobRemoved and unit PropertiesChanged signals, as typed records.
+
+    systemd sends these only to clients that called Subscribe() (its D-Bus API,
+    org.freedesktop.systemd1(5)); the subscription ends with the connection.
+    Each record is stamped with the time it was received.
+    """
+
+    def __init__(self, client: SystemdClient, units: frozenset[str] | None) -> None:
+        self._client = client
+        self._units = units
+        self._received: list[JobSignal | UnitChange] = []
+        self._calls = 0
+        self._failure: Exception | None = None
+        bus = client._bus
+
+        def on_job(message: Any) -> None:
+            self._calls += 1
+            message.process_reply(True)
+            member = message.headers.get("Member", b"")
+            body = message.body
+            unit = _text(body[2])
+            if self._units is not None and unit not in self._units:
+                return
+            removed = member == b"JobRemoved"
+            self._received.append(JobSignal(
+                at_usec=_now_usec(), job_id=int(body[0]), unit=unit, removed=removed,
+                result=_text(body[3]) if removed else "",
+            ))
+
+        def on_properties(message: Any) -> None:
+            self._calls += 1
+            message.process_reply(True)
+            path = _text(message.headers.get("Path", b""))
+            interface, changed = message.body[0], message.body[1]
+            if interface != UNIT_IFACE or not path.startswith(UNIT_PATH_PREFIX):
+                return
+            unit = bus_label_unescape(path[len(UNIT_PATH_PREFIX):])
+            if (self._units is not None and unit not in self._units) \
+                    or b"ActiveState" not in changed:
+                return
+            job = changed.get(b"Job") or (0, b"/")
+            invocation = changed.get(b"InvocationID") or b""
+            self._received.append(UnitChange(
+                at_usec=_now_usec(), unit=unit,
+                active_state=_text(changed[b"ActiveState"]),
+                sub_state=_text(changed.get(b"SubState", b"")),
+                job_id=int(job[0]),
+                invocation_id=bytes(invocation).hex(),
+            ))
+
+        def guarded(handler: Any) -> Any:
+            # An exception cannot leave a pystemd callback (it turns into a
+            # SystemError later); keep it and raise it from drain().
+            def callback(message: Any, error: Any = None, userdata: Any = None) -> None:
+                try:
+                    handler(message)
+                except Exception as failure:
+                    self._failure = failure
+
+            return callback
+
+        # pystemd keeps only a borrowed pointer to each callback: hold them here.
+        self._callbacks = (guarded(on_job), guarded(on_job), guarded(on_properties))
+        try:
+            for member, callback in zip((b"JobNew", b"JobRemoved"), self._callbacks,
+                                        strict=False):
+                bus.match_signal(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, member, callback)
+            bus.match_signal(SYSTEMD, None, PROPERTIES_IFACE, b"PropertiesChanged",
+                             self._callbacks[2])
+        except dbusexc.DBusBaseError as error:
+            raise _translate(error, client.connection) from error
+        client._call(MANAGER_PATH, MANAGER_IFACE, b"Subscribe", b"", [])
+
+    def fileno(self) -> int:
+        """The bus socket, to wait on with select()."""
+        return int(self._client._bus.get_fd())
+
+    def drain(self) -> list[JobSignal | UnitChange]:
+        """Every signal received since the last call, oldest first, without blocking.
+
+        New jobs get their type read while they still exist; a job that already
+        finished keeps an empty type, which the timeline infers from the state.
+        """
+        bus = self._client._bus
+        # sd_bus_process() does one piece of work per call; pystemd hides its
+        # return value, and a signal our callbacks consumed leaves no message.
+        # So keep going while a call returned a message or ran a callback.
+        try:
+            for _ in range(10_000):
+                before = self._calls
+                if bus.process().is_empty() and self._calls == before:
+                    break
+        except dbusexc.DBusBaseError as error:
+            raise _translate(error, self._client.connection) from error
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+        received, self._received = self._received, []
+        return [
+            JobSignal(r.at_usec, r.job_id, r.unit, r.removed, r.result,
+                      self._client.job_type(r.job_id))
+            if isinstance(r, JobSignal) and not r.removed else r
+            for r in received
+        ]
 
 
 def close_unit_names(name: str, candidates: Sequence[str], limit: int = 5) -> tuple[str, ...]:

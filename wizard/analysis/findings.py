@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.analysis.timeline import Timeline
 
 
 class FindingKind(StrEnum):
@@ -115,6 +119,8 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     examined: tuple[ExaminedUnit, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    timeline: Timeline | None = None
+    """The unit's recent starts and stops from the journal, when it was read."""
 
     @property
     def live_findings(self) -> tuple[Finding, ...]:

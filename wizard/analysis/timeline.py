@@ -1,0 +1,920 @@
+"""The unit's recent lifecycle: each start with its cause, each stop with how it ended.
+
+Pure functions. In: journal entries (for ``watch`` also the manager's D-Bus
+signals) and the snapshot's graph of who names the unit. Out: a Timeline of
+typed events. Entries are matched on MESSAGE_ID and structured fields (UNIT=,
+JOB_ID=, JOB_TYPE=, JOB_RESULT=, INVOCATION_ID=), never on MESSAGE= text, which
+changes with StatusUnitFormat= and translations. The two exceptions are named
+where they are used: debug-level lines have no MESSAGE_ID and are known by
+CODE_FUNC=, and dbus-daemon writes its activation request only as text.
+
+systemd does not record who started a unit (the journal has no "requested by"),
+so each cause is either *recorded* (an entry or signal says so: a scheduled
+restart, a start job in the same transaction, a trigger seen firing) or
+*inferred* (the graph allows only this explanation, and nothing contradicts it).
+docs/timeline.md explains the rules and their limits.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from wizard.analysis.external_callers import unit_callers
+from wizard.analysis.findings import Evidence
+from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
+
+# Catalogued message IDs, from systemd 252's sd-messages.h (the same IDs since
+# systemd 232 at the latest; `journalctl --list-catalog` shows their text).
+UNIT_STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"
+UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
+UNIT_FAILED = "be02cf6855d2428ba40df7e9d022f03d"
+UNIT_STOPPING = "de5b426a63be47a7b6ac3eaac82e2f6f"
+UNIT_STOPPED = "9d1aaa27d60140bd96365438aad20286"
+UNIT_RESTART_SCHEDULED = "5eb03494b6584870a536b337290809b3"
+UNIT_SUCCESS = "7ad2d189f7e94e70a38c781354912448"
+UNIT_FAILURE_RESULT = "d9b373ed55a64feb8242e02dbe79a49c"
+UNIT_PROCESS_EXIT = "98e322203f7a4ed290d09fe03c09fe15"
+UNIT_OUT_OF_MEMORY = "fe6faa94e7774663a0da52717891d8ef"
+UNIT_OOMD_KILL = "d989611b15e44c9dbf31e3c81256e4ed"
+
+# Debug-level lines carry UNIT= and CODE_FUNC= but no MESSAGE_ID. These are
+# systemd 252's functions, as seen in the lab (src/core/socket.c, timer.c,
+# path.c, automount.c, manager.c); another version may rename them, and then
+# the evidence is simply not found and the cause falls back to inference.
+TRIGGER_FUNCTIONS: dict[str, str] = {
+    "socket_dispatch_io": "incoming traffic",  # "Incoming traffic"
+    "timer_dispatch": "timer elapsed",  # "Timer elapsed."
+    "path_enter_waiting": "path triggered",  # "Got triggered by '/run/x'."
+    "path_dispatch_io": "path changed",
+    # "Got automount request for /x, triggered by PID (comm)": info level.
+    "automount_dispatch_io": "automount request",
+}
+UPHELD_FUNCTION = "manager_dispatch_start_when_upheld_queue"
+"""Logs "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
+ON_FAILURE_FUNCTION = "unit_start_on_failure"
+"""Logs "Triggering OnFailure=/OnSuccess= dependencies." (info level)."""
+ENQUEUE_FUNCTION = "manager_add_job"
+"""Logs "Trying to enqueue job UNIT/TYPE/MODE" for the unit a request names (debug)."""
+BUS_CALL_FUNCTION = "process_message"
+"""sd-bus logs every incoming message at debug level, without UNIT=."""
+# The method calls that ask the manager to start a unit (org.freedesktop.systemd1(5)).
+_START_METHODS = frozenset({
+    "StartUnit", "StartUnitReplace", "StartUnitWithFlags", "RestartUnit", "TryRestartUnit",
+    "ReloadOrRestartUnit", "ReloadOrTryRestartUnit", "EnqueueUnitJob", "Start", "Restart",
+    "TryRestart", "ReloadOrRestart", "ReloadOrTryRestart",
+})
+# sd-bus's own text for an incoming call (bus-message.c, log_bus_message); no
+# structured fields exist for it.
+_BUS_CALL = re.compile(r"type=method_call sender=(?P<sender>\S+) .*?member=(?P<member>\w+)")
+
+# dbus-daemon has no structured fields for this line (bus/activation.c).
+_BUS_ACTIVATION = re.compile(
+    r"Activating via systemd: service name='(?P<name>[^']*)' unit='(?P<unit>[^']*)'"
+    r"(?: requested by '(?P<sender>[^']*)' \((?P<who>[^)]*)\))?"
+)
+
+TRANSACTION_WINDOW_USEC = 2_000_000
+"""Jobs of one transaction are installed in one go; their entries are this close."""
+BOOT_TARGET_WINDOW_USEC = 120_000_000
+"""A target's "Reached target" entry comes when its whole transaction is done."""
+CAUSE_WINDOW_USEC = 2_000_000
+"""How far back a trigger firing, a failure or an activation request may explain a start."""
+MAX_EVENTS = 200
+MAX_CHAIN = 8
+
+# Reverse properties of the started unit naming the units that pull it in.
+PULLED_BY = ("WantedBy", "RequiredBy", "BoundBy")
+_PULL_WORD = {"WantedBy": "Wants", "RequiredBy": "Requires", "BoundBy": "BindsTo"}
+
+
+class StartCause(StrEnum):
+    """Why a start happened."""
+
+    RESTART_POLICY = "restart-policy"
+    TRIGGERED = "triggered"
+    PULLED_IN = "pulled-in"
+    UPHOLDS = "upholds"
+    ON_FAILURE = "on-failure"
+    ON_SUCCESS = "on-success"
+    BUS_ACTIVATION = "bus-activation"
+    EXTERNAL = "external"
+    """A unit whose command line runs `systemctl start` on it was running then."""
+    MANUAL = "manual"
+
+
+class StopCause(StrEnum):
+    """How a run ended."""
+
+    CLEAN = "clean"
+    FAILURE = "failure"
+    KILLED = "killed"
+
+
+class Certainty(StrEnum):
+    """Whether the journal or the bus says so, or only the graph allows it."""
+
+    RECORDED = "recorded"
+    INFERRED = "inferred"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One start or stop of the unit, with its cause."""
+
+    at_usec: int
+    unit: str
+    event: str
+    """"start" or "stop"."""
+    cause: str
+    """A StartCause for starts, a StopCause for stops."""
+    source: str
+    """The root of the chain, as in findings; empty when nothing is known."""
+    chain: tuple[str, ...]
+    certainty: str
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    job_id: int = 0
+    invocation_id: str = ""
+    result: str = ""
+    """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The unit's lifecycle over a span of time, oldest event first."""
+
+    unit: str
+    since_usec: int
+    until_usec: int
+    events: tuple[TimelineEvent, ...] = ()
+    omitted: int = 0
+    """Older events left out to keep the timeline short."""
+    notes: tuple[str, ...] = ()
+
+
+Record = JournalEntry | JobSignal | UnitChange
+
+
+def _time(record: Record) -> int:
+    return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
+
+
+@dataclass
+class _Job:
+    """Everything seen about one job: journal entries and bus signals share JOB_ID."""
+
+    job_id: int
+    unit: str
+    boot_id: str
+    first_index: int
+    first_usec: int
+    last_index: int = 0
+    first_bus_index: int = -1
+    """The first bus signal about the job: bus order is only comparable with bus order."""
+    types: set[str] = field(default_factory=set)
+    done_usec: int = 0
+    result: str = ""
+    invocation_id: str = ""
+    entries: list[JournalEntry] = field(default_factory=list)
+
+    @property
+    def is_start(self) -> bool:
+        # A restart job logs JOB_TYPE=restart for its stop half and
+        # JOB_TYPE=start for its start half, under one JOB_ID.
+        return bool(self.types & {"start", "restart"})
+
+
+class _History:
+    """The merged records, indexed the ways the rules need them."""
+
+    def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot) -> None:
+        # Stable sort: signals received together keep the order they came in.
+        self.records = sorted(records, key=_time)
+        self.snapshot = snapshot
+        self.jobs: dict[tuple[str, int], _Job] = {}
+        self._index_jobs()
+
+    def _job(self, boot: str, job_id: int, unit: str, index: int, at: int) -> _Job:
+        key = (boot, job_id)
+        job = self.jobs.get(key)
+        if job is None:
+            job = self.jobs[key] = _Job(job_id, unit, boot, index, at)
+        job.last_index = index
+        return job
+
+    def _index_jobs(self) -> None:
+        # Bus signals come from the running system, whose boot is the newest in
+        # the journal; JOB_IDs start again at every boot.
+        live_boot = next((r.boot_id for r in reversed(self.records)
+                          if isinstance(r, JournalEntry) and r.boot_id), "")
+        for index, record in enumerate(self.records):
+            if isinstance(record, JournalEntry):
+                if not record.job_id or not record.unit:
+                    continue
+                job = self._job(record.boot_id, record.job_id, record.unit, index,
+                                record.realtime_usec)
+                job.entries.append(record)
+                if record.job_type:
+                    job.types.add(record.job_type)
+                if record.job_result:
+                    job.done_usec = record.realtime_usec
+                    job.result = record.job_result
+                    job.invocation_id = record.invocation_id or job.invocation_id
+            elif isinstance(record, JobSignal):
+                # Signals come from the running system: the newest boot seen.
+                job = self._job(live_boot, record.job_id, record.unit, index, record.at_usec)
+                if job.first_bus_index < 0:
+                    job.first_bus_index = index
+                if record.job_type:
+                    job.types.add(record.job_type)
+                if record.removed:
+                    job.done_usec = job.done_usec or record.at_usec
+                    job.result = job.result or record.result
+        self._infer_bus_job_types()
+
+    def _infer_bus_job_types(self) -> None:
+        # A job seen only on the bus, too short-lived to read its JobType: the
+        # unit's state changes while the job was installed say what it did.
+        changes: dict[tuple[str, int], list[tuple[int, UnitChange]]] = {}
+        for index, record in enumerate(self.records):
+            if isinstance(record, UnitChange) and record.job_id:
+                changes.setdefault((record.unit, record.job_id), []).append((index, record))
+        for job in self.jobs.values():
+            seen = changes.get((job.unit, job.job_id))
+            if not seen:
+                continue
+            job.last_index = max(job.last_index, seen[-1][0])
+            first = seen[0][0]
+            job.first_bus_index = first if job.first_bus_index < 0 else min(
+                job.first_bus_index, first)
+            last = seen[-1][1]
+            job.invocation_id = job.invocation_id or last.invocation_id
+            if not job.types:
+                kind = _job_type_from_states([change.active_state for _, change in seen])
+                if kind:
+                    job.types.add(kind)
+
+    def related(self, unit: str, prop: str) -> tuple[str, ...]:
+        snapshot = self.snapshot.unit(unit)
+        return snapshot.related(prop) if snapshot is not None else ()
+
+    def entries_of(self, unit: str, start: int, stop: int) -> list[tuple[int, JournalEntry]]:
+        return [
+            (i, r) for i, r in enumerate(self.records[start:stop], start)
+            if isinstance(r, JournalEntry) and r.unit == unit
+        ]
+
+    def window_start(self, index: int, usec: int) -> int:
+        """The first record index within ``usec`` before the record at ``index``."""
+        at = _time(self.records[index]) - usec
+        low = index
+        while low > 0 and _time(self.records[low - 1]) >= at:
+            low -= 1
+        return low
+
+    def was_active(self, unit: str, index: int) -> tuple[bool, str]:
+        """Whether ``unit`` was up just before record ``index``, and what says so."""
+        for position in range(index - 1, -1, -1):
+            verdict = _lifecycle(self.records[position], unit)
+            if verdict is not None:
+                return verdict, _describe(self.records[position])
+        for position in range(index, len(self.records)):
+            record = self.records[position]
+            verdict = _lifecycle(record, unit)
+            if verdict is not None:
+                # A journal entry is a change: a stop seen next means it was up
+                # before. A bus signal tells the state it is in, unchanged since.
+                was = verdict if isinstance(record, UnitChange) else not verdict
+                return was, f"the next change was: {_describe(record)}"
+        now = self.snapshot.unit(unit)
+        if now is None:
+            return False, "not in the snapshot"
+        return now.is_active, f"ActiveState={now.active_state} ({now.sub_state}) now, " \
+            "with no change in the journal since"
+
+
+def _job_type_from_states(states: Sequence[str]) -> str:
+    """The job type ("start", "stop" or ""), from the states a unit went through.
+
+    A start passes "activating" or goes from down to up (a oneshot ends down
+    again); a stop passes "deactivating" or goes from up to down.
+    """
+    if "activating" in states or "reloading" in states:
+        return "start"
+    if "deactivating" in states:
+        return "stop"
+    up = ("active",)
+    if states and states[0] not in up and any(s in up for s in states[1:]):
+        return "start"
+    if states and states[0] in up and any(s not in up for s in states[1:]):
+        return "stop"
+    return ""
+
+
+def _lifecycle(record: Record, unit: str) -> bool | None:
+    """True for a record saying the unit went up, False for down, None otherwise."""
+    if isinstance(record, UnitChange):
+        if record.unit != unit:
+            return None
+        if record.active_state in ("active", "reloading"):
+            return True
+        if record.active_state in ("inactive", "failed"):
+            return False
+        return None
+    if not isinstance(record, JournalEntry) or record.unit != unit:
+        return None
+    if record.message_id == UNIT_STARTED and record.job_type == "start":
+        return True
+    if record.message_id in (UNIT_FAILURE_RESULT, UNIT_FAILED, UNIT_SUCCESS, UNIT_STOPPED):
+        return False
+    return None
+
+
+def _describe(record: Record) -> str:
+    if isinstance(record, UnitChange):
+        return f"{record.unit} became {record.active_state} ({record.sub_state}) [bus]"
+    if isinstance(record, JobSignal):
+        what = "removed" if record.removed else "new"
+        return f"job {record.job_id} {what} for {record.unit} [bus]"
+    name = {
+        UNIT_STARTED: "started", UNIT_STOPPED: "stopped", UNIT_FAILURE_RESULT: "failed",
+        UNIT_FAILED: "failed to start", UNIT_SUCCESS: "deactivated successfully",
+        UNIT_STARTING: "starting", UNIT_STOPPING: "stopping",
+        UNIT_RESTART_SCHEDULED: "restart scheduled",
+    }.get(record.message_id, record.code_func or record.message_id or "entry")
+    job = f" (job {record.job_id}, {record.job_type})" if record.job_id else ""
+    return f"{record.unit} {name}{job}"
+
+
+def _evidence(record: Record, fact: str | None = None) -> Evidence:
+    if isinstance(record, JournalEntry):
+        detail = fact or _describe(record)
+        if record.message_id:
+            detail += f" [MESSAGE_ID={record.message_id}]"
+        elif record.code_func:
+            detail += f" [CODE_FUNC={record.code_func}]"
+        return Evidence(record.unit or record.syslog_identifier, detail, "journal")
+    unit = record.unit
+    return Evidence(unit, fact or _describe(record), "bus")
+
+
+@dataclass(frozen=True)
+class _Cause:
+    cause: StartCause
+    by: str
+    """The unit (or bus name) that started it directly; "" for manual."""
+    certainty: Certainty
+    summary: str
+    evidence: tuple[Evidence, ...]
+    upstream: tuple[str, ...] = ()
+    """Chain above ``by`` (root first), when ``by`` was itself started by something."""
+
+
+class _Classifier:
+    """The rules, in the order that makes the strongest evidence win."""
+
+    def __init__(self, history: _History) -> None:
+        self.history = history
+        self._callers = unit_callers(history.snapshot)
+
+    def start_cause(self, job: _Job, depth: int = 0) -> _Cause:
+        for rule in (
+            self._external_caller,
+            self._requested_over_bus,
+            self._restart_policy,
+            self._bus_activation,
+            self._failure_hook,
+            self._recorded_trigger,
+            self._pulled_in,
+            self._upholds,
+            self._inferred_trigger,
+        ):
+            found = rule(job, depth)
+            if found is not None:
+                return found
+        return _Cause(
+            StartCause.MANUAL, "", Certainty.INFERRED,
+            "nothing in the journal explains this start: a systemctl start, a script or an "
+            "agent asked for it (systemd does not record who)",
+            (),
+        )
+
+    def _upstream(self, starter: _Job | None, depth: int) -> tuple[
+            tuple[str, ...], tuple[Evidence, ...], str]:
+        """What started ``starter`` in turn: its chain (root first), evidence, a clause."""
+        if starter is None or depth >= MAX_CHAIN:
+            return (), (), ""
+        above = self.start_cause(starter, depth + 1)
+        if above.cause == StartCause.MANUAL or not above.by:
+            return (), (), ""
+        return ((*above.upstream, above.by), above.evidence,
+                f"; {starter.unit} itself was {above.summary}")
+
+    def _last_start_before(self, unit: str, index: int, boot: str) -> _Job | None:
+        found = [j for j in self.history.jobs.values()
+                 if j.unit == unit and j.is_start and j.boot_id == boot and j.first_index < index]
+        return max(found, key=lambda j: j.first_index, default=None)
+
+    # -- rules -----------------------------------------------------------------
+
+    def _restart_policy(self, job: _Job, depth: int) -> _Cause | None:
+        history = self.history
+        unit = job.unit
+        # The last start of the unit before this job bounds the search.
+        low = 0
+        for other in history.jobs.values():
+            if other.unit == unit and other.is_start and other.first_index < job.first_index \
+                    and other.boot_id == job.boot_id and other.job_id != job.job_id:
+                # Past everything the earlier start left, its own signals included.
+                low = max(low, min(other.last_index, job.first_index - 1) + 1)
+        for index in range(job.first_index - 1, low - 1, -1):
+            record = history.records[index]
+            if isinstance(record, JournalEntry) and record.unit == unit \
+                    and record.message_id == UNIT_RESTART_SCHEDULED:
+                snapshot = history.snapshot.unit(unit)
+                policy = snapshot.service.restart if snapshot and snapshot.service else ""
+                counter = f"; restart counter {record.n_restarts}" if record.n_restarts else ""
+                return _Cause(
+                    StartCause.RESTART_POLICY, unit, Certainty.RECORDED,
+                    f"restarted by its own restart policy{f' (Restart={policy})' if policy else ''}"
+                    f" after its last run ended{counter}",
+                    (_evidence(record, f"{unit}: scheduled restart job"),),
+                )
+            if isinstance(record, UnitChange) and record.unit == unit \
+                    and record.sub_state == "auto-restart":
+                return _Cause(
+                    StartCause.RESTART_POLICY, unit, Certainty.RECORDED,
+                    "restarted by its own restart policy (it was in auto-restart)",
+                    (_evidence(record),),
+                )
+        if "restart" in job.types:
+            # A restart job that no restart policy scheduled was asked for:
+            # systemctl restart, or a restart passed on through PartOf=.
+            return _Cause(
+                StartCause.MANUAL, "", Certainty.RECORDED,
+                f"restarted by a restart job (job {job.job_id}) that no restart policy "
+                "scheduled: systemctl restart, or a restart passed on through PartOf=",
+                tuple(_evidence(e) for e in job.entries[:1]),
+            )
+        return None
+
+    def _external_caller(self, job: _Job, depth: int) -> _Cause | None:
+        """A unit running `systemctl start UNIT` in an Exec line was running at that moment."""
+        history = self.history
+        snapshot = history.snapshot.unit(job.unit)
+        names = snapshot.names if snapshot is not None else (job.unit,)
+        callers = [c for alias in names for c in self._callers.get(alias, ())
+                   if c.call.revives_stopped]
+        for caller in callers:
+            running = [
+                other for other in history.jobs.values()
+                if other.unit == caller.caller and other.is_start
+                and other.boot_id == job.boot_id and other.first_index < job.first_index
+                and (not other.done_usec or other.done_usec >= job.first_usec)
+            ]
+            active, why = history.was_active(caller.caller, job.first_index)
+            if not running and not active:
+                continue
+            command = " ".join(caller.command.argv)
+            evidence = [Evidence(caller.caller, f"{caller.command.setting}={command}")]
+            if running:
+                evidence.append(Evidence(caller.caller, f"its start job {running[-1].job_id} "
+                                         "was still running", "journal"))
+            else:
+                evidence.append(Evidence(caller.caller, f"active at the time: {why}", "journal"))
+            over_bus = self._requested_over_bus(job, depth)
+            if over_bus is not None:
+                evidence += over_bus.evidence
+            upstream, more, clause = self._upstream(running[-1] if running else None, depth)
+            return _Cause(
+                StartCause.EXTERNAL, caller.caller,
+                Certainty.RECORDED if over_bus is not None else Certainty.INFERRED,
+                f"started by {caller.caller}, which runs `{command}` and was running at that "
+                "moment" + ("; the debug log shows the call" if over_bus else
+                            " (inferred: systemd does not record which process asked)")
+                + clause,
+                (*evidence, *more), upstream,
+            )
+        return None
+
+    def _requested_over_bus(self, job: _Job, depth: int) -> _Cause | None:
+        """Debug level: a start method call came in right before the job was enqueued."""
+        history = self.history
+        low = history.window_start(job.first_index, TRANSACTION_WINDOW_USEC)
+        records = history.records
+        for index in range(job.first_index, low - 1, -1):
+            enqueue = records[index]
+            if not (isinstance(enqueue, JournalEntry) and enqueue.unit == job.unit
+                    and enqueue.code_func == ENQUEUE_FUNCTION):
+                continue
+            # The call is the manager's last bus message before the enqueue line.
+            for before in range(index - 1, max(low, index - 50) - 1, -1):
+                call = records[before]
+                if not isinstance(call, JournalEntry) or call.code_func != BUS_CALL_FUNCTION:
+                    # "Trying to enqueue" and "Enqueued" are both manager_add_job;
+                    # another unit's enqueue means the call was not for this one.
+                    if isinstance(call, JournalEntry) and call.code_func == ENQUEUE_FUNCTION \
+                            and call.unit != job.unit:
+                        return None
+                    continue
+                match = _BUS_CALL.search(call.message)
+                if match is None or match["member"] not in _START_METHODS:
+                    return None
+                via = ("systemd's private socket (root's systemctl)"
+                       if match["sender"] == "n/a" else f"the bus, from {match['sender']}")
+                return _Cause(
+                    StartCause.MANUAL, "", Certainty.RECORDED,
+                    f"asked for over D-Bus: a {match['member']} call came in through {via} "
+                    "just before the job was enqueued (systemctl, a script or an agent)",
+                    (Evidence("systemd", f"method call {match['member']} via {via} (debug log)",
+                              "journal"),
+                     _evidence(enqueue, f"{job.unit}: job enqueued (debug log)")),
+                )
+            return None
+        return None
+
+    def _bus_activation(self, job: _Job, depth: int) -> _Cause | None:
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        for index in range(job.first_index - 1, low - 1, -1):
+            record = history.records[index]
+            if not isinstance(record, JournalEntry) or record.unit or not record.message:
+                continue
+            match = _BUS_ACTIVATION.search(record.message)
+            if match is None or match["unit"] != job.unit:
+                continue
+            who = f" by {match['sender']} ({match['who']})" if match["sender"] else ""
+            return _Cause(
+                StartCause.BUS_ACTIVATION, match["name"], Certainty.RECORDED,
+                f"activated over D-Bus: a call to {match['name']} was requested{who}",
+                (Evidence(record.syslog_identifier or "dbus-daemon",
+                          f"Activating via systemd: service name='{match['name']}' "
+                          f"unit='{match['unit']}'{who}", "journal"),),
+            )
+        return None
+
+    def _failure_hook(self, job: _Job, depth: int) -> _Cause | None:
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        hooks = (
+            ("OnFailureOf", StartCause.ON_FAILURE, (UNIT_FAILURE_RESULT,), ("failed",)),
+            ("OnSuccessOf", StartCause.ON_SUCCESS, (UNIT_SUCCESS,), ("inactive",)),
+        )
+        for prop, cause, message_ids, states in hooks:
+            owners = history.related(job.unit, prop)
+            for index in range(job.first_index - 1, low - 1, -1):
+                record = history.records[index]
+                if record.unit not in owners:
+                    continue
+                ended = (
+                    isinstance(record, JournalEntry) and record.message_id in message_ids
+                ) or (isinstance(record, UnitChange) and record.active_state in states)
+                if not ended:
+                    continue
+                owner = record.unit
+                # The journal's "Triggering OnFailure= dependencies." may sort
+                # before or after the bus change: look in the whole window.
+                announced = [
+                    r for _, r in history.entries_of(owner, low, job.last_index + 1)
+                    if r.code_func == ON_FAILURE_FUNCTION
+                ]
+                setting = "OnFailure" if cause == StartCause.ON_FAILURE else "OnSuccess"
+                evidence = [_evidence(record)]
+                evidence += [_evidence(r, f"{owner}: triggering {setting}= dependencies")
+                             for r in announced[:1]]
+                evidence.append(Evidence(owner, f"{setting}={job.unit}"))
+                how = "failed" if cause == StartCause.ON_FAILURE else "finished successfully"
+                upstream, more, clause = self._upstream(
+                    self._last_start_before(owner, index, job.boot_id), depth)
+                return _Cause(
+                    cause, owner, Certainty.RECORDED if announced else Certainty.INFERRED,
+                    f"started because {owner} {how} and names it in {setting}={clause}",
+                    (*evidence, *more), upstream,
+                )
+        return None
+
+    def _triggers(self, unit: str) -> tuple[str, ...]:
+        return self.history.related(unit, "TriggeredBy")
+
+    def _recorded_trigger(self, job: _Job, depth: int) -> _Cause | None:
+        history = self.history
+        triggers = self._triggers(job.unit)
+        # Journal timestamps and bus arrival times come from different clocks'
+        # readers, so a debug line is looked for before the job's first record
+        # of any kind, a state change before its first bus signal.
+        bus_start = job.first_bus_index if job.first_bus_index >= 0 else job.first_index
+        start = max(job.first_index, bus_start)
+        low = history.window_start(start, CAUSE_WINDOW_USEC)
+        for index in range(start - 1, low - 1, -1):
+            record = history.records[index]
+            if record.unit not in triggers:
+                continue
+            if isinstance(record, UnitChange) and index >= bus_start:
+                continue
+            if isinstance(record, JournalEntry) and index >= job.first_index:
+                continue
+            if isinstance(record, JournalEntry) and record.code_func in TRIGGER_FUNCTIONS:
+                what = TRIGGER_FUNCTIONS[record.code_func]
+                # An automount request is logged at info level and names the
+                # process that touched the directory: show the line as it is.
+                automount = record.code_func == "automount_dispatch_io"
+                fact = record.message if automount else f"{record.unit}: {what} (debug log)"
+                return self._trigger_cause(
+                    job.unit, record.unit, Certainty.RECORDED, (_evidence(record, fact),),
+                    f"the journal shows the {what} just before" if automount
+                    else f"the debug log shows {what} just before",
+                )
+            # A socket, path or timer enters "running" when it fires, before the
+            # start job exists; a manual start moves it there only afterwards.
+            if isinstance(record, UnitChange) and record.sub_state == "running":
+                return self._trigger_cause(
+                    job.unit, record.unit, Certainty.RECORDED,
+                    (_evidence(record, f"{record.unit} entered running before the start job "
+                                       "was queued"),),
+                    "it fired just before the start job was queued",
+                )
+        return None
+
+    def _trigger_cause(
+        self, unit: str, trigger: str, certainty: Certainty, evidence: tuple[Evidence, ...],
+        how: str,
+    ) -> _Cause:
+        kind = trigger.rpartition(".")[2]
+        words = {
+            "socket": "socket activation: a connection or datagram arrived",
+            "timer": "the timer elapsed",
+            "path": "the watched path changed",
+            "automount": "something accessed the mount point",
+        }.get(kind, "it was triggered")
+        return _Cause(
+            StartCause.TRIGGERED, trigger, certainty,
+            f"started by {trigger} ({words}); {how}",
+            (*evidence, Evidence(unit, f"TriggeredBy={trigger}")),
+        )
+
+    def _pulled_in(self, job: _Job, depth: int) -> _Cause | None:
+        history = self.history
+        pullers = {
+            puller: prop for prop in PULLED_BY for puller in history.related(job.unit, prop)
+        }
+        own_jobs = [other.job_id for other in history.jobs.values()
+                    if other.unit == job.unit and other.boot_id == job.boot_id]
+        best: _Job | None = None
+        for other in history.jobs.values():
+            if other.unit not in pullers or not other.is_start or other.boot_id != job.boot_id:
+                continue
+            # The transaction's jobs get increasing IDs, its anchor first, so the
+            # unit that pulled this one in has the lower ID, and no job of this
+            # unit lies between the two (a stop job in between means another
+            # transaction). A target logs only when it is reached, which at boot
+            # may be long after its units started; other units log at once.
+            if other.job_id >= job.job_id:
+                continue
+            if any(other.job_id < own < job.job_id for own in own_jobs):
+                continue
+            window = BOOT_TARGET_WINDOW_USEC if other.unit.endswith(".target") \
+                else TRANSACTION_WINDOW_USEC
+            if abs(other.first_usec - job.first_usec) > window:
+                continue
+            if best is None or other.job_id > best.job_id:
+                best = other
+        if best is None:
+            return None
+        prop = pullers[best.unit]
+        evidence = [
+            Evidence(best.unit, f"start job {best.job_id} and {job.unit}'s start job "
+                                f"{job.job_id} came in one transaction",
+                     "journal" if best.entries else "bus"),
+            Evidence(best.unit, f"{_PULL_WORD[prop]}={job.unit}"),
+        ]
+        upstream, more, clause = self._upstream(best, depth)
+        summary = f"pulled in by {best.unit} ({_PULL_WORD[prop]}={job.unit}), whose start job " \
+                  f"came in the same transaction{clause}"
+        return _Cause(StartCause.PULLED_IN, best.unit, Certainty.RECORDED, summary,
+                      (*evidence, *more), upstream)
+
+    def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
+        live: list[tuple[str, str]] = []
+        for trigger in self._triggers(job.unit):
+            active, why = self.history.was_active(trigger, job.first_index)
+            if active:
+                live.append((trigger, why))
+        if not live:
+            return None
+        # Sockets first: they fire on any client, which is what operators forget.
+        order = {"socket": 0, "path": 1, "automount": 2, "timer": 3}
+        live.sort(key=lambda t: order.get(t[0].rpartition(".")[2], 9))
+        trigger, why = live[0]
+        others = "".join(f"; {name} was active too" for name, _ in live[1:])
+        return self._trigger_cause(
+            job.unit, trigger, Certainty.INFERRED,
+            tuple(Evidence(name, f"active at the time: {reason}", "journal")
+                  for name, reason in live),
+            f"inferred: {trigger} was active and nothing else explains the start; systemd logs "
+            f"a trigger firing only at debug level (watch --debug-log shows it){others}",
+        )
+
+    def _upholds(self, job: _Job, depth: int) -> _Cause | None:
+        upholders = self.history.related(job.unit, "UpheldBy")
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        for index in range(job.first_index - 1, low - 1, -1):
+            record = history.records[index]
+            if isinstance(record, JournalEntry) and record.unit == job.unit \
+                    and record.code_func == UPHELD_FUNCTION:
+                live = [u for u in upholders if history.was_active(u, index)[0]]
+                upholder = live[0] if live else (upholders[0] if upholders else "")
+                if not upholder:
+                    break
+                return _Cause(
+                    StartCause.UPHOLDS, upholder, Certainty.RECORDED,
+                    f"started again by {upholder}, which upholds it (Upholds=) while it is "
+                    "active; the debug log says so",
+                    (_evidence(record, f"{job.unit}: started because upheld (debug log)"),
+                     Evidence(upholder, f"Upholds={job.unit}")),
+                )
+        for upholder in upholders:
+            active, why = self.history.was_active(upholder, job.first_index)
+            if active:
+                return _Cause(
+                    StartCause.UPHOLDS, upholder, Certainty.INFERRED,
+                    f"started again by {upholder}, which upholds it (Upholds=) while it is "
+                    "active; inferred, systemd logs this only at debug level",
+                    (Evidence(upholder, f"Upholds={job.unit}"),
+                     Evidence(upholder, f"active at the time: {why}", "journal")),
+                )
+        return None
+
+
+# -- stops ------------------------------------------------------------------------
+
+
+def _signal_name(number: str) -> str:
+    try:
+        return signal.Signals(int(number)).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _stop_events(
+    history: _History, unit: str, bus_stops: bool
+) -> list[tuple[int, TimelineEvent]]:
+    """One stop per invocation that ended, from the entries that invocation left."""
+    by_invocation: dict[str, list[tuple[int, JournalEntry]]] = {}
+    for index, record in enumerate(history.records):
+        if isinstance(record, JournalEntry) and record.unit == unit and record.invocation_id \
+                and record.message_id in (UNIT_SUCCESS, UNIT_FAILURE_RESULT, UNIT_PROCESS_EXIT,
+                                          UNIT_STOPPED, UNIT_OUT_OF_MEMORY, UNIT_OOMD_KILL):
+            by_invocation.setdefault(record.invocation_id, []).append((index, record))
+    events: list[tuple[int, TimelineEvent]] = []
+    for invocation, entries in by_invocation.items():
+        ids = {r.message_id for _, r in entries}
+        if not ids & {UNIT_SUCCESS, UNIT_FAILURE_RESULT, UNIT_STOPPED}:
+            continue
+        failure = next((p for p in entries if p[1].message_id == UNIT_FAILURE_RESULT), None)
+        stop_job = next((p for p in entries
+                         if p[1].message_id == UNIT_STOPPED and p[1].job_type == "stop"), None)
+        ended = [p for p in entries if p[1].message_id in (UNIT_SUCCESS, UNIT_STOPPED)]
+        index, anchor = failure or stop_job or ended[-1]
+        evidence = [_evidence(r) for _, r in entries if r.message_id != UNIT_PROCESS_EXIT]
+        exits = [r for _, r in entries if r.message_id == UNIT_PROCESS_EXIT
+                 and r.exit_code in ("exited", "killed", "dumped")]
+        how = ""
+        if exits:
+            last = exits[-1]
+            how = (f"exit status {last.exit_status}" if last.exit_code == "exited"
+                   else f"{_signal_name(last.exit_status)}"
+                   + (", core dumped" if last.exit_code == "dumped" else ""))
+            evidence.append(_evidence(last, f"{unit}: main process {last.exit_code}, "
+                                            f"status {last.exit_status}"))
+        if failure is not None:
+            result = failure[1].unit_result
+            oom = bool(ids & {UNIT_OUT_OF_MEMORY, UNIT_OOMD_KILL})
+            killed = oom or result in ("signal", "core-dump", "oom-kill") or (
+                exits and exits[-1].exit_code in ("killed", "dumped"))
+            cause = StopCause.KILLED if killed else StopCause.FAILURE
+            detail = ", ".join(d for d in (f"Result={result}" if result else "", how,
+                                           "out of memory" if oom else "") if d)
+            summary = (f"killed ({detail})" if killed else f"failed ({detail})")
+        elif stop_job is not None:
+            cause, result = StopCause.CLEAN, "success"
+            summary = f"stopped by a stop job (job {stop_job[1].job_id})"
+        else:
+            cause, result = StopCause.CLEAN, "success"
+            restart = any(r.job_type == "restart" for _, r in entries)
+            summary = "stopped by a restart job" if restart else "exited on its own, successfully"
+        events.append((index, TimelineEvent(
+            at_usec=anchor.realtime_usec, unit=unit, event="stop", cause=cause.value,
+            source="", chain=(), certainty=Certainty.RECORDED.value, summary=summary,
+            evidence=tuple(evidence), job_id=stop_job[1].job_id if stop_job else 0,
+            invocation_id=invocation, result=result,
+        )))
+    if bus_stops:
+        events += _bus_stop_events(history, unit, set(by_invocation))
+    return events
+
+
+def _bus_stop_events(
+    history: _History, unit: str, known: set[str]
+) -> list[tuple[int, TimelineEvent]]:
+    """Stops seen only on the bus (a watch without a readable journal)."""
+    events: list[tuple[int, TimelineEvent]] = []
+    # The run that ended is the one seen while the unit was up: a signal is
+    # read when it is sent, so a restart job's "inactive" may carry the next ID.
+    up_invocation = ""
+    for index, record in enumerate(history.records):
+        if not isinstance(record, UnitChange) or record.unit != unit:
+            continue
+        if record.active_state not in ("inactive", "failed"):
+            up_invocation = up_invocation or record.invocation_id
+            continue
+        ended, up_invocation = up_invocation, ""
+        if not ended or ended in known:
+            continue
+        failed = record.active_state == "failed"
+        cause = StopCause.FAILURE if failed else StopCause.CLEAN
+        events.append((index, TimelineEvent(
+            at_usec=record.at_usec, unit=unit, event="stop", cause=cause.value, source="",
+            chain=(), certainty=Certainty.RECORDED.value,
+            summary="failed (seen on the bus)" if failed else "stopped (seen on the bus)",
+            evidence=(_evidence(record),), invocation_id=ended,
+            result="failed" if failed else "success",
+        )))
+    return events
+
+
+# -- the timeline -----------------------------------------------------------------
+
+
+def _start_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent]]:
+    classifier = _Classifier(history)
+    events: list[tuple[int, TimelineEvent]] = []
+    starts = sorted(
+        (j for j in history.jobs.values() if j.unit == unit and j.is_start),
+        key=lambda j: j.first_index,
+    )
+    for job in starts:
+        if job.result and job.result not in ("done", "failed", "timeout", "dependency"):
+            continue  # canceled, skipped, unsupported: nothing started
+        if not job.entries and history.was_active(unit, job.first_index)[0]:
+            # Seen only on the bus: a start job for a unit that is already up
+            # finishes at once and changes nothing (the journal logs nothing).
+            continue
+        found = classifier.start_cause(job)
+        chain = (*found.upstream, found.by, unit) if found.by and found.by != unit else (unit,)
+        summary = found.summary
+        if job.result and job.result != "done":
+            summary = f"start attempt that ended {job.result}: {summary}"
+        # A restart job's stop half comes first; the start is its start half.
+        start_half = next((e for e in job.entries if e.job_type == "start"), None)
+        at_usec = start_half.realtime_usec if start_half else job.first_usec
+        events.append((job.first_index, TimelineEvent(
+            at_usec=at_usec, unit=unit, event="start", cause=found.cause.value,
+            source=chain[0] if found.by else "", chain=chain if found.by else (),
+            certainty=found.certainty.value, summary=summary, evidence=found.evidence,
+            job_id=job.job_id, invocation_id=job.invocation_id, result=job.result,
+        )))
+    return events
+
+
+def build_timeline(
+    unit: str,
+    records: Sequence[Record],
+    snapshot: SystemSnapshot,
+    *,
+    since_usec: int,
+    until_usec: int,
+    limit: int = MAX_EVENTS,
+    notes: Sequence[str] = (),
+    bus_stops: bool = False,
+) -> Timeline:
+    """Every start and stop of ``unit`` in the records, classified, oldest first.
+
+    ``records`` are journal entries about the unit and its neighbours (the units
+    in ``snapshot``), and for a watch also bus signals; ``snapshot`` says which
+    units trigger, pull in, uphold or hook onto the unit. ``bus_stops`` takes
+    stops from the bus signals too, for a watch that cannot follow the journal
+    (the journal says more: exit status, signal, result).
+    """
+    history = _History(records, snapshot)
+    events = _start_events(history, unit) + _stop_events(history, unit, bus_stops)
+    events.sort(key=lambda pair: (pair[1].at_usec, pair[0]))
+    ordered = [event for _, event in events if since_usec <= event.at_usec <= until_usec]
+    omitted = max(0, len(ordered) - limit)
+    return Timeline(
+        unit=unit,
+        since_usec=since_usec,
+        until_usec=until_usec,
+        events=tuple(ordered[omitted:]),
+        omitted=omitted,
+        notes=tuple(notes),
+    )
+
+
+def revivals(timeline: Timeline) -> tuple[TimelineEvent, ...]:
+    """The starts, which is what "who brings it back" is about."""
+    return tuple(e for e in timeline.events if e.event == "start")
