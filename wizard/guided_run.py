@@ -32,6 +32,7 @@ from wizard.report_terminal import render_step, render_verdict
 from wizard.snapshots import SystemSnapshot
 from wizard.systemd_adapter import systemd_client
 from wizard.terminal_text import printable
+from wizard.unit_history import DEFAULT_SINCE_USEC, collect_timeline, with_timeline
 from wizard.unit_names import normalise_unit_name
 
 WATCH_INTERVAL = 0.5
@@ -82,6 +83,9 @@ def run_wizard(
         unit = normalise_unit_name(str(unit))
         snapshot = collect_neighbourhood(client, unit)
     diagnosis = diagnose(snapshot)
+    # The status step's timeline: how it last stopped and started, and through what.
+    since = time.time_ns() // 1000 - DEFAULT_SINCE_USEC
+    diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, since))
 
     console.print(Text(f"staydown: who keeps bringing {printable(unit)} back?", style="bold"))
     console.print()
