@@ -10,8 +10,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from wizard import __version__, lab
 from wizard.analysis import diagnose
@@ -35,18 +34,17 @@ from wizard.report_json import (
     watch_note_line,
     watch_start_line,
 )
-from wizard.report_terminal import (
-    render_terminal,
-    render_watch_end,
-    render_watch_event,
-    render_watch_note,
-    render_watch_start,
-)
 from wizard.systemd_adapter import machine_files_root, systemd_client
 from wizard.terminal_text import printable
 from wizard.unit_history import collect_timeline, with_timeline
 from wizard.unit_names import normalise_unit_name
-from wizard.watch import watch_unit
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich, the terminal report, the watch and the plan's templates are imported
+# where they are used: diagnose --json is run from scripts and monitoring, and
+# every module at start-up is paid for on each run (docs/performance.md).
 
 
 class _Parser(argparse.ArgumentParser):
@@ -252,6 +250,8 @@ def connection_from(args: argparse.Namespace) -> Connection:
 
 
 def _console(env: Environment, args: argparse.Namespace) -> Console:
+    from rich.console import Console
+
     color = env.color if env.color is not None else env.stdout_isatty and not args.no_color
     return Console(
         file=env.stdout,
@@ -275,12 +275,22 @@ def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
             render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))
         )
     else:
+        from wizard.report_terminal import render_terminal
+
         render_terminal(_console(env, args), diagnosis, teach=args.explain)
     return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
 
 
 def run_watch(args: argparse.Namespace, env: Environment) -> int:
     """Staydown watch UNIT: exit 1 when a revival was seen."""
+    from wizard.report_terminal import (
+        render_watch_end,
+        render_watch_event,
+        render_watch_note,
+        render_watch_start,
+    )
+    from wizard.watch import watch_unit
+
     unit = normalise_unit_name(args.unit)
     connection = connection_from(args)
     console = _console(env, args)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.analysis.findings import Diagnosis
 from wizard.analysis.timeline import Timeline, TimelineEvent
 from wizard.snapshots import ManagerSnapshot
-from wizard.watch import SeenEvent, WatchOutcome
+
+if TYPE_CHECKING:
+    from wizard.watch import SeenEvent, WatchOutcome
 
 SCHEMA_VERSION = 1
 
