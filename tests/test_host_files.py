@@ -51,6 +51,8 @@ def test_cron_entries_from_crontab_cron_d_and_user_spools(root: Path):
     write(root, "/etc/cron.d/widget", "@reboot   root   /usr/bin/systemctl start widget\n")
     write(root, "/etc/cron.d/.placeholder", "* * * * * root systemctl start hidden\n")
     write(root, "/etc/cron.d/widget~", "* * * * * root systemctl start backup-copy\n")
+    write(root, "/etc/cron.d/widget.dpkg-old", "* * * * * root systemctl start old-copy\n")
+    write(root, "/etc/cron.d/widget.staydown-x.bak", "* * * * * root systemctl start bak\n")
     write(root, "/var/spool/cron/crontabs/alice", "0 3 * * *  systemctl --user start sync\n")
 
     entries = HostFiles(str(root)).cron_entries()

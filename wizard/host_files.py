@@ -57,6 +57,7 @@ CRON_DIRS_WITH_USER = ("/etc/cron.d",)
 CRON_USER_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")
 MAX_FILE_BYTES = 1 << 20
 MAX_LINK_HOPS = 40  # the kernel's limit (MAXSYMLINKS), path_resolution(7)
+_CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SERVICEDIR = re.compile(r"<servicedir>\s*([^<\s]+)\s*</servicedir>")
 
 
@@ -200,7 +201,9 @@ class HostFiles:
             entries.extend(self._parse_crontab(file, with_user=True))
         for directory in CRON_DIRS_WITH_USER:
             for name in self.list_dir(directory):
-                if not name.startswith(".") and "~" not in name:
+                # Debian's cron reads only run-parts names there (cron(8)): a file
+                # with a dot (foo.dpkg-old, staydown's own backups) is never run.
+                if _CRON_D_NAME.fullmatch(name):
                     entries.extend(self._parse_crontab(f"{directory}/{name}", with_user=True))
         for spool in CRON_USER_SPOOLS:
             for name in self.list_dir(spool):
