@@ -128,10 +128,12 @@ def _status_hints(challenge: Challenge) -> list[Hint]:
     restart = [s for s in challenge.sources if s.kind == "restart-policy"]
     if restart:
         hints.append(_answer(restart[0], target))
+    elif "\nRestart=on-failure\n" in dict(challenge.files).get(f"units/{target}", ""):
+        hints.append(Hint(1, f"{target} has Restart=on-failure, which respects a clean stop: "
+                             "the article's red herring. Something else starts it, cleanly."))
     else:
-        hints.append(Hint(1, f"{target}'s Restart= respects a clean stop: the restart policy is "
-                             "the article's red herring here. Something else starts it, cleanly."
-                          ))
+        hints.append(Hint(1, f"{target} has no Restart= policy at all: nothing restarts it after "
+                             "a failure, so something else starts it, cleanly."))
     return hints
 
 
