@@ -370,10 +370,3 @@ def test_check_and_hint_refuse_a_lab_that_is_no_challenge(lab_factory):
         result = run_cli("lab", action, "--name", lab.name)
         assert result.code == ExitCode.LAB_FAILED
         assert f"lab {lab.name!r} is not a practice challenge" in result.stderr
-
-
-def test_check_and_hint_need_a_running_lab():
-    for action in ("check", "hint"):
-        result = run_cli("lab", action, "--name", "nosuchchallenge")
-        assert result.code == ExitCode.LAB_FAILED
-        assert "no lab named 'nosuchchallenge' is running" in result.stderr
