@@ -8,18 +8,20 @@ PYTHON ?= python3
 # gcc, pkg-config and libsystemd-dev build pystemd; systemd-container gives
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
 # generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
-# for the benchmark.
+# for the benchmark; the tests check the man page with groff -ww (groff-base) and the
+# zsh completion with zsh -n (zsh).
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck time
+        dbus util-linux shellcheck time groff-base zsh
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 
-.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots clean
+.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean
 
 help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
+	@echo "make docs   regenerate the man page and shell completions under share/ from the CLI"
 
 debs:
 	@missing=""; for p in $(DEBS); do \
@@ -81,6 +83,11 @@ snapshots: deps
 
 bench: deps
 	$(BIN)/python bench/diagnose_bench.py
+
+# share/: staydown(1) and the bash and zsh completions, generated from
+# wizard.cli.build_parser(); tests/test_cli_docs.py fails when they are stale.
+docs: deps
+	$(BIN)/python -m wizard.cli_docs
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

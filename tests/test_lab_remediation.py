@@ -72,6 +72,7 @@ class Outcome:
     record_after_again: str = ""
     undo: tuple[int, str, str] = (0, "", "")
     undo_again: tuple[int, str, str] = (0, "", "")
+    verified: dict[str, tuple[int, str]] = field(default_factory=dict)
     before: dict[str, tuple[str, str]] = field(default_factory=dict)
     after: dict[str, tuple[str, str]] = field(default_factory=dict)
     error: str = ""
@@ -127,6 +128,18 @@ def _run(lab: lab_module.Lab, script: Path) -> tuple[int, str, str]:
     return result.returncode, result.stdout, result.stderr
 
 
+def _verify_drop_ins(lab: lab_module.Lab) -> dict[str, tuple[int, str]]:
+    """systemd-analyze verify on every unit staydown wrote a drop-in for, as installed."""
+    found = lab.exec(["find", "/run/systemd/system", "/etc/systemd/system", "-name",
+                      "99-staydown-*.conf"]).stdout.split()
+    results = {}
+    for path in found:
+        unit = path.rsplit("/", 2)[-2].removesuffix(".d")
+        result = lab.exec(["systemd-analyze", "verify", "--", unit])
+        results[path] = (result.returncode, result.stdout + result.stderr)
+    return results
+
+
 def prove(case: Case, workdir: Path) -> Outcome:
     outcome = Outcome(case)
     name = f"p{os.getpid()}-{case.id}"[:40].replace(".", "_")
@@ -177,6 +190,7 @@ def prove(case: Case, workdir: Path) -> Outcome:
                 else output.with_name("fix.undo.sh"))
 
         outcome.applied = _run(lab, script)
+        outcome.verified = _verify_drop_ins(lab)
         deadline = time.monotonic() + PROOF_SECONDS
         next_provoke = 0.0
         while time.monotonic() < deadline:
@@ -222,6 +236,9 @@ CASES = [
     Case("article-vendor", method="mask-runtime"),
     Case("article-vendor", persistent=True, method="mask"),
     Case("article-vendor", persistent=True),
+    # The source left firing, the unit itself refused (a hold: beacon.service is in /etc).
+    Case("timer", method="hold-unit"),
+    Case("upholds", persistent=True, method="hold-unit"),
 ]
 
 
@@ -278,3 +295,20 @@ def test_undo_restores_the_states_before_the_plan(outcomes, case):
     code, stdout, _ = outcome.undo_again
     assert code == 0
     assert "nothing to undo" in stdout
+
+
+DROP_IN_CASES = [c for c in CASES if c.output_format == "dropin" or c.method in ("mask-runtime",
+                                                                                 "mask")]
+
+
+@pytest.mark.parametrize("case", DROP_IN_CASES, ids=lambda c: c.id)
+def test_installed_drop_ins_pass_systemd_analyze_verify(outcomes, case):
+    outcome = outcomes[case.id]
+    if case.scenario == "article-vendor":
+        # Vendor units can really be masked: no drop-in is needed there.
+        assert outcome.verified == {}
+        return
+    assert outcome.verified, "the plan should have installed drop-ins"
+    for path, (code, output) in outcome.verified.items():
+        assert code == 0, (path, output)
+        assert "staydown" not in output, (path, output)

@@ -52,7 +52,7 @@ def test_hostile_names_descriptions_and_cron_lines_never_run(lab_factory, tmp_pa
     lab.exec(["bash", "-c", f"mkdir -p /etc/cron.d && cat > /etc/cron.d/evil <<'EOF'\n"
                             f"{HOSTILE_CRON}EOF"], check=True)
     cron_before = lab.exec(["sha256sum", "/etc/cron.d/evil"]).stdout.split()[0]
-    assert wait_until(lambda: is_active(lab, EVIL), timeout=10)
+    assert wait_until(lambda: is_active(lab, EVIL), timeout=20)
     before = states(lab, EVIL, "evil-trigger.timer")
 
     diagnosed = run_cli("diagnose", "--lab", lab.name, "--explain", EVIL)
@@ -73,7 +73,7 @@ def test_hostile_names_descriptions_and_cron_lines_never_run(lab_factory, tmp_pa
     code, stdout, stderr = run_script(lab, script)
     assert code == 0, (stdout, stderr)
     time.sleep(4)  # the timer would have fired at least once
-    assert not is_active(lab, EVIL)
+    assert not is_active(lab, EVIL), lab.exec(["systemctl", "status", "--no-pager", EVIL]).stdout
     held = lab.systemctl("show", "-P", "DropInPaths", "evil-trigger.timer")
     assert "/run/systemd/system/evil-trigger.timer.d/99-staydown-hold.conf" in held
     commented = lab.exec(["cat", "/etc/cron.d/evil"]).stdout
@@ -87,7 +87,8 @@ def test_hostile_names_descriptions_and_cron_lines_never_run(lab_factory, tmp_pa
     code, stdout, stderr = run_script(lab, tmp_path / "fix.undo.sh")
     assert code == 0, (stdout, stderr)
     assert lab.exec(["sha256sum", "/etc/cron.d/evil"]).stdout.split()[0] == cron_before
-    assert wait_until(lambda: states(lab, EVIL, "evil-trigger.timer") == before, timeout=10)
+    assert wait_until(lambda: states(lab, EVIL, "evil-trigger.timer") == before, timeout=10), (
+        before, states(lab, EVIL, "evil-trigger.timer"), stdout)
     assert pwned(lab) == []
 
 

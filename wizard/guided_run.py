@@ -64,11 +64,10 @@ def _source_choices(diagnosis: Diagnosis, snapshot: SystemSnapshot) -> list[Sour
     return choices
 
 
-def _can_apply(connection: Connection, env: Environment) -> bool:
-    return env.is_root and (
-        connection.transport == "system"
-        or (connection.transport == "address" and connection.label.startswith("lab "))
-    )
+def _can_apply(connection: Connection, options: WizardOptions, env: Environment) -> bool:
+    # Applying runs the script here (or inside the lab): never on a remote host,
+    # a container or a bus whose machine this process cannot run commands on.
+    return env.is_root and (connection.transport == "system" or options.lab_name is not None)
 
 
 def run_wizard(
@@ -99,7 +98,7 @@ def run_wizard(
     answers = asker.ask(
         remediation_questions(
             unit, sources, default_output=f"staydown-{_file_stem(unit)}.sh",
-            can_apply=_can_apply(connection, env),
+            can_apply=_can_apply(connection, options, env),
         )
     )
     chosen = tuple(answers.get("sources") or ())
@@ -122,6 +121,10 @@ def run_wizard(
         if ".undo." in path.name:
             continue  # its path is printed below; the plan itself is what to review
         console.print(Text(f"{path}:", style="bold"))
+        if not env.stdout_isatty:
+            # Into a file or a pipe: the text as written, no highlighting, no wrapping.
+            console.print(Text(rendered.text), soft_wrap=True)
+            continue
         lexer = {".sh": "bash", ".yml": "yaml"}.get(path.suffix, "ini")
         console.print(Syntax(rendered.text, lexer, word_wrap=True,
                              background_color="default"))
@@ -136,7 +139,13 @@ def run_wizard(
         )
         return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
     script = next(p for p in outputs if p.suffix == ".sh" and ".undo." not in p.name)
-    _apply(script, connection, options, env, console)
+    status = _apply(script, options, env, console)
+    if status != 0:
+        console.print(Text(
+            f"The script ended with status {status} (see docs/remediation.md); nothing was "
+            "verified. What it changed is in its record; the undo script reverses it.",
+            style="bold red"))
+        return ExitCode.LIVE_SOURCES
     return _verify(connection, unit, int(answers["watch_seconds"]), console)
 
 
@@ -144,10 +153,7 @@ def _file_stem(unit: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
 
 
-def _apply(
-    script: Path, connection: Connection, options: WizardOptions, env: Environment,
-    console: Console,
-) -> None:
+def _apply(script: Path, options: WizardOptions, env: Environment, console: Console) -> int:
     if not env.is_root:
         raise PermissionDeniedError("applying the plan needs root", "run staydown with sudo")
     console.rule(Text("7. Applying", style="bold cyan"), align="left")
@@ -163,7 +169,7 @@ def _apply(
     console.print(Text(printable(result.stdout, keep_newlines=True)))
     if result.returncode != 0:
         console.print(Text(printable(result.stderr, keep_newlines=True), style="red"))
-        console.print(Text(f"the script failed with status {result.returncode}", style="bold red"))
+    return result.returncode
 
 
 def _verify(connection: Connection, unit: str, seconds: int, console: Console) -> int:

@@ -24,8 +24,8 @@ The traps this module exists for (systemd.unit(5), "Unit File Load Path"):
 
 from __future__ import annotations
 
-import hashlib
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -72,6 +72,7 @@ class Method(StrEnum):
     MASK = "mask"
     DROP_IN = "drop-in"
     COMMENT_OUT = "comment-out"
+    HOLD_UNIT = "hold-unit"
 
 
 class ActionKind(StrEnum):
@@ -101,6 +102,8 @@ class PlanChoices:
     sources: tuple[str, ...]
     methods: Mapping[str, Method]
     persistent: bool = False
+    drop_ins_only: bool = False
+    """--format dropin: where the unit itself is held, hold it with a drop-in, not a mask."""
 
 
 @dataclass(frozen=True)
@@ -344,11 +347,22 @@ def method_options(
         "A drop-in adds a condition that is never true: every start request completes "
         "without starting the unit. The unit file itself is not touched.",
     )
+    hold_unit = MethodOption(
+        Method.HOLD_UNIT,
+        f"leave {names} alone and make {target} itself unstartable "
+        f"{'for good' if persistent else 'until reboot'}",
+        f"Whatever sends the start request, {target} does not start: a mask, or a drop-in "
+        "hold where its unit file lives in /etc. The source keeps firing (and its own "
+        "units keep failing or logging); only the unit is refused."
+        + (" A socket in front of it keeps accepting connections and, past its trigger "
+           "limit, fails; stop the socket instead if that matters."
+           if finding.kind == FindingKind.SOCKET else ""),
+    )
     if persistent:
-        return [disable, mask, drop_in, stop, mask_runtime]
+        return [disable, mask, drop_in, stop, mask_runtime, hold_unit]
     if finding.kind == FindingKind.BOOT:
-        return [disable, mask, drop_in]
-    return [stop, mask_runtime, drop_in, disable, mask]
+        return [disable, mask, drop_in, hold_unit]
+    return [stop, mask_runtime, drop_in, disable, mask, hold_unit]
 
 
 def recommended_method(finding: Finding, snapshot: SystemSnapshot, persistent: bool) -> Method:
@@ -493,7 +507,7 @@ def default_choices(
 
 def _step_for(
     finding: Finding, method: Method, snapshot: SystemSnapshot, persistent: bool,
-    actions: _ActionList,
+    actions: _ActionList, drop_ins_only: bool = False,
 ) -> PlanStep:
     target = finding.chain[-1]
     units = acting_units(finding, snapshot)
@@ -509,6 +523,11 @@ def _step_for(
             else f"{target} is stopped cleanly in the last block, which cancels any "
             "scheduled restart."
         )
+    elif units and method == Method.HOLD_UNIT:
+        hold = Method.DROP_IN if drop_ins_only else (
+            Method.MASK if persistent else Method.MASK_RUNTIME)
+        planned.extend(_unit_actions(actions, hold, target, snapshot, persistent, stop=False))
+        does = f"Makes {target} itself unstartable; it is stopped in the last block."
     elif units:
         for name in units:
             # The unit itself (its boot link, say) is stopped in the last block.
@@ -548,10 +567,14 @@ def _step_for(
 
 
 def plan_id_for(unit: str, created: str) -> str:
-    """A file-name-safe, unique-enough id: the unit's stem and a short hash."""
+    """A file-name-safe, unique-enough id: the unit's stem and a short checksum.
+
+    zlib's CRC rather than hashlib: the id only has to tell plans apart, and
+    hashlib loads OpenSSL, which every diagnose would pay for at start-up.
+    """
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", unit)[:60]
-    digest = hashlib.sha256(f"{unit}\0{created}".encode()).hexdigest()[:10]
-    return f"{stem}-{digest}"
+    checksum = zlib.crc32("\0".join((unit, created)).encode())
+    return f"{stem}-{checksum:08x}"
 
 
 def build_plan(
@@ -581,7 +604,8 @@ def build_plan(
         }
         if method not in offered:
             raise ValueError(f"{method.value} does not apply to {source}")
-        steps.append(_step_for(finding, method, snapshot, choices.persistent, actions))
+        steps.append(_step_for(finding, method, snapshot, choices.persistent, actions,
+                               choices.drop_ins_only))
     # The unit last: after its sources, so nothing is left to start it again.
     final = actions.make(ActionKind.STOP, diagnosis.unit, f"stop {diagnosis.unit} itself")
     if final is None:

@@ -69,10 +69,10 @@ def drop_in_choices(choices: PlanChoices) -> PlanChoices:
     A cron line has no drop-in; it keeps its method.
     """
     methods = {
-        source: method if method == Method.COMMENT_OUT else Method.DROP_IN
+        source: method if method in (Method.COMMENT_OUT, Method.HOLD_UNIT) else Method.DROP_IN
         for source, method in choices.methods.items()
     }
-    return PlanChoices(choices.sources, methods, choices.persistent)
+    return PlanChoices(choices.sources, methods, choices.persistent, drop_ins_only=True)
 
 
 def assemble_plan(

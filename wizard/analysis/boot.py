@@ -22,12 +22,13 @@ def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     """Disable the unit whose enablement put it in the chain, or mask the target.
 
     Never the boot target itself: disabling multi-user.target would take the
-    whole system with it. The enabled unit nearest the target is the one whose
-    [Install] section created the .wants/ link.
+    whole system with it. The enabled unit nearest the boot target is the one
+    whose .wants/ link starts the chain (timers.target -> a timer -> ... -> the
+    unit: disabling the timer breaks that chain; disabling the unit would not).
     """
     target = chain.nodes[-1]
     found: list[Remedy] = []
-    for name in reversed(chain.nodes):
+    for name in chain.nodes:
         unit = graph.unit(name)
         if unit is not None and unit.type != "target" and unit.unit_file_state.startswith(
             "enabled"

@@ -10,7 +10,9 @@ def root_remedies(chain: Chain, *, root_is_unit: bool = True) -> tuple[Remedy, .
     """Stop and disable the root, or mask the target so nothing can start it."""
     root, target = chain.nodes[0], chain.nodes[-1]
     found: list[Remedy] = []
-    if root_is_unit and root != target:
+    # A target root (sockets.target at boot) is never stopped or disabled: it
+    # would take every other unit it groups with it.
+    if root_is_unit and root != target and not root.endswith(".target"):
         found.append(Remedy("stop", (root,), f"stop {root} so it stops firing"))
         found.append(Remedy("disable", (root,), f"disable {root} for good", "persistent"))
     found.append(
