@@ -180,19 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     challenge.add_argument("--seed", type=int, default=None,
                            help="the same seed and level give the same challenge "
                            "(default: a random one, printed)")
-    challenge.add_argument("--name", default=lab.DEFAULT_LAB)
+    challenge.add_argument("--name", default=lab.DEFAULT_LAB,
+                           help="name of the lab to boot (default: default)")
     check = lab_commands.add_parser(
         "check", parents=[common], help="grade the attempt on a challenge lab",
         description="Keep every source of the challenge firing and watch the unit. "
         "Exit status: 0 passed (it stayed down and nothing unrelated broke), 1 failed.",
     )
-    check.add_argument("--name", default=lab.DEFAULT_LAB)
+    check.add_argument("--name", default=lab.DEFAULT_LAB,
+                       help="the challenge lab (default: default)")
     check.add_argument("--seconds", type=_positive_seconds, default=30.0,
                        help="how long the unit must stay down (default: 30)")
     hint = lab_commands.add_parser(
         "hint", parents=[common], help="the next hint for a challenge, in the article's order"
     )
-    hint.add_argument("--name", default=lab.DEFAULT_LAB)
+    hint.add_argument("--name", default=lab.DEFAULT_LAB,
+                      help="the challenge lab (default: default)")
     return parser
 
 

@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     LIVE_SOURCES = 1
     """diagnose: at least one source can bring the unit back right now."""
     CHECK_FAILED = 1
-    """lab check: the unit came back or an unrelated unit broke (the same status as 1)."""
+    """lab check: the unit came back, or a unit the challenge did not involve broke."""
     USAGE = 2
     """Bad command line or invalid unit name (argparse uses 2 as well)."""
     UNIT_NOT_FOUND = 3
