@@ -78,6 +78,21 @@ def _lab_name(role: str, level: int, seed: int) -> str:
     return f"q{os.getpid() % 100000}-{role}{level}-{seed}"
 
 
+def _stop(lab: lab_module.Lab, *units: str) -> None:
+    """systemctl stop; again when a start job from a source cancelled it.
+
+    A timer or hook that starts the unit while the stop job waits replaces it
+    ("Job for X canceled"), as it would for a trainee; the stop is then retried.
+    """
+    for _attempt in range(5):
+        result = lab.exec(["systemctl", "stop", "--", *units])
+        if result.returncode == 0:
+            return
+        assert "canceled" in result.stderr, result.stderr
+        time.sleep(0.2)
+    raise AssertionError(f"could not stop {units}: {result.stderr}")
+
+
 def _show(lab: lab_module.Lab, unit: str, prop: str) -> str:
     return lab.systemctl("show", "-P", prop, "--", unit).strip()
 
@@ -113,7 +128,7 @@ def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: Challenge
         assert wait_until(lambda: is_active(lab, target), timeout=REVIVAL_TIMEOUT)
         since = int(_show(lab, target, "ActiveEnterTimestampMonotonic"))
     else:
-        lab.systemctl("stop", "--", target)
+        _stop(lab, target)
         since = int(_show(lab, target, "InactiveEnterTimestampMonotonic"))
         if root_is_unit:
             lab.systemctl("start", "--", source.chain[0])
@@ -124,7 +139,7 @@ def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: Challenge
         and int(_show(lab, target, "ActiveEnterTimestampMonotonic")) > since,
         timeout=REVIVAL_TIMEOUT)
     if root_is_unit:
-        lab.systemctl("stop", "--", source.chain[0])
+        _stop(lab, source.chain[0])
     return came_back
 
 
@@ -151,19 +166,19 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
                                       str(CHECK_SECONDS))
         outcome.nothing = grade_attempt(running, CHECK_SECONDS)
         # The trainee only stops the unit.
-        lab.systemctl("stop", "--", target)
+        _stop(lab, target)
         outcome.stop_only = grade_attempt(running, CHECK_SECONDS)
 
         # Each source on its own: quiet every unit source, then wake them one at a time.
         roots = [s.chain[0] for s in challenge.sources
                  if s.kind not in ("restart-policy", "bus-activation")]
         if roots:
-            lab.systemctl("stop", "--", *roots)
+            _stop(lab, *roots)
         for source in challenge.sources:
             outcome.revived[source.source] = _revive_through(lab, challenge, source)
 
         # Every unit source stopped by hand: only D-Bus activation (if any) is left.
-        lab.systemctl("stop", "--", target)
+        _stop(lab, target)
         time.sleep(0.5)
         outcome.rest = grade_attempt(running, CHECK_SECONDS)
     except Exception as error:  # reported per case by the tests below
@@ -204,7 +219,7 @@ def run_plan(level: int, seed: int, workdir: Path) -> PlanOutcome:
         # Now break what the challenge did not involve: the unit stays down, yet it fails.
         outcome.decoy = challenge.distractors[0]
         lab.systemctl("mask", "systemd-logind.service")
-        lab.systemctl("stop", "--", outcome.decoy)
+        _stop(lab, outcome.decoy)
         outcome.broke = grade_attempt(running, 2)
     except Exception as error:  # reported per case by the tests below
         outcome.error = repr(error)
