@@ -42,7 +42,7 @@ from wizard.practice_generator import (
     generate_challenge,
 )
 from wizard.practice_grading import Grade, grade_attempt, render_grade
-from wizard.practice_hints import hint_sequence, render_hint
+from wizard.practice_hints import hint_sequence, kind_commands, render_hint
 from wizard.practice_lab import hints_given, load_challenge, start_challenge
 
 pytestmark = pytest.mark.lab
@@ -109,6 +109,7 @@ class GradingOutcome:
     challenge: Challenge
     briefing: CliResult | None = None
     live_at_boot: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
+    by_hand: dict[str, str] = field(default_factory=dict)
     hints: list[CliResult] = field(default_factory=list)
     hints_remembered: int = 0
     nothing_cli: CliResult | None = None
@@ -157,6 +158,11 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
         _code, document = diagnose_json(lab, target)
         outcome.live_at_boot = {(f["kind"], f["source"], tuple(f["chain"]))
                                 for f in document["findings"] if f["live"]}
+
+        # The manual commands the hints and the report give, run inside as a trainee would.
+        for source in challenge.sources:
+            commands = " ; ".join(kind_commands(source.kind, target))
+            outcome.by_hand[source.source] = lab.exec(["bash", "-c", commands]).stdout
 
         outcome.hints = [run_cli("lab", "hint", "--name", name) for _ in range(HINTS_ASKED)]
         outcome.hints_remembered = hints_given(running)
@@ -272,6 +278,18 @@ def test_the_catalogue_is_what_diagnose_finds_live(outcomes, case):
     assert outcome.error == ""
     assert outcome.live_at_boot == {(s.kind, s.source, s.chain)
                                     for s in outcome.challenge.sources}
+
+
+@pytest.mark.parametrize("case", SEEDS, ids=_ids)
+def test_the_manual_commands_for_each_kind_show_the_source(outcomes, case):
+    outcome = outcomes[0][case]
+    assert outcome.error == ""
+    for source in outcome.challenge.sources:
+        shown = outcome.by_hand[source.source]
+        if source.kind == "restart-policy":
+            assert "Restart=always" in shown
+        else:
+            assert any(node in shown for node in source.chain[:-1]), (source, shown)
 
 
 @pytest.mark.parametrize("case", SEEDS, ids=_ids)

@@ -64,7 +64,7 @@ def kind_commands(kind: str, unit: str) -> tuple[str, ...]:
         "timer": (f"systemctl show -p TriggeredBy {quoted}", "systemctl list-timers --all"),
         "bus-activation": (
             f"grep -rl SystemdService={quoted} /usr/share/dbus-1/system-services "
-            "/etc/dbus-1/system-services",
+            "/etc/dbus-1/system-services 2>/dev/null",
             "busctl --system list --activatable",
         ),
         "dependency": (f"systemctl list-dependencies --reverse {quoted}",
@@ -95,7 +95,7 @@ def neutralise_text(source: ChallengeSource, target: str) -> str:
         return f"Stop the socket before the service: `systemctl stop {root} {target}`."
     if source.kind == "dependency":
         return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, then "
-                f"stop {target}. (A drop-in can add a Wants= but never take one away.)")
+                f"stop {target}. (A drop-in can add a dependency but never take one away.)")
     if len(source.chain) > 2:
         return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, "
                 f"then stop {target}.")
