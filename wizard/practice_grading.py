@@ -280,7 +280,7 @@ def render_grade(grade: Grade) -> str:
         lines.append(f"No unrelated unit was broken ({grade.compared} units compared with their "
                      "state at boot).")
         lines.append("What kept bringing it back, and the step of the article that finds it:")
-        for source in challenge.sources:
+        for source in sorted(challenge.sources, key=lambda s: STEP_OF_KIND[s.kind]):
             step = STEP_OF_KIND[source.kind]
             lines.append(f"  - {_describe(source, target)} (step {step}, "
                          f"{REPORT_STEPS[step - 1][0].lower()})")
