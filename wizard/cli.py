@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import sys
 import time
 import traceback
@@ -26,6 +27,7 @@ from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
 from wizard.plan import OUTPUT_FORMATS, UNIT_TYPES
+from wizard.practice_generator import LEVELS
 from wizard.report_json import (
     diagnosis_document,
     render_json,
@@ -200,6 +202,33 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--name", default=lab.DEFAULT_LAB)
     lab_commands.add_parser("scenarios", help="list the scenarios")
     lab_commands.add_parser("status", help="list the running labs")
+    challenge = lab_commands.add_parser(
+        "challenge", parents=[common], help="boot a lab with a hidden scenario to practise on",
+        description="Boot a lab whose revival sources are generated and not told: only the "
+        "misbehaving unit is named. Level 1: one source; 2: two, as in the article; 3: three "
+        "or four, through targets, Upholds=, D-Bus activation or an external caller.",
+    )
+    challenge.add_argument("--level", type=int, choices=LEVELS, default=1,
+                           help="how many sources, and how hidden (default: 1)")
+    challenge.add_argument("--seed", type=int, default=None,
+                           help="the same seed and level give the same challenge "
+                           "(default: a random one, printed)")
+    challenge.add_argument("--name", default=lab.DEFAULT_LAB,
+                           help="name of the lab to boot (default: default)")
+    check = lab_commands.add_parser(
+        "check", parents=[common], help="grade the attempt on a challenge lab",
+        description="Keep every source of the challenge firing and watch the unit. "
+        "Exit status: 0 passed (it stayed down and nothing unrelated broke), 1 failed.",
+    )
+    check.add_argument("--name", default=lab.DEFAULT_LAB,
+                       help="the challenge lab (default: default)")
+    check.add_argument("--seconds", type=_positive_seconds, default=30.0,
+                       help="how long the unit must stay down (default: 30)")
+    hint = lab_commands.add_parser(
+        "hint", parents=[common], help="the next hint for a challenge, in the article's order"
+    )
+    hint.add_argument("--name", default=lab.DEFAULT_LAB,
+                      help="the challenge lab (default: default)")
     return parser
 
 
@@ -322,7 +351,17 @@ def run_watch(args: argparse.Namespace, env: Environment) -> int:
 
 
 def run_lab(args: argparse.Namespace, env: Environment) -> int:
-    """Staydown lab up|exec|down|scenarios|status."""
+    """Staydown lab up|exec|down|scenarios|status|challenge|check|hint."""
+    from wizard.practice_grading import grade_attempt, render_grade
+    from wizard.practice_hints import hint_sequence, render_hint
+    from wizard.practice_lab import (
+        briefing,
+        hints_given,
+        load_challenge,
+        record_hints,
+        start_challenge,
+    )
+
     match args.lab_command:
         case "up":
             scenario = lab.load_scenario(args.scenario)
@@ -359,7 +398,24 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
                 env.stdout.write(f"{running.name:<12} scenario={running.scenario} "
                                  f"nspawn={running.nspawn_pid} bus={running.bus_address}\n")
             return ExitCode.OK
-    raise UsageError("lab needs an action: up, exec, down, scenarios or status")
+        case "challenge":
+            seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+            env.stdout.write(briefing(start_challenge(args.level, seed, args.name)))
+            return ExitCode.OK
+        case "check":
+            grade = grade_attempt(load_challenge(args.name), args.seconds)
+            env.stdout.write(render_grade(grade))
+            return ExitCode.OK if grade.passed else ExitCode.CHECK_FAILED
+        case "hint":
+            practice = load_challenge(args.name)
+            hints = hint_sequence(practice.challenge)
+            number = hints_given(practice) + 1
+            env.stdout.write(render_hint(hints, number, args.name, practice.challenge.target))
+            record_hints(practice, min(number, len(hints)))
+            return ExitCode.OK
+    raise UsageError(
+        "lab needs an action: up, exec, down, scenarios, status, challenge, check or hint"
+    )
 
 
 def default_output(unit: str, output_format: str) -> Path:

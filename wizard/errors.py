@@ -14,9 +14,11 @@ class ExitCode(IntEnum):
     """Process exit statuses, stable and documented (docs/exit-codes.md)."""
 
     OK = 0
-    """diagnose: no live revival source; other commands: success."""
+    """diagnose: no live revival source; lab check: passed; other commands: success."""
     LIVE_SOURCES = 1
     """diagnose: at least one source can bring the unit back right now."""
+    CHECK_FAILED = 1
+    """lab check: the unit came back, or a unit the challenge did not involve broke."""
     USAGE = 2
     """Bad command line or invalid unit name (argparse uses 2 as well)."""
     UNIT_NOT_FOUND = 3

@@ -266,7 +266,9 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     """Boot a lab with the scenario's units and wait until its systemd is up.
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
-    :func:`scenario_from_directory` (the benchmark generates its own).
+    :func:`scenario_from_directory` (the benchmark and ``lab challenge``
+    generate their own). The scenario's units and files are copied into the
+    lab's state directory, so the scenario directory may go once it is booted.
     """
     _preflight()
     _check_name(name)
@@ -317,8 +319,11 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         f"--bind-ro={directory / 'machine-id'}:/etc/machine-id",
         *overlay,
     ]
-    extra = scenario.directory / "files"
-    if extra.is_dir():
+    if (scenario.directory / "files").is_dir():
+        # A private copy, like the units: the lab never depends on the scenario's
+        # directory after the boot (a generated challenge boots from a temporary one).
+        extra = directory / "files"
+        shutil.copytree(scenario.directory / "files", extra, symlinks=True)
         command.extend(_file_mounts(extra))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
     log = (directory / "console.log").open("wb")
