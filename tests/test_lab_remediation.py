@@ -209,8 +209,9 @@ def prove(case: Case, workdir: Path) -> Outcome:
         outcome.again = _run(lab, script)
         outcome.record_after_again = _record(lab)
         outcome.undo = _run(lab, undo)
-        # Give restarted timers and sockets a moment; states are then stable.
-        time.sleep(1)
+        # Restarted units may still be activating: wait (up to 10 s) for the states
+        # to match; whatever they are then is what the test compares.
+        wait_until(lambda: _states(lab, units) == outcome.before, timeout=10, step=0.5)
         outcome.after = _states(lab, units)
         outcome.undo_again = _run(lab, undo)
     except Exception as error:  # reported per case by the tests below

@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--name", default=lab.DEFAULT_LAB,
                        help="the challenge lab (default: default)")
-    check.add_argument("--seconds", type=_positive_seconds, default=30.0,
+    check.add_argument("--seconds", type=_check_seconds, default=30.0,
                        help="how long the unit must stay down (default: 30)")
     hint = lab_commands.add_parser(
         "hint", parents=[common], help="the next hint for a challenge, in the article's order"
@@ -261,6 +261,14 @@ def _positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _check_seconds(text: str) -> float:
+    """The --seconds of lab check: positive, at most an hour (a grade, not a vigil)."""
+    seconds = _positive_seconds(text)
+    if seconds > 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 3600 seconds")
+    return seconds
 
 
 def connection_from(args: argparse.Namespace) -> Connection:
