@@ -60,3 +60,13 @@ def quiet_timer_window(lab: Lab, timer: str, seconds: float) -> None:
             return
         time.sleep(max(0.05, left + 0.3))
     raise AssertionError(f"{timer} never left a quiet window of {seconds} s")
+
+
+def unit_states(lab: Lab, *units: str) -> dict[str, tuple[str, str]]:
+    """Each unit's (is-enabled, is-active) inside the lab, as systemctl prints them."""
+    found = {}
+    for unit in units:
+        enabled = lab.exec(["systemctl", "is-enabled", "--", unit]).stdout.strip()
+        active = lab.exec(["systemctl", "is-active", "--", unit]).stdout.strip()
+        found[unit] = (enabled, active)
+    return found

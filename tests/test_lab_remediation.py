@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import lab_unavailable_reason, run_cli
-from tests.lab_helpers import is_active, wait_until
+from tests.lab_helpers import is_active, unit_states, wait_until
 from wizard import lab as lab_module
 
 pytestmark = pytest.mark.lab
@@ -111,12 +111,7 @@ def _scenario_units(name: str) -> list[str]:
 
 
 def _states(lab: lab_module.Lab, units: list[str]) -> dict[str, tuple[str, str]]:
-    states = {}
-    for unit in units:
-        active = lab.exec(["systemctl", "is-active", "--", unit]).stdout.strip()
-        enabled = lab.exec(["systemctl", "is-enabled", "--", unit]).stdout.strip()
-        states[unit] = (enabled, active)
-    return states
+    return unit_states(lab, *units)
 
 
 def _record(lab: lab_module.Lab) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.lab_helpers import is_active, wait_until
+from tests.lab_helpers import is_active, unit_states, wait_until
 from wizard import lab as lab_module
 
 pytestmark = pytest.mark.lab
@@ -38,13 +38,7 @@ def run_script(lab: lab_module.Lab, script: Path, *args: str) -> tuple[int, str,
     return result.returncode, result.stdout, result.stderr
 
 
-def states(lab: lab_module.Lab, *units: str) -> dict[str, tuple[str, str]]:
-    found = {}
-    for unit in units:
-        enabled = lab.exec(["systemctl", "is-enabled", "--", unit]).stdout.strip()
-        active = lab.exec(["systemctl", "is-active", "--", unit]).stdout.strip()
-        found[unit] = (enabled, active)
-    return found
+states = unit_states
 
 
 def test_hostile_names_descriptions_and_cron_lines_never_run(lab_factory, tmp_path):

@@ -44,6 +44,9 @@ from wizard.unit_names import normalise_unit_name
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from wizard.analysis.findings import Diagnosis
+    from wizard.snapshots import SystemSnapshot
+
 # rich, the terminal report, the watch and the plan's templates are imported
 # where they are used: diagnose --json is run from scripts and monitoring, and
 # every module at start-up is paid for on each run (docs/performance.md).
@@ -299,13 +302,18 @@ def _console(env: Environment, args: argparse.Namespace) -> Console:
     )
 
 
-def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
-    """Staydown diagnose UNIT: exit 1 when a live source was found."""
+def _diagnosed(args: argparse.Namespace) -> tuple[Connection, SystemSnapshot, Diagnosis]:
+    """The connection, the unit's neighbourhood and its diagnosis, as the options ask."""
     unit = normalise_unit_name(args.unit)
     connection = connection_from(args)
     with systemd_client(connection) as client:
         snapshot = collect_neighbourhood(client, unit)
-    diagnosis = diagnose(snapshot)
+    return connection, snapshot, diagnose(snapshot)
+
+
+def run_diagnose(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown diagnose UNIT: exit 1 when a live source was found."""
+    connection, snapshot, diagnosis = _diagnosed(args)
     diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, args.since))
     if args.json:
         env.stdout.write(
@@ -440,11 +448,7 @@ def run_plan(args: argparse.Namespace, env: Environment) -> int:
     from wizard.plan_assembly import assemble_plan
     from wizard.render import render_outputs
 
-    unit = normalise_unit_name(args.unit)
-    connection = connection_from(args)
-    with systemd_client(connection) as client:
-        snapshot = collect_neighbourhood(client, unit)
-    diagnosis = diagnose(snapshot)
+    connection, snapshot, diagnosis = _diagnosed(args)
     choices = default_choices(diagnosis, snapshot, args.persistent)
     console = _console(env, args)
     if not choices.sources:
