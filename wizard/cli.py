@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__, lab
 from wizard.analysis import diagnose
+from wizard.command_choices import CHALLENGE_LEVELS, OUTPUT_FORMATS
 from wizard.connection import (
     Connection,
     address_connection,
@@ -26,8 +27,6 @@ from wizard.connection import (
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.neighbourhood import collect_neighbourhood
-from wizard.plan import OUTPUT_FORMATS, UNIT_TYPES
-from wizard.practice_generator import LEVELS
 from wizard.report_json import (
     diagnosis_document,
     render_json,
@@ -39,7 +38,7 @@ from wizard.report_json import (
 from wizard.systemd_adapter import machine_files_root, systemd_client
 from wizard.terminal_text import printable
 from wizard.unit_history import collect_timeline, with_timeline
-from wizard.unit_names import normalise_unit_name
+from wizard.unit_names import has_unit_suffix, normalise_unit_name
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -211,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         "misbehaving unit is named. Level 1: one source; 2: two, as in the article; 3: three "
         "or four, through targets, Upholds=, D-Bus activation or an external caller.",
     )
-    challenge.add_argument("--level", type=int, choices=LEVELS, default=1,
+    challenge.add_argument("--level", type=int, choices=CHALLENGE_LEVELS, default=1,
                            help="how many sources, and how hidden (default: 1)")
     challenge.add_argument("--seed", type=int, default=None,
                            help="the same seed and level give the same challenge "
@@ -434,19 +433,12 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
     )
 
 
-def default_output(unit: str, output_format: str) -> Path:
-    """staydown-UNIT.sh (.yml, .d) in the current directory."""
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
-    suffix = {"script": ".sh", "ansible": ".yml", "dropin": ".d"}[output_format]
-    return Path(f"staydown-{stem}{suffix}")
-
-
 def run_plan(args: argparse.Namespace, env: Environment) -> int:
     """Staydown plan UNIT: write the recommended fix and its undo; change nothing."""
     from wizard.output_files import write_outputs
     from wizard.plan import default_choices
     from wizard.plan_assembly import assemble_plan
-    from wizard.render import render_outputs
+    from wizard.render import default_output, render_outputs
 
     connection, snapshot, diagnosis = _diagnosed(args)
     choices = default_choices(diagnosis, snapshot, args.persistent)
@@ -488,7 +480,7 @@ def _dash_units_last(arguments: list[str]) -> list[str]:
     if "--" in arguments:
         return arguments
     dashed = [a for a in arguments if a.startswith("-") and not a.startswith("--")
-              and a.rpartition(".")[2] in UNIT_TYPES]
+              and has_unit_suffix(a)]
     if not dashed:
         return arguments
     return [a for a in arguments if a not in dashed] + ["--", *dashed]

@@ -27,7 +27,7 @@ from wizard.neighbourhood import collect_neighbourhood
 from wizard.output_files import write_outputs
 from wizard.plan import Method, PlanChoices, method_options, plannable_findings
 from wizard.plan_assembly import assemble_plan
-from wizard.render import render_outputs
+from wizard.render import default_output, render_outputs
 from wizard.report_terminal import render_step, render_verdict
 from wizard.snapshots import SystemSnapshot
 from wizard.systemd_adapter import systemd_client
@@ -101,7 +101,7 @@ def run_wizard(
     console.rule(Text("5. What to neutralise, and how", style="bold cyan"), align="left")
     answers = asker.ask(
         remediation_questions(
-            unit, sources, default_output=f"staydown-{_file_stem(unit)}.sh",
+            unit, sources, default_output=str(default_output(unit, "script")),
             can_apply=_can_apply(connection, options, env),
         )
     )
@@ -151,10 +151,6 @@ def run_wizard(
             style="bold red"))
         return ExitCode.LIVE_SOURCES
     return _verify(connection, unit, int(answers["watch_seconds"]), console)
-
-
-def _file_stem(unit: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
 
 
 def _apply(script: Path, options: WizardOptions, env: Environment, console: Console) -> int:

@@ -32,6 +32,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Diagnosis, Finding, FindingKind
 from wizard.snapshots import CronEntry, SystemSnapshot, UnitSnapshot
+from wizard.unit_names import has_unit_suffix
 
 HOLD_CONDITION = "/dev/null/staydown-hold"
 """A path that can never exist (/dev/null is no directory): the hold's condition."""
@@ -39,7 +40,6 @@ HOLD_CONDITION = "/dev/null/staydown-hold"
 HOLD_DROP_IN = "99-staydown-hold.conf"
 RESTART_DROP_IN = "99-staydown-restart.conf"
 RECORD_DIR = "/var/lib/staydown"
-OUTPUT_FORMATS = ("script", "dropin", "ansible")
 
 # Directories whose unit files shadow a runtime mask in /run/systemd/system, or
 # make a mask in /etc/systemd/system fail or be shadowed (systemd.unit(5)).
@@ -59,8 +59,6 @@ _AT_OR_ABOVE_ETC = (
     "/run/systemd/generator.early/",
     "/etc/systemd/system/",
 )
-# Only system-wide cron tables are edited; a user's crontab belongs to crontab(1).
-_EDITABLE_CRON = ("/etc/crontab", "/etc/cron.d/")
 
 
 class Method(StrEnum):
@@ -180,7 +178,7 @@ class Plan:
     @property
     def actions(self) -> tuple[Action, ...]:
         """Every action in the order it runs."""
-        return tuple(a for step in self.steps for a in step.actions)
+        return actions_of(self.steps)
 
     def fingerprint(self, unit: str) -> UnitFingerprint | None:
         """The unit's state when the plan was made, if the plan touches it."""
@@ -200,15 +198,9 @@ class Plan:
 # -- which units a source is neutralised through ------------------------------------
 
 
-UNIT_TYPES = frozenset({
-    "service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer",
-    "slice", "scope",
-})
-
-
 def _is_unit(name: str) -> bool:
     # Chains also start at bus names (org.example.Name) and cron lines (/etc/cron.d/x:3).
-    return not name.startswith("/") and name.rpartition(".")[2] in UNIT_TYPES
+    return not name.startswith("/") and has_unit_suffix(name)
 
 
 def acting_units(finding: Finding, snapshot: SystemSnapshot) -> tuple[str, ...]:
@@ -256,6 +248,7 @@ def _cron_entry(finding: Finding, snapshot: SystemSnapshot) -> CronEntry | None:
 
 
 def _cron_editable(entry: CronEntry) -> bool:
+    # Only system-wide cron tables are edited; a user's crontab belongs to crontab(1).
     return entry.file == "/etc/crontab" or entry.file.startswith("/etc/cron.d/")
 
 

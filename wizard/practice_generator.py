@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from wizard.command_choices import CHALLENGE_LEVELS
 from wizard.unit_names import has_unit_suffix
 
-LEVELS = (1, 2, 3)
+LEVELS = CHALLENGE_LEVELS
 # Timers fire often enough that a 30 s check (or a short one in the tests) sees them.
 TIMER_PERIODS = (3, 4, 5)
 PORTS = range(8100, 8999)

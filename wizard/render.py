@@ -22,7 +22,8 @@ from typing import Any
 import jinja2
 
 from wizard import __version__
-from wizard.plan import OUTPUT_FORMATS, ActionKind, Plan
+from wizard.command_choices import OUTPUT_FORMATS
+from wizard.plan import ActionKind, Plan
 
 
 class Quoted(str):
@@ -122,6 +123,13 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(ActionKind=ActionKind, version=Quoted(__version__))
     return env
+
+
+def default_output(unit: str, output_format: str) -> Path:
+    """staydown-UNIT.sh (.yml, .d) in the current directory."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
+    suffix = {"script": ".sh", "ansible": ".yml", "dropin": ".d"}[output_format]
+    return Path(f"staydown-{stem}{suffix}")
 
 
 def undo_path_for(output: Path) -> Path:
