@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import run_cli
-from wizard.cli import _dash_units_last
+from wizard.cli.main import _dash_units_last
 from wizard.errors import ExitCode
 
 

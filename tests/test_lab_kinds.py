@@ -17,9 +17,9 @@ import pytest
 
 from tests.conftest import lab_unavailable_reason
 from tests.lab_helpers import diagnose_json, is_active, wait_until
-from wizard import lab as lab_module
 from wizard.errors import ExitCode
-from wizard.lab import Lab, Scenario, ScenarioSource
+from wizard.lab import nspawn as lab_module
+from wizard.lab.nspawn import Lab, Scenario, ScenarioSource
 
 pytestmark = pytest.mark.lab
 

@@ -32,18 +32,18 @@ import pytest
 
 from tests.conftest import CliResult, lab_unavailable_reason, run_cli
 from tests.lab_helpers import diagnose_json, is_active, wait_until
-from wizard import lab as lab_module
 from wizard.errors import ExitCode
-from wizard.practice_generator import (
+from wizard.lab import nspawn as lab_module
+from wizard.practice.generator import (
     LEVELS,
     TEMPLATE_NAMES,
     Challenge,
     ChallengeSource,
     generate_challenge,
 )
-from wizard.practice_grading import Grade, grade_attempt, render_grade
-from wizard.practice_hints import hint_sequence, kind_commands, render_hint
-from wizard.practice_lab import hints_given, load_challenge, start_challenge
+from wizard.practice.grading import Grade, grade_attempt, render_grade
+from wizard.practice.hints import hint_sequence, kind_commands, render_hint
+from wizard.practice.lab import hints_given, load_challenge, start_challenge
 
 pytestmark = pytest.mark.lab
 

@@ -17,7 +17,7 @@ import pytest
 from tests.lab_helpers import diagnose_json, is_active, wait_until
 from tests.test_lab_kinds import LIVE_SOURCES, REVIVAL_TIMEOUT, _is_unit
 from tests.test_lab_watch import assert_prompt, is_start, watching
-from wizard.lab import Scenario, ScenarioSource
+from wizard.lab.nspawn import Scenario, ScenarioSource
 
 pytestmark = pytest.mark.lab
 

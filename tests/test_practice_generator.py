@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.practice_generator import (
+from wizard.model.unit_names import has_unit_suffix
+from wizard.practice.generator import (
     LEVELS,
     TEMPLATE_NAMES,
     TEMPLATES,
@@ -22,8 +23,7 @@ from wizard.practice_generator import (
     challenge_from_document,
     generate_challenge,
 )
-from wizard.practice_lab import read_challenge, write_challenge
-from wizard.unit_names import has_unit_suffix
+from wizard.practice.lab import read_challenge, write_challenge
 
 SEEDS = range(150)
 TIER = {t.name: t.tier for t in TEMPLATES}

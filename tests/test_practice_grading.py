@@ -12,9 +12,9 @@ from typing import cast
 
 from wizard.analysis.findings import Diagnosis, Evidence, Finding, FindingKind, Remedy
 from wizard.analysis.findings import UnitState as TargetState
-from wizard.lab import Lab
-from wizard.practice_generator import Challenge, ChallengeSource, generate_challenge
-from wizard.practice_grading import (
+from wizard.lab.nspawn import Lab
+from wizard.practice.generator import Challenge, ChallengeSource, generate_challenge
+from wizard.practice.grading import (
     Grade,
     Revival,
     broken_units,
@@ -22,7 +22,7 @@ from wizard.practice_grading import (
     source_statuses,
     watch_target,
 )
-from wizard.practice_lab import UnitState
+from wizard.practice.lab import UnitState
 
 ACTIVE = UnitState("loaded", "active", "running", "enabled")
 STATIC = UnitState("loaded", "active", "running", "static")

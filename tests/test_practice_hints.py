@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.practice_generator import LEVELS, generate_challenge
-from wizard.practice_hints import STEP_OF_KIND, hint_sequence, kind_commands, render_hint
+from wizard.practice.generator import LEVELS, generate_challenge
+from wizard.practice.hints import STEP_OF_KIND, hint_sequence, kind_commands, render_hint
 
 CHALLENGES = [generate_challenge(level, seed) for level in LEVELS for seed in range(40)]
 

@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wizard.errors import UsageError
-from wizard.systemd_adapter import close_unit_names
-from wizard.terminal_text import printable
-from wizard.unit_names import (
+from wizard.model.unit_names import (
     escape_string,
     is_valid_unit_name,
     normalise_unit_name,
     unescape_string,
 )
+from wizard.output.terminal_text import printable
+from wizard.system.systemd import close_unit_names
 
 
 @pytest.mark.parametrize(

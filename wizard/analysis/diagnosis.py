@@ -4,15 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wizard.analysis import (
-    boot,
-    bus_activation,
-    dependencies,
-    external_callers,
-    failure_hooks,
-    triggers,
-    upholds,
-)
 from wizard.analysis.findings import (
     Diagnosis,
     Evidence,
@@ -22,7 +13,16 @@ from wizard.analysis.findings import (
     Remedy,
     UnitState,
 )
-from wizard.analysis.restart_policy import restart_policy_finding
+from wizard.analysis.kinds import (
+    boot,
+    bus_activation,
+    dependencies,
+    external_callers,
+    failure_hooks,
+    triggers,
+    upholds,
+)
+from wizard.analysis.kinds.restart_policy import restart_policy_finding
 from wizard.analysis.unit_graph import (
     MAX_CHAINS,
     NON_PULL_PROPERTIES,
@@ -31,7 +31,7 @@ from wizard.analysis.unit_graph import (
     UnitGraph,
     describe_chain,
 )
-from wizard.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
 KIND_ORDER = {kind: index for index, kind in enumerate(FindingKind)}
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from wizard.analysis.external_callers import unit_callers
 from wizard.analysis.findings import Evidence
-from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
+from wizard.analysis.kinds.external_callers import unit_callers
+from wizard.model.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 
 # Catalogued message IDs, from systemd 252's sd-messages.h (the same IDs since
 # systemd 232 at the latest; `journalctl --list-catalog` shows their text).

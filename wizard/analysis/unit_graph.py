@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from wizard.analysis.external_callers import cron_callers, unit_callers
-from wizard.analysis.restart_policy import restarts_by_itself
-from wizard.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.analysis.kinds.external_callers import cron_callers, unit_callers
+from wizard.analysis.kinds.restart_policy import restarts_by_itself
+from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
 
 class EdgeKind(StrEnum):

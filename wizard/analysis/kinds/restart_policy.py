@@ -1,0 +1,116 @@
+"""restart-policy: what Restart= means for the unit now (often the red herring)."""
+
+from __future__ import annotations
+
+from wizard.analysis.findings import Evidence, Finding, FindingKind, Remedy
+from wizard.model.snapshots import UnitSnapshot
+
+# systemd.service(5), table "Exit causes and the effect of the Restart= settings".
+RESTARTS_AFTER: dict[str, str] = {
+    "no": "never",
+    "on-success": "only after a clean exit",
+    "on-failure": "after a non-zero exit, a fatal signal, a timeout or the watchdog",
+    "on-abnormal": "after a fatal signal, a timeout or the watchdog, not after an exit code",
+    "on-watchdog": "only when the watchdog times out",
+    "on-abort": "only after an uncaught signal",
+    "always": "after every exit, clean or not, crash, kill or OOM",
+}
+RESTARTING_POLICIES = frozenset(RESTARTS_AFTER) - {"no"}
+
+
+def restarts_by_itself(unit: UnitSnapshot) -> bool:
+    """Whether the restart policy can bring this service back now, with nobody asking.
+
+    A restart is armed (SubState=auto-restart), or the service runs with a
+    policy that restarts it when the process dies without a `systemctl stop`:
+    Restart=always after any exit, any restarting policy once it has already
+    restarted (NRestarts > 0: it is crashing). A clean stop is always
+    respected, so a stopped service never counts.
+    """
+    service = unit.service
+    if service is None:
+        return False
+    if unit.sub_state == "auto-restart":
+        return True
+    return (
+        service.restart in RESTARTING_POLICIES
+        and unit.active_state in ("active", "activating", "reloading")
+        and (service.restart == "always" or service.n_restarts > 0)
+    )
+
+
+def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
+    """The restart-policy finding for a service, or None when it has no policy."""
+    service = unit.service
+    if service is None:
+        return None
+    armed = unit.sub_state == "auto-restart"
+    if service.restart == "no" and not armed and service.n_restarts == 0:
+        return None
+    evidence = [
+        Evidence(unit.name, f"Restart={service.restart}"),
+        Evidence(unit.name, f"RestartUSec={service.restart_usec // 1000}ms"),
+        Evidence(unit.name, f"NRestarts={service.n_restarts}"),
+        Evidence(unit.name, f"Result={service.result}"),
+        Evidence(unit.name, f"ActiveState={unit.active_state} ({unit.sub_state})"),
+    ]
+    prevent = service.restart_prevent_exit_status
+    force = service.restart_force_exit_status
+    if prevent.statuses or prevent.signals:
+        evidence.append(Evidence(unit.name, f"RestartPreventExitStatus={_codes(prevent)}"))
+    if force.statuses or force.signals:
+        evidence.append(Evidence(unit.name, f"RestartForceExitStatus={_codes(force)}"))
+    when = RESTARTS_AFTER.get(service.restart, f"according to Restart={service.restart}")
+    live = restarts_by_itself(unit)
+    text = (
+        f"Restart={service.restart}: systemd restarts {unit.name} {when}. "
+        "A clean `systemctl stop` is always respected, even with Restart=always, so the "
+        "restart policy alone never undoes a stop"
+        + ("." if live else "; the article calls it a red herring.")
+        + " It does act when the process dies on its own: a crash, a kill, the OOM "
+        "killer, or the daemon simply exiting."
+    )
+    if armed:
+        text += (
+            f" Right now a restart is scheduled (SubState=auto-restart): in "
+            f"{_seconds(service.restart_usec)} systemd starts it again "
+            "unless it is stopped first."
+        )
+    elif service.n_restarts:
+        text += (
+            f" It has been restarted {service.n_restarts} time(s) since it was last started "
+            f"by hand (last result: {service.result}): it is crashing, so look at why."
+        )
+    elif live:
+        text += (
+            f" It is running now, so if its process is killed or exits it is back within "
+            f"{_seconds(service.restart_usec)}; only a clean stop keeps it down."
+        )
+    remedies = [
+        Remedy("stop", (unit.name,), f"stop {unit.name}; a clean stop cancels any restart"),
+        Remedy(
+            "drop-in",
+            (unit.name,),
+            f"add a drop-in with Restart=no to {unit.name}",
+            "persistent",
+        ),
+    ]
+    return Finding(
+        kind=FindingKind.RESTART_POLICY,
+        source=unit.name,
+        chain=(unit.name,),
+        live=live,
+        evidence=tuple(evidence),
+        explanation=text,
+        remedies=tuple(remedies),
+    )
+
+
+def _seconds(usec: int) -> str:
+    return f"{usec // 1_000_000} s" if usec >= 1_000_000 else "under 1 s"
+
+
+def _codes(values: object) -> str:
+    statuses = getattr(values, "statuses", ())
+    signals = getattr(values, "signals", ())
+    return " ".join([*map(str, statuses), *(f"signal:{s}" for s in signals)])

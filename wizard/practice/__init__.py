@@ -1,0 +1,1 @@
+"""Practice challenges in the lab: generated, booted, graded and hinted."""
