@@ -10,7 +10,7 @@ import dataclasses
 
 from tests.test_analysis_recorded import load, summary
 from wizard.analysis import FindingKind, diagnose
-from wizard.analysis.kinds.restart_policy import restarts_by_itself
+from wizard.analysis.unit_graph import restarts_by_itself
 
 TARGET = "respawn-daemon.service"
 

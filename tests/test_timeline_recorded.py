@@ -17,7 +17,8 @@ import pytest
 from rich.console import Console
 
 from tests.record_journals import RECORDINGS, Recorded, load
-from wizard.analysis.timeline import Timeline, TimelineEvent, build_timeline
+from wizard.analysis.findings import Timeline, TimelineEvent
+from wizard.analysis.timeline import build_timeline
 from wizard.model.snapshots import (
     JobSignal,
     JournalEntry,

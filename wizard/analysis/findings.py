@@ -1,13 +1,9 @@
-"""What a diagnosis says: findings, their evidence and remedies."""
+"""What a diagnosis says: findings, their evidence and remedies, and the timeline's events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from wizard.analysis.timeline import Timeline
 
 
 class FindingKind(StrEnum):
@@ -108,6 +104,71 @@ class ExaminedUnit:
     unit: str
     relation: str
     reason: str
+
+
+class StartCause(StrEnum):
+    """Why a start happened."""
+
+    RESTART_POLICY = "restart-policy"
+    TRIGGERED = "triggered"
+    PULLED_IN = "pulled-in"
+    UPHOLDS = "upholds"
+    ON_FAILURE = "on-failure"
+    ON_SUCCESS = "on-success"
+    BUS_ACTIVATION = "bus-activation"
+    EXTERNAL = "external"
+    """A unit whose command line runs `systemctl start` on it was running then."""
+    MANUAL = "manual"
+
+
+class StopCause(StrEnum):
+    """How a run ended."""
+
+    CLEAN = "clean"
+    FAILURE = "failure"
+    KILLED = "killed"
+
+
+class Certainty(StrEnum):
+    """Whether the journal or the bus says so, or only the graph allows it."""
+
+    RECORDED = "recorded"
+    INFERRED = "inferred"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One start or stop of the unit, with its cause."""
+
+    at_usec: int
+    unit: str
+    event: str
+    """"start" or "stop"."""
+    cause: str
+    """A StartCause for starts, a StopCause for stops."""
+    source: str
+    """The root of the chain, as in findings; empty when nothing is known."""
+    chain: tuple[str, ...]
+    certainty: str
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    job_id: int = 0
+    invocation_id: str = ""
+    result: str = ""
+    """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The unit's lifecycle over a span of time, oldest event first."""
+
+    unit: str
+    since_usec: int
+    until_usec: int
+    events: tuple[TimelineEvent, ...] = ()
+    omitted: int = 0
+    """Older events left out to keep the timeline short."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,16 @@ import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from wizard.analysis.findings import Evidence
-from wizard.analysis.kinds.external_callers import unit_callers
+from wizard.analysis.findings import (
+    Certainty,
+    Evidence,
+    StartCause,
+    StopCause,
+    Timeline,
+    TimelineEvent,
+)
+from wizard.analysis.systemctl_calls import unit_callers
 from wizard.model.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 
 # Catalogued message IDs, from systemd 252's sd-messages.h (the same IDs since
@@ -89,71 +95,6 @@ MAX_CHAIN = 8
 # Reverse properties of the started unit naming the units that pull it in.
 PULLED_BY = ("WantedBy", "RequiredBy", "BoundBy")
 _PULL_WORD = {"WantedBy": "Wants", "RequiredBy": "Requires", "BoundBy": "BindsTo"}
-
-
-class StartCause(StrEnum):
-    """Why a start happened."""
-
-    RESTART_POLICY = "restart-policy"
-    TRIGGERED = "triggered"
-    PULLED_IN = "pulled-in"
-    UPHOLDS = "upholds"
-    ON_FAILURE = "on-failure"
-    ON_SUCCESS = "on-success"
-    BUS_ACTIVATION = "bus-activation"
-    EXTERNAL = "external"
-    """A unit whose command line runs `systemctl start` on it was running then."""
-    MANUAL = "manual"
-
-
-class StopCause(StrEnum):
-    """How a run ended."""
-
-    CLEAN = "clean"
-    FAILURE = "failure"
-    KILLED = "killed"
-
-
-class Certainty(StrEnum):
-    """Whether the journal or the bus says so, or only the graph allows it."""
-
-    RECORDED = "recorded"
-    INFERRED = "inferred"
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One start or stop of the unit, with its cause."""
-
-    at_usec: int
-    unit: str
-    event: str
-    """"start" or "stop"."""
-    cause: str
-    """A StartCause for starts, a StopCause for stops."""
-    source: str
-    """The root of the chain, as in findings; empty when nothing is known."""
-    chain: tuple[str, ...]
-    certainty: str
-    summary: str
-    evidence: tuple[Evidence, ...] = ()
-    job_id: int = 0
-    invocation_id: str = ""
-    result: str = ""
-    """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The unit's lifecycle over a span of time, oldest event first."""
-
-    unit: str
-    since_usec: int
-    until_usec: int
-    events: tuple[TimelineEvent, ...] = ()
-    omitted: int = 0
-    """Older events left out to keep the timeline short."""
-    notes: tuple[str, ...] = ()
 
 
 Record = JournalEntry | JobSignal | UnitChange

@@ -7,8 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from wizard.analysis.findings import Diagnosis
-from wizard.analysis.timeline import Timeline, TimelineEvent
+from wizard.analysis.findings import Diagnosis, Timeline, TimelineEvent
 from wizard.model.snapshots import ManagerSnapshot
 
 if TYPE_CHECKING:

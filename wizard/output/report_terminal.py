@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
-from wizard.analysis.timeline import Timeline, TimelineEvent
+from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding, Timeline, TimelineEvent
 from wizard.output.terminal_text import printable
 from wizard.system.watch import SeenEvent, WatchOutcome
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from wizard.analysis.kinds.external_callers import unit_callers
+from wizard.analysis.systemctl_calls import unit_callers
 from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
 from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, UnitSnapshot

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from wizard.analysis.findings import Diagnosis
-from wizard.analysis.timeline import Timeline, build_timeline
+from wizard.analysis.findings import Diagnosis, Timeline
+from wizard.analysis.timeline import build_timeline
 from wizard.model.connection import Connection
 from wizard.model.snapshots import SystemSnapshot
 from wizard.system.journal import journal_source, read_journal

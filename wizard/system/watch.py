@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from wizard.analysis.timeline import TimelineEvent, build_timeline
+from wizard.analysis.findings import TimelineEvent
+from wizard.analysis.timeline import build_timeline
 from wizard.model.connection import Connection
 from wizard.model.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
 from wizard.system.journal import JournalFollower, journal_source

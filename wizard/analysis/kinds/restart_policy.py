@@ -3,40 +3,8 @@
 from __future__ import annotations
 
 from wizard.analysis.findings import Evidence, Finding, FindingKind, Remedy
+from wizard.analysis.unit_graph import RESTARTS_AFTER, restarts_by_itself
 from wizard.model.snapshots import UnitSnapshot
-
-# systemd.service(5), table "Exit causes and the effect of the Restart= settings".
-RESTARTS_AFTER: dict[str, str] = {
-    "no": "never",
-    "on-success": "only after a clean exit",
-    "on-failure": "after a non-zero exit, a fatal signal, a timeout or the watchdog",
-    "on-abnormal": "after a fatal signal, a timeout or the watchdog, not after an exit code",
-    "on-watchdog": "only when the watchdog times out",
-    "on-abort": "only after an uncaught signal",
-    "always": "after every exit, clean or not, crash, kill or OOM",
-}
-RESTARTING_POLICIES = frozenset(RESTARTS_AFTER) - {"no"}
-
-
-def restarts_by_itself(unit: UnitSnapshot) -> bool:
-    """Whether the restart policy can bring this service back now, with nobody asking.
-
-    A restart is armed (SubState=auto-restart), or the service runs with a
-    policy that restarts it when the process dies without a `systemctl stop`:
-    Restart=always after any exit, any restarting policy once it has already
-    restarted (NRestarts > 0: it is crashing). A clean stop is always
-    respected, so a stopped service never counts.
-    """
-    service = unit.service
-    if service is None:
-        return False
-    if unit.sub_state == "auto-restart":
-        return True
-    return (
-        service.restart in RESTARTING_POLICIES
-        and unit.active_state in ("active", "activating", "reloading")
-        and (service.restart == "always" or service.n_restarts > 0)
-    )
 
 
 def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
