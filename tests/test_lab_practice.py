@@ -32,6 +32,7 @@ import pytest
 
 from tests.conftest import CliResult, lab_unavailable_reason, run_cli
 from tests.lab_helpers import diagnose_json, is_active, wait_until
+from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import ExitCode
 from wizard.lab import nspawn as lab_module
 from wizard.practice.generator import (
@@ -42,7 +43,7 @@ from wizard.practice.generator import (
     generate_challenge,
 )
 from wizard.practice.grading import Grade, grade_attempt, render_grade
-from wizard.practice.hints import hint_sequence, kind_commands, render_hint
+from wizard.practice.hints import hint_sequence, render_hint
 from wizard.practice.lab import hints_given, load_challenge, start_challenge
 
 pytestmark = pytest.mark.lab
@@ -161,7 +162,7 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
 
         # The manual commands the hints and the report give, run inside as a trainee would.
         for source in challenge.sources:
-            commands = " ; ".join(kind_commands(source.kind, target))
+            commands = " ; ".join(check_commands(source.kind, target))
             outcome.by_hand[source.source] = lab.exec(["bash", "-c", commands]).stdout
 
         outcome.hints = [run_cli("lab", "hint", "--name", name) for _ in range(HINTS_ASKED)]

@@ -31,14 +31,13 @@ from wizard.output.render import (
 from wizard.plan.assembly import drop_in_choices
 from wizard.plan.build import (
     ActionKind,
-    Method,
     Plan,
     PlanChoices,
     build_plan,
     default_choices,
-    method_options,
     plannable_findings,
 )
+from wizard.plan.options import Method, method_options
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CREATED = "2026-11-28T09:00:00+00:00"

@@ -68,6 +68,8 @@ class EdgeKind(StrEnum):
     BUS = "bus"
 
 
+# The edges that pull a unit in along with the starter (not triggers, not hooks).
+PULL_EDGES = frozenset({EdgeKind.WANTS, EdgeKind.REQUIRES, EdgeKind.BINDS_TO})
 # Reverse property on the started unit -> the edge it stands for.
 PULL_PROPERTIES: tuple[tuple[str, EdgeKind], ...] = (
     ("TriggeredBy", EdgeKind.TRIGGERS),

@@ -30,7 +30,8 @@ from wizard.output.render import default_output, render_outputs
 from wizard.output.report_terminal import render_step, render_verdict
 from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan
-from wizard.plan.build import Method, PlanChoices, method_options, plannable_findings
+from wizard.plan.build import PlanChoices, plannable_findings
+from wizard.plan.options import Method, method_options
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import systemd_client
 from wizard.system.unit_history import DEFAULT_SINCE_USEC, collect_timeline, with_timeline

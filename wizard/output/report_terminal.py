@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from datetime import datetime
 
 from rich.console import Console
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding, Timeline, TimelineEvent
+from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.output.terminal_text import printable
 from wizard.system.watch import SeenEvent, WatchOutcome
 
@@ -103,30 +103,6 @@ def render_timeline(console: Console, timeline: Timeline, *, rows: int = TIMELIN
         console.print(Text(f"   ({hidden} earlier event(s) not shown here)", style="dim"))
 
 
-def manual_commands(step: int, unit: str) -> tuple[str, ...]:
-    """The systemctl/journalctl commands that show the same evidence by hand."""
-    quoted = shlex.quote(unit)
-    stem = shlex.quote(unit.rpartition(".")[0])
-    return {
-        1: (
-            f"systemctl status {quoted}",
-            f"systemctl show -p Restart,RestartUSec,NRestarts,Result,SubState {quoted}",
-            f'journalctl -u {quoted} --since "10 min ago" -o short-precise',
-        ),
-        2: (
-            f"systemctl show -p TriggeredBy {quoted}",
-            f"systemctl list-units --type=socket --all | grep -- {stem}",
-            "systemctl list-timers --all",
-        ),
-        3: (f"systemctl list-dependencies --reverse {quoted}",),
-        4: (
-            f"systemctl show -p UpheldBy,OnFailureOf,OnSuccessOf {quoted}",
-            f"grep -rn -- {stem} /etc/crontab /etc/cron.d /var/spool/cron 2>/dev/null",
-            f"systemctl is-enabled {quoted}",
-        ),
-    }.get(step, ())
-
-
 def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: bool) -> None:
     """One of the four steps: what was checked, what was found, why it matters."""
     title, kinds = REPORT_STEPS[number - 1]
@@ -154,7 +130,8 @@ def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: b
         _finding(console, finding)
     if teach:
         console.print(Text("   check it yourself:", style="italic"))
-        for command in manual_commands(number, diagnosis.unit):
+        for command in dict.fromkeys(c for kind in kinds
+                                     for c in check_commands(kind, diagnosis.unit)):
             console.print(Text(f"     $ {printable(command)}", style="bold"))
         console.print()
 

@@ -20,12 +20,12 @@ from wizard.model.snapshots import SystemSnapshot
 from wizard.plan.build import (
     ActionKind,
     FileFingerprint,
-    Method,
     Plan,
     PlanChoices,
     build_plan,
     fingerprinted_paths,
 )
+from wizard.plan.options import Method
 
 
 def _sha256(root: Path, path: str) -> str | None:

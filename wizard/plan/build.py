@@ -32,7 +32,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Diagnosis, Finding, FindingKind
 from wizard.model.snapshots import CronEntry, SystemSnapshot, UnitSnapshot
-from wizard.model.unit_names import has_unit_suffix
+from wizard.plan.options import Method, acting_units, cron_entry, method_options, recommended_method
 
 HOLD_CONDITION = "/dev/null/staydown-hold"
 """A path that can never exist (/dev/null is no directory): the hold's condition."""
@@ -61,18 +61,6 @@ _AT_OR_ABOVE_ETC = (
 )
 
 
-class Method(StrEnum):
-    """How one revival source is neutralised; the operator picks one per source."""
-
-    STOP = "stop"
-    MASK_RUNTIME = "mask-runtime"
-    DISABLE = "disable"
-    MASK = "mask"
-    DROP_IN = "drop-in"
-    COMMENT_OUT = "comment-out"
-    HOLD_UNIT = "hold-unit"
-
-
 class ActionKind(StrEnum):
     """The primitive changes a plan is made of; each has an exact inverse."""
 
@@ -82,15 +70,6 @@ class ActionKind(StrEnum):
     DISABLE = "disable"
     DROP_IN = "drop-in"
     COMMENT_OUT = "comment-out"
-
-
-@dataclass(frozen=True)
-class MethodOption:
-    """One answer to "how should this source be neutralised?"."""
-
-    method: Method
-    label: str
-    explanation: str
 
 
 @dataclass(frozen=True)
@@ -193,174 +172,6 @@ class Plan:
     def links_path(self) -> str:
         """Where the script keeps the enablement links ``disable`` removes."""
         return f"{RECORD_DIR}/{self.plan_id}.links"
-
-
-# -- which units a source is neutralised through ------------------------------------
-
-
-def _is_unit(name: str) -> bool:
-    # Chains also start at bus names (org.example.Name) and cron lines (/etc/cron.d/x:3).
-    return not name.startswith("/") and has_unit_suffix(name)
-
-
-def acting_units(finding: Finding, snapshot: SystemSnapshot) -> tuple[str, ...]:
-    """The units to stop, disable or mask to silence this source, root first.
-
-    Targets are never acted on (disabling multi-user.target would take the
-    system with it), nor the unit itself, except for its own restart policy.
-    """
-    target = finding.chain[-1]
-    if finding.kind == FindingKind.RESTART_POLICY:
-        return (target,)
-    if finding.kind == FindingKind.BOOT:
-        return tuple(
-            u for r in finding.remedies if r.action == "disable" for u in r.units
-        )
-    candidates: list[str] = []
-    nodes = finding.chain[:-1]
-    if nodes and _is_unit(nodes[0]):
-        candidates.append(nodes[0])
-    if finding.kind in (
-        FindingKind.SOCKET, FindingKind.PATH, FindingKind.TIMER, FindingKind.AUTOMOUNT,
-        FindingKind.UPHOLDS,
-    ) and nodes:
-        # The unit right before the target does the starting: a listening
-        # socket stays listening when only its root is stopped.
-        candidates.append(nodes[-1])
-    found: list[str] = []
-    for name in candidates:
-        unit = snapshot.unit(name)
-        if name == target or name in found or (unit is not None and unit.type == "target"):
-            continue
-        if unit is None and not _is_unit(name):
-            continue
-        found.append(name)
-    return tuple(found)
-
-
-def _cron_entry(finding: Finding, snapshot: SystemSnapshot) -> CronEntry | None:
-    if finding.kind != FindingKind.EXTERNAL:
-        return None
-    for entry in snapshot.cron_entries:
-        if f"{entry.file}:{entry.line_number}" == finding.source:
-            return entry
-    return None
-
-
-def _cron_editable(entry: CronEntry) -> bool:
-    # Only system-wide cron tables are edited; a user's crontab belongs to crontab(1).
-    return entry.file == "/etc/crontab" or entry.file.startswith("/etc/cron.d/")
-
-
-# -- the options the operator chooses from ------------------------------------------
-
-
-def method_options(
-    finding: Finding, snapshot: SystemSnapshot, persistent: bool
-) -> list[MethodOption]:
-    """Ways to neutralise one source, the recommended one first."""
-    target = finding.chain[-1]
-    units = acting_units(finding, snapshot)
-    names = " and ".join(units) if units else target
-    if finding.kind == FindingKind.RESTART_POLICY:
-        stop = MethodOption(
-            Method.STOP,
-            f"stop {target} (recommended: a clean stop cancels any pending restart)",
-            "systemctl stop ends the unit cleanly; Restart= never undoes a clean stop, and "
-            "a restart that is already scheduled is cancelled.",
-        )
-        drop_in = MethodOption(
-            Method.DROP_IN,
-            f"drop-in with Restart=no for {target}, then stop it",
-            "A drop-in override sets Restart=no"
-            + (" for good (/etc)." if persistent else " until reboot (/run).")
-            + " A restart already scheduled still fires after the drop-in, so the plan "
-            "stops the unit afterwards.",
-        )
-        return [drop_in, stop] if persistent else [stop, drop_in]
-    cron = _cron_entry(finding, snapshot)
-    if not units:
-        # Bus activation or a cron line: nothing to stop; refuse the unit itself.
-        hold = [
-            MethodOption(
-                Method.MASK if persistent else Method.MASK_RUNTIME,
-                f"mask {target} {'for good' if persistent else 'until reboot'} "
-                "(recommended: every start request then fails)",
-                f"Nothing runs that could be stopped, so {target} itself is made "
-                "unstartable. Where its unit file lives in /etc, masking does not "
-                "work and staydown holds it with a drop-in instead (same effect).",
-            ),
-            MethodOption(
-                Method.DROP_IN,
-                f"drop-in that holds {target} (a condition that is never true)",
-                f"Start requests for {target} complete without starting it; removing "
-                "the drop-in lifts the hold.",
-            ),
-        ]
-        if cron is not None and _cron_editable(cron):
-            hold.insert(
-                0 if persistent else 1,
-                MethodOption(
-                    Method.COMMENT_OUT,
-                    f"comment out line {cron.line_number} of {cron.file}",
-                    "The cron line is commented out (a backup of the file is kept beside "
-                    "it); the undo puts the line back as it was.",
-                ),
-            )
-        return hold
-    stop = MethodOption(
-        Method.STOP,
-        f"stop {names}",
-        "Stops it now. It stays stopped until something starts it again (a boot, "
-        "an operator); its enablement is untouched.",
-    )
-    mask_runtime = MethodOption(
-        Method.MASK_RUNTIME,
-        f"stop and mask {names} until reboot",
-        "Nothing can start it again until the next boot; a reboot undoes it. Where "
-        "the unit file lives in /etc (which shadows runtime masks) staydown uses a "
-        "runtime drop-in hold instead.",
-    )
-    disable = MethodOption(
-        Method.DISABLE,
-        f"stop and disable {names}",
-        "Stops it and removes its enablement links, so it does not come back at boot. "
-        "Other units can still start it.",
-    )
-    mask = MethodOption(
-        Method.MASK,
-        f"stop and mask {names} for good",
-        "Nothing can start it, now or after a reboot, until it is unmasked. Where the "
-        "unit file lives in /etc (systemctl mask fails there) staydown uses a "
-        "drop-in hold in /etc instead.",
-    )
-    drop_in = MethodOption(
-        Method.DROP_IN,
-        f"stop {names} and hold it with a drop-in override",
-        "A drop-in adds a condition that is never true: every start request completes "
-        "without starting the unit. The unit file itself is not touched.",
-    )
-    hold_unit = MethodOption(
-        Method.HOLD_UNIT,
-        f"leave {names} alone and make {target} itself unstartable "
-        f"{'for good' if persistent else 'until reboot'}",
-        f"Whatever sends the start request, {target} does not start: a mask, or a drop-in "
-        "hold where its unit file lives in /etc. The source keeps firing (and its own "
-        "units keep failing or logging); only the unit is refused."
-        + (" A socket in front of it keeps accepting connections and, past its trigger "
-           "limit, fails; stop the socket instead if that matters."
-           if finding.kind == FindingKind.SOCKET else ""),
-    )
-    if persistent:
-        return [disable, mask, drop_in, stop, mask_runtime, hold_unit]
-    if finding.kind == FindingKind.BOOT:
-        return [disable, mask, drop_in, hold_unit]
-    return [stop, mask_runtime, drop_in, disable, mask, hold_unit]
-
-
-def recommended_method(finding: Finding, snapshot: SystemSnapshot, persistent: bool) -> Method:
-    """The first option: what ``--yes`` and ``staydown plan`` choose."""
-    return method_options(finding, snapshot, persistent)[0].method
 
 
 # -- building the plan -----------------------------------------------------------------
@@ -534,7 +345,7 @@ def _step_for(
             Method.DROP_IN: "Holds with a drop-in and stops",
         }.get(method, "Stops") + f" {', '.join(units)}, root first."
     else:
-        cron = _cron_entry(finding, snapshot)
+        cron = cron_entry(finding, snapshot)
         if method == Method.COMMENT_OUT and cron is not None:
             made = actions.make(ActionKind.COMMENT_OUT, why=f"comment out {finding.source}",
                                 cron=cron)

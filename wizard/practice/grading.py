@@ -20,11 +20,12 @@ from dataclasses import dataclass, replace
 
 from wizard.analysis import diagnose
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
+from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import LabError, StaydownError
 from wizard.lab.nspawn import Lab
 from wizard.output.terminal_text import printable
 from wizard.practice.generator import Challenge, ChallengeSource
-from wizard.practice.hints import STEP_OF_KIND, kind_commands
+from wizard.practice.hints import STEP_OF_KIND
 from wizard.practice.lab import RunningChallenge, UnitState, hints_given, unit_states
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import systemd_client
@@ -256,7 +257,7 @@ def _describe(source: ChallengeSource, target: str) -> str:
 def _how_found(kind: str, target: str) -> list[str]:
     step = STEP_OF_KIND.get(kind, 4)
     lines = [f"    how the wizard finds it: step {step}, {REPORT_STEPS[step - 1][0].lower()}:"]
-    lines.extend(f"      $ {command}" for command in kind_commands(kind, target))
+    lines.extend(f"      $ {command}" for command in check_commands(kind, target))
     return lines
 
 

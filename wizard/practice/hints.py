@@ -1,4 +1,4 @@
-"""Hints for a challenge, in the article's order, and how each kind is found by hand.
+"""Hints for a challenge, in the article's order.
 
 Pure: the challenge's secret catalogue in, hints out. For each of the article's
 four steps (status and restart policy, sockets and other triggers, reverse
@@ -14,6 +14,8 @@ import shlex
 from dataclasses import dataclass
 
 from wizard.analysis.findings import REPORT_STEPS
+from wizard.analysis.kinds.all_kinds import check_commands
+from wizard.plan.options import by_hand
 from wizard.practice.generator import Challenge, ChallengeSource
 
 STEP_OF_KIND: dict[str, int] = {
@@ -49,66 +51,13 @@ class Hint:
         return REPORT_STEPS[self.step - 1][0]
 
 
-def kind_commands(kind: str, unit: str) -> tuple[str, ...]:
-    """The commands that show a source of this kind by hand, as the article would."""
-    quoted = shlex.quote(unit)
-    stem = shlex.quote(unit.rpartition(".")[0])
-    return {
-        "restart-policy": (
-            f"systemctl show -p Restart,RestartUSec,NRestarts,Result {quoted}",
-            f"journalctl -u {quoted} -o short-precise --since -10min",
-        ),
-        "socket": (f"systemctl show -p TriggeredBy {quoted}", "systemctl list-sockets --all"),
-        "path": (f"systemctl show -p TriggeredBy {quoted}",
-                 "systemctl list-units --type=path --all"),
-        "timer": (f"systemctl show -p TriggeredBy {quoted}", "systemctl list-timers --all"),
-        "bus-activation": (
-            f"grep -rl SystemdService={quoted} /usr/share/dbus-1/system-services "
-            "/etc/dbus-1/system-services 2>/dev/null",
-            "busctl --system list --activatable",
-        ),
-        "dependency": (f"systemctl list-dependencies --reverse {quoted}",
-                       "systemctl list-timers --all"),
-        "upholds": (f"systemctl show -p UpheldBy {quoted}",),
-        "on-failure": (f"systemctl show -p OnFailureOf {quoted}",),
-        "on-success": (f"systemctl show -p OnSuccessOf {quoted}",),
-        "external": (
-            f"grep -rn -- {stem} /etc/systemd/system /etc/cron* 2>/dev/null",
-            f"journalctl -o short-precise --since -5min | grep -- {stem}",
-        ),
-    }.get(kind, ())
-
-
-def neutralise_text(source: ChallengeSource, target: str) -> str:
-    """How to take this one source away by hand (staydown plan writes the same, reviewed)."""
-    if source.kind == "restart-policy":
-        return (f"Take the policy away with a drop-in: `systemctl edit --runtime {target}` with "
-                "[Service] Restart=no, then a clean `systemctl stop`.")
-    root = source.chain[0]
-    if source.kind == "bus-activation" or root.endswith(".target"):
-        what = "a D-Bus name cannot be stopped" if source.kind == "bus-activation" else (
-            "stopping a target takes more with it than you mean to")
-        return (f"{what[0].upper()}{what[1:]}: make {target} itself unstartable until the next "
-                "boot instead: a runtime drop-in with [Unit] ConditionPathExists=/dev/null/hold "
-                f"(`systemctl edit --runtime {target}`), then stop it.")
-    if source.kind == "socket":
-        return f"Stop the socket before the service: `systemctl stop {root} {target}`."
-    if source.kind == "dependency":
-        return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, then "
-                f"stop {target}. (A drop-in can add a dependency but never take one away.)")
-    if len(source.chain) > 2:
-        return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, "
-                f"then stop {target}.")
-    return f"Stop it: `systemctl stop {root}`, then stop {target}."
-
-
 def _answer(source: ChallengeSource, target: str) -> Hint:
     if source.kind == "restart-policy":
-        text = f"{target} {source.detail}. " + neutralise_text(source, target)
+        text = f"{target} {source.detail}. " + by_hand(source.kind, source.chain, target)
     else:
         chain = " → ".join(source.chain)
         text = (f"{source.source} {source.detail} (chain: {chain}). "
-                + neutralise_text(source, target))
+                + by_hand(source.kind, source.chain, target))
     return Hint(STEP_OF_KIND[source.kind], text)
 
 
@@ -123,7 +72,7 @@ def _status_hints(challenge: Challenge) -> list[Hint]:
                 "failure shows code=exited or a signal and a restart countdown; a start by "
                 "someone else is a clean 'Started' line with no failure before it.",
              (f"systemctl stop {quoted}; sleep 5; systemctl status {quoted}",
-              *kind_commands("restart-policy", target))),
+              *check_commands("restart-policy", target))),
     ]
     restart = [s for s in challenge.sources if s.kind == "restart-policy"]
     if restart:
@@ -147,8 +96,8 @@ def _step_hints(challenge: Challenge, step: int) -> list[Hint]:
         if not sources:
             return [Hint(2, "Nothing triggers it directly here: TriggeredBy= is empty and no "
                             "D-Bus activation file names it. Go on to the next step.",
-                         (*kind_commands("timer", target)[:1],
-                          kind_commands("bus-activation", target)[0]))]
+                         (*check_commands("timer", target)[:1],
+                          check_commands("bus-activation", target)[0]))]
         nudge = ("Something triggers it without anybody failing. Look at "
                  + " and at ".join(_TRIGGER_NUDGES[k] for k in kinds) + ".")
     elif step == 3:
@@ -157,7 +106,7 @@ def _step_hints(challenge: Challenge, step: int) -> list[Hint]:
             return [Hint(3, "No Wants=, Requires= or BindsTo= chain from something that keeps "
                             "firing: what list-dependencies --reverse shows leads only to the "
                             "boot targets or to what the other steps find. Go on.",
-                         kind_commands("dependency", target)[:1])]
+                         check_commands("dependency", target)[:1])]
         nudge = ("systemd is a dependency graph: some unit pulls it in whenever that unit "
                  "starts. Ask systemd who wants it rather than guessing, and follow each one "
                  "up to whatever keeps firing.")
@@ -167,11 +116,11 @@ def _step_hints(challenge: Challenge, step: int) -> list[Hint]:
             return [Hint(4, "Nothing else here: no Upholds=, OnFailure= or OnSuccess= names it "
                             "and no job runs systemctl start on it.",
                          (f"systemctl show -p UpheldBy,OnFailureOf,OnSuccessOf "
-                          f"{shlex.quote(target)}", kind_commands("external", target)[0]))]
+                          f"{shlex.quote(target)}", check_commands("external", target)[0]))]
         nudge = ("Not a trigger and not a plain dependency: look for "
                  + " or ".join(_REST_NUDGES[k] for k in kinds) + ".")
     commands = tuple(dict.fromkeys(c for k in every if k in kinds
-                                   for c in kind_commands(k, target)))
+                                   for c in check_commands(k, target)))
     hints = [Hint(step, nudge), Hint(step, "Run these and read what they name:", commands)]
     hints.extend(_answer(source, target) for source in sources)
     return hints

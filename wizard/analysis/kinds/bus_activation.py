@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from wizard.analysis.findings import Evidence, Finding, FindingKind, Remedy
-from wizard.analysis.kinds.chain_remedies import root_remedies
-from wizard.analysis.unit_graph import Chain, UnitGraph
+from wizard.analysis.kinds.base import quoted, root_remedies
+from wizard.analysis.unit_graph import Chain, EdgeKind, UnitGraph
 from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
+KINDS = (FindingKind.BUS_ACTIVATION,)
 
-def explain(chain: Chain, graph: UnitGraph) -> str:
+
+def find(target: UnitSnapshot, graph: UnitGraph) -> tuple[Finding, ...]:
+    """The bus name the unit owns when no activation file hands it over."""
+    finding = bus_name_without_activation(target, graph.snapshot)
+    return (finding,) if finding is not None else ()
+
+
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """An activation file that names the target (SystemdService=)."""
+    return FindingKind.BUS_ACTIVATION if chain.edges[-1].kind == EdgeKind.BUS else None
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     """Plain words for D-Bus activation."""
     bus_name, target = chain.nodes[0], chain.nodes[-1]
     written = chain.edges[-1].written or f"SystemdService={target}"
@@ -23,7 +36,7 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
     )
 
 
-def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     """Only masking refuses an activation request."""
     return root_remedies(chain, root_is_unit=False)
 
@@ -48,4 +61,14 @@ def bus_name_without_activation(
             "file hands that name to it, so a call on the bus cannot start it."
         ),
         remedies=(),
+    )
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """The activation files that name the unit, and the names the bus can activate."""
+    name, _stem = quoted(unit)
+    return (
+        f"grep -rl SystemdService={name} /usr/share/dbus-1/system-services "
+        "/etc/dbus-1/system-services 2>/dev/null",
+        "busctl --system list --activatable",
     )

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from wizard.analysis.findings import Remedy
-from wizard.analysis.kinds.chain_remedies import root_remedies
-from wizard.analysis.unit_graph import Chain, UnitGraph, describe_chain
+from wizard.analysis.findings import FindingKind, Remedy
+from wizard.analysis.kinds import boot, triggers
+from wizard.analysis.kinds.base import no_unit_findings, quoted, root_remedies
+from wizard.analysis.unit_graph import PULL_EDGES, Chain, EdgeKind, UnitGraph, describe_chain
+
+KINDS = (FindingKind.DEPENDENCY,)
+find = no_unit_findings
 
 
-def explain(chain: Chain, graph: UnitGraph) -> str:
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """A pull-in (Wants=, Requires=, BindsTo=) that is not boot's, or a trigger of no known type."""
+    last = chain.edges[-1]
+    if last.kind in PULL_EDGES and boot.claim(chain, graph) is None:
+        return FindingKind.DEPENDENCY
+    if last.kind == EdgeKind.TRIGGERS and triggers.claim(chain, graph) is None:
+        return FindingKind.DEPENDENCY
+    return None
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     """Plain words for a pull-in chain such as the article's reconcile timer."""
     root, target = chain.nodes[0], chain.nodes[-1]
     text = (
@@ -29,10 +43,16 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
     return text
 
 
-def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     """Quiet the root of the chain, or mask the target.
 
     A drop-in cannot remove a Wants= (drop-ins only add dependencies), so the
     neighbour itself is never edited.
     """
     return root_remedies(chain)
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """Systemd's own reverse tree, and the timers that often sit at its roots."""
+    name, _stem = quoted(unit)
+    return (f"systemctl list-dependencies --reverse {name}", "systemctl list-timers --all")

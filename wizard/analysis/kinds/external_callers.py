@@ -6,10 +6,48 @@ explains the calls it finds and says how to stop them.
 
 from __future__ import annotations
 
-from wizard.analysis.findings import Remedy
+from wizard.analysis.findings import FindingKind, Remedy
+from wizard.analysis.kinds.base import no_unit_findings, quoted
+from wizard.analysis.unit_graph import Chain, EdgeKind, UnitGraph, describe_chain
+
+KINDS = (FindingKind.EXTERNAL,)
+find = no_unit_findings
 
 
-def explain(
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """A command line (an Exec line or a cron line) that runs systemctl on the target."""
+    last = chain.edges[-1].kind
+    return FindingKind.EXTERNAL if last in (EdgeKind.CALLS, EdgeKind.CRON) else None
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
+    """Plain words for the chain's external caller."""
+    return explain_call(
+        chain.nodes, chain.live, not chain.edges[-1].revives,
+        chain.edges[-1].kind == EdgeKind.CRON,
+        started_by=describe_chain(chain) if len(chain.nodes) > 2 else "",
+    )
+
+
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+    """Ways to stop the chain's external caller."""
+    return call_remedies(chain.nodes, chain.edges[-1].kind == EdgeKind.CRON)
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """The unit files and crontabs in /etc that name it, and the journal around a start.
+
+    Unit files are where ``ExecStart=systemctl start`` lines live, so grepping
+    only the crontabs (as the terminal report once did) misses most callers.
+    """
+    _name, stem = quoted(unit)
+    return (
+        f"grep -rn -- {stem} /etc/systemd/system /etc/cron* 2>/dev/null",
+        f"journalctl -o short-precise --since -5min | grep -- {stem}",
+    )
+
+
+def explain_call(
     chain: tuple[str, ...], live: bool, running_only: bool, via_cron: bool,
     *, started_by: str = "",
 ) -> str:
@@ -39,7 +77,7 @@ def explain(
     )
 
 
-def remedies(chain: tuple[str, ...], via_cron: bool) -> tuple[Remedy, ...]:
+def call_remedies(chain: tuple[str, ...], via_cron: bool) -> tuple[Remedy, ...]:
     """Ways to stop an external caller."""
     target = chain[-1]
     root = chain[0]

@@ -3,8 +3,41 @@
 from __future__ import annotations
 
 from wizard.analysis.findings import Evidence, Finding, FindingKind, Remedy
-from wizard.analysis.unit_graph import RESTARTS_AFTER, restarts_by_itself
+from wizard.analysis.kinds.base import quoted
+from wizard.analysis.unit_graph import RESTARTS_AFTER, Chain, UnitGraph, restarts_by_itself
 from wizard.model.snapshots import UnitSnapshot
+
+KINDS = (FindingKind.RESTART_POLICY,)
+
+
+def find(target: UnitSnapshot, graph: UnitGraph) -> tuple[Finding, ...]:
+    """The unit's own restart policy: the first thing the article looked at."""
+    finding = restart_policy_finding(target)
+    return (finding,) if finding is not None else ()
+
+
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """Never: Restart= is the unit's own, no chain of starters shows it."""
+    return None
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
+    """Not called: this kind claims no chain (its finding carries its own words)."""
+    raise ValueError("restart-policy claims no chain")
+
+
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+    """Not called: this kind claims no chain (its finding carries its own remedies)."""
+    raise ValueError("restart-policy claims no chain")
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """The policy and its counters, and the journal with exact times."""
+    name, _stem = quoted(unit)
+    return (
+        f"systemctl show -p Restart,RestartUSec,NRestarts,Result {name}",
+        f"journalctl -u {name} -o short-precise --since -10min",
+    )
 
 
 def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:

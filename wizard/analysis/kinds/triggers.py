@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from wizard.analysis.findings import FindingKind, Remedy
-from wizard.analysis.kinds.chain_remedies import root_remedies
-from wizard.analysis.unit_graph import Chain, UnitGraph, describe_chain, timer_facts
+from wizard.analysis.kinds.base import no_unit_findings, quoted, root_remedies
+from wizard.analysis.unit_graph import Chain, EdgeKind, UnitGraph, describe_chain, timer_facts
+
+KINDS = (FindingKind.SOCKET, FindingKind.PATH, FindingKind.TIMER, FindingKind.AUTOMOUNT)
+find = no_unit_findings
 
 TRIGGER_KINDS = {
     "socket": FindingKind.SOCKET,
@@ -14,13 +17,21 @@ TRIGGER_KINDS = {
 }
 
 
-def explain(chain: Chain, graph: UnitGraph) -> str:
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """A trigger unit of a known type right before the target."""
+    last = chain.edges[-1]
+    if last.kind != EdgeKind.TRIGGERS:
+        return None
+    return TRIGGER_KINDS.get(last.starter.rpartition(".")[2])
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     """Plain words for a trigger unit, in the article's spirit."""
     trigger_name = chain.nodes[-2]
     target = chain.nodes[-1]
     trigger = graph.unit(trigger_name)
-    kind = trigger_name.rpartition(".")[2]
-    if kind == "socket" and trigger is not None and trigger.socket is not None:
+    trigger_type = trigger_name.rpartition(".")[2]
+    if trigger_type == "socket" and trigger is not None and trigger.socket is not None:
         listen = ", ".join(a for _, a in trigger.socket.listen) or "its sockets"
         text = (
             f"{trigger_name} listens on {listen} on behalf of {target}. The moment any "
@@ -33,7 +44,7 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
             text += (
                 f" It has accepted {trigger.socket.n_accepted} connection(s) so far."
             )
-    elif kind == "path" and trigger is not None and trigger.path is not None:
+    elif trigger_type == "path" and trigger is not None and trigger.path is not None:
         watched = ", ".join(f"{t}={p}" for t, p in trigger.path.paths)
         text = (
             f"{trigger_name} watches {watched} and starts {target} whenever the "
@@ -41,7 +52,7 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
             "that is not empty), it starts the unit again right after every stop. Stop "
             "the path unit first, then the unit."
         )
-    elif kind == "timer" and trigger is not None:
+    elif trigger_type == "timer" and trigger is not None:
         when = (
             ", ".join(timer_facts(trigger, graph.snapshot.manager.captured_realtime_usec))
             or "on its schedule"
@@ -51,7 +62,7 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
             "whether or not you stopped it in between. Stop the timer, or disable it to "
             "keep it from coming back at boot."
         )
-    elif kind == "automount" and trigger is not None and trigger.automount is not None:
+    elif trigger_type == "automount" and trigger is not None and trigger.automount is not None:
         text = (
             f"{trigger_name} watches {trigger.automount.where}: any access to that "
             f"directory (an ls, a backup job, a shell's tab completion) mounts {target} "
@@ -70,7 +81,7 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
     return text
 
 
-def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     """Stop the trigger together with the unit; mask the trigger to keep it down."""
     trigger_name, target = chain.nodes[-2], chain.nodes[-1]
     found = [
@@ -85,3 +96,15 @@ def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     if chain.nodes[0] != trigger_name:
         found.extend(r for r in root_remedies(chain) if r.action != "mask")
     return tuple(found)
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """TriggeredBy= names the trigger; the list of that type shows whether it is active."""
+    name, _stem = quoted(unit)
+    listing = {
+        FindingKind.SOCKET: "systemctl list-sockets --all",
+        FindingKind.PATH: "systemctl list-units --type=path --all",
+        FindingKind.TIMER: "systemctl list-timers --all",
+        FindingKind.AUTOMOUNT: "systemctl list-units --type=automount --all",
+    }[kind]
+    return (f"systemctl show -p TriggeredBy {name}", listing)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from wizard.analysis.findings import Remedy
-from wizard.analysis.kinds.chain_remedies import root_remedies
-from wizard.analysis.unit_graph import Chain, UnitGraph, describe_chain
+from wizard.analysis.findings import FindingKind, Remedy
+from wizard.analysis.kinds.base import no_unit_findings, quoted, root_remedies
+from wizard.analysis.unit_graph import Chain, EdgeKind, UnitGraph, describe_chain
+
+KINDS = (FindingKind.UPHOLDS,)
+find = no_unit_findings
 
 
-def explain(chain: Chain, graph: UnitGraph) -> str:
+def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
+    """An Upholds= right before the target."""
+    return FindingKind.UPHOLDS if chain.edges[-1].kind == EdgeKind.UPHOLDS else None
+
+
+def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     """Plain words for Upholds=."""
     upholder, target = chain.nodes[-2], chain.nodes[-1]
     text = (
@@ -23,9 +31,15 @@ def explain(chain: Chain, graph: UnitGraph) -> str:
     return text
 
 
-def remedies(chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
+def remedies(kind: FindingKind, chain: Chain, graph: UnitGraph) -> tuple[Remedy, ...]:
     """Stop the upholder; a drop-in cannot take an Upholds= away."""
     upholder = chain.nodes[-2]
     found = [Remedy("stop", (upholder,), f"stop {upholder} before the unit")]
     found.extend(r for r in root_remedies(chain) if r.units != (upholder,) or r.action != "stop")
     return tuple(found)
+
+
+def check_commands(kind: FindingKind, unit: str) -> tuple[str, ...]:
+    """UpheldBy= is the reverse of Upholds=."""
+    name, _stem = quoted(unit)
+    return (f"systemctl show -p UpheldBy {name}",)
