@@ -19,7 +19,8 @@ from tests.conftest import lab_unavailable_reason
 from tests.lab_helpers import diagnose_json, is_active, wait_until
 from wizard.errors import ExitCode
 from wizard.lab import nspawn as lab_module
-from wizard.lab.nspawn import Lab, Scenario, ScenarioSource
+from wizard.lab.catalogue import RevivalSource
+from wizard.lab.nspawn import Lab, Scenario
 
 pytestmark = pytest.mark.lab
 
@@ -38,7 +39,7 @@ def _key(finding: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return finding["kind"], finding["source"], tuple(finding["chain"])
 
 
-def _catalogued(source: ScenarioSource) -> tuple[str, str, tuple[str, ...]]:
+def _catalogued(source: RevivalSource) -> tuple[str, str, tuple[str, ...]]:
     return source.kind, source.source, source.chain
 
 
@@ -65,7 +66,7 @@ def _is_unit(name: str) -> bool:
 
 @pytest.mark.parametrize(("scenario", "source"), LIVE_SOURCES)
 def test_source_brings_the_stopped_unit_back_and_diagnose_names_it(
-    lab_factory, scenario: Scenario, source: ScenarioSource
+    lab_factory, scenario: Scenario, source: RevivalSource
 ):
     lab = lab_factory(scenario.name)
     target = scenario.target

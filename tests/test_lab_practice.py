@@ -35,11 +35,11 @@ from tests.lab_helpers import diagnose_json, is_active, wait_until
 from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import ExitCode
 from wizard.lab import nspawn as lab_module
+from wizard.lab.catalogue import RevivalSource
+from wizard.practice import LEVELS
 from wizard.practice.generator import (
-    LEVELS,
     TEMPLATE_NAMES,
     Challenge,
-    ChallengeSource,
     generate_challenge,
 )
 from wizard.practice.grading import Grade, grade_attempt, render_grade
@@ -121,7 +121,7 @@ class GradingOutcome:
     error: str = ""
 
 
-def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: ChallengeSource) -> bool:
+def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: RevivalSource) -> bool:
     """Only this source may act (the other unit sources are stopped): does it revive the unit?"""
     target = challenge.target
     root_is_unit = source.kind not in ("restart-policy", "bus-activation")

@@ -17,6 +17,7 @@ import pytest
 
 from wizard.analysis import diagnose
 from wizard.model.snapshots import SystemSnapshot, snapshot_from_json
+from wizard.output.formats import undo_path_for
 from wizard.output.render import (
     UnquotedValueError,
     comment,
@@ -25,7 +26,6 @@ from wizard.output.render import (
     render_script,
     render_undo,
     sh,
-    undo_path_for,
     unit_value,
 )
 from wizard.plan.assembly import drop_in_choices

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from wizard.model.unit_names import has_unit_suffix
+from wizard.practice import LEVELS
 from wizard.practice.generator import (
-    LEVELS,
     TEMPLATE_NAMES,
     TEMPLATES,
     challenge_document,

@@ -10,10 +10,10 @@ import subprocess
 from dataclasses import replace
 from typing import cast
 
-from wizard.analysis.findings import Diagnosis, Evidence, Finding, FindingKind, Remedy
-from wizard.analysis.findings import UnitState as TargetState
+from wizard.analysis.findings import Diagnosis, Evidence, Finding, FindingKind, Remedy, TargetState
+from wizard.lab.catalogue import RevivalSource
 from wizard.lab.nspawn import Lab
-from wizard.practice.generator import Challenge, ChallengeSource, generate_challenge
+from wizard.practice.generator import Challenge, generate_challenge
 from wizard.practice.grading import (
     Grade,
     Revival,
@@ -84,13 +84,13 @@ def _diagnosis(unit: str, *findings: Finding) -> Diagnosis:
     return Diagnosis(unit, state, findings)
 
 
-def _article_like() -> tuple[ChallengeSource, ChallengeSource, ChallengeSource]:
+def _article_like() -> tuple[RevivalSource, RevivalSource, RevivalSource]:
     target = "w.service"
     return (
-        ChallengeSource("socket", "socket-own", "w.socket", ("w.socket", target), "listens"),
-        ChallengeSource("dependency", "dependency-wants", "r.timer",
+        RevivalSource("socket", "socket-own", "w.socket", ("w.socket", target), "listens"),
+        RevivalSource("dependency", "dependency-wants", "r.timer",
                         ("r.timer", "r.service", target), "fires"),
-        ChallengeSource("restart-policy", "restart-always", target, (target,), "restarts",
+        RevivalSource("restart-policy", "restart-always", target, (target,), "restarts",
                         ("systemctl", "kill", target), stop_target=False),
     )
 
@@ -157,9 +157,9 @@ class PretendClock:
 def _challenge_with_provokes() -> Challenge:
     challenge = generate_challenge(2, 1)
     sources = (
-        ChallengeSource("socket", "socket-own", "w.socket", ("w.socket", challenge.target),
+        RevivalSource("socket", "socket-own", "w.socket", ("w.socket", challenge.target),
                         "listens", ("bash", "-c", "connect")),
-        ChallengeSource("timer", "timer-own", "w.timer", ("w.timer", challenge.target), "fires"),
+        RevivalSource("timer", "timer-own", "w.timer", ("w.timer", challenge.target), "fires"),
     )
     return replace(challenge, sources=sources)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wizard.analysis.kinds.all_kinds import check_commands
-from wizard.practice.generator import LEVELS, generate_challenge
+from wizard.practice import LEVELS
+from wizard.practice.generator import generate_challenge
 from wizard.practice.hints import STEP_OF_KIND, hint_sequence, render_hint
 
 CHALLENGES = [generate_challenge(level, seed) for level in LEVELS for seed in range(40)]

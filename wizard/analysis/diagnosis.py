@@ -8,7 +8,7 @@ from wizard.analysis.findings import (
     ExaminedUnit,
     Finding,
     FindingKind,
-    UnitState,
+    TargetState,
 )
 from wizard.analysis.kinds import all_kinds
 from wizard.analysis.unit_graph import (
@@ -84,7 +84,7 @@ def _last_stop(unit: UnitSnapshot) -> str:
     return f"it last failed (Result={service.result}{', ' + how if how else ''})"
 
 
-def _state(unit: UnitSnapshot) -> UnitState:
+def _state(unit: UnitSnapshot) -> TargetState:
     summary = f"{unit.name} is {unit.active_state} ({unit.sub_state})"
     if unit.load_state != "loaded":
         reason = (unit.load_error[1] or unit.load_state).rstrip(".")
@@ -92,7 +92,7 @@ def _state(unit: UnitSnapshot) -> UnitState:
     stop = _last_stop(unit)
     if stop:
         summary += f"; {stop}"
-    return UnitState(
+    return TargetState(
         load_state=unit.load_state,
         active_state=unit.active_state,
         sub_state=unit.sub_state,

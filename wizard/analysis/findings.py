@@ -1,4 +1,4 @@
-"""What a diagnosis says: findings, their evidence and remedies, and the timeline's events."""
+"""What a diagnosis says: findings, their evidence and remedies, the timeline, what a watch saw."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class UnitState:
+class TargetState:
     """The target's own state, the first thing the article looked at."""
 
     load_state: str
@@ -172,11 +172,42 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class SeenEvent:
+    """An event as the watch reported it: when, and how long after it happened."""
+
+    event: TimelineEvent
+    reported_usec: int
+
+    @property
+    def latency_usec(self) -> int:
+        """From the moment systemd logged or announced it to our report."""
+        return max(0, self.reported_usec - self.event.at_usec)
+
+
+@dataclass
+class WatchOutcome:
+    """What one watch saw, and why it ended."""
+
+    unit: str
+    started_usec: int
+    ended_usec: int = 0
+    seen: list[SeenEvent] = field(default_factory=list)
+    ended_by: str = "time"
+    """time, interrupt (Ctrl-C) or terminate (SIGTERM/SIGHUP)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def revivals(self) -> list[SeenEvent]:
+        """The starts seen."""
+        return [s for s in self.seen if s.event.event == "start"]
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """Everything diagnose concluded about one unit."""
 
     unit: str
-    state: UnitState
+    state: TargetState
     findings: tuple[Finding, ...]
     examined: tuple[ExaminedUnit, ...] = ()
     notes: tuple[str, ...] = field(default=())

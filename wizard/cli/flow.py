@@ -21,6 +21,7 @@ import questionary
 
 from wizard.environment import Environment
 from wizard.errors import InterruptedByUserError, UsageError
+from wizard.output.formats import output_for_format
 
 Answers = dict[str, Any]
 QuestionKind = Literal["select", "checkbox", "confirm", "text", "autocomplete"]
@@ -305,10 +306,7 @@ def remediation_questions(
             name="output",
             kind="text",
             message="Write it to which file?",
-            default=lambda a: default_output if a.get("format") == "script" else (
-                default_output.removesuffix(".sh")
-                + (".yml" if a.get("format") == "ansible" else ".d")
-            ),
+            default=lambda a: output_for_format(default_output, a.get("format") or "script"),
             validate=_check_path,
         ),
         Question(

@@ -26,7 +26,8 @@ from wizard.model.connection import Connection
 from wizard.model.snapshots import SystemSnapshot
 from wizard.model.unit_names import normalise_unit_name
 from wizard.output.files import write_outputs
-from wizard.output.render import default_output, render_outputs
+from wizard.output.formats import default_output
+from wizard.output.render import render_outputs
 from wizard.output.report_terminal import render_step, render_verdict
 from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan

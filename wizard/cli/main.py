@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.analysis import diagnose
-from wizard.cli.command_choices import CHALLENGE_LEVELS, OUTPUT_FORMATS
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError, UsageError
 from wizard.lab import nspawn as lab
@@ -28,6 +27,7 @@ from wizard.model.connection import (
     user_connection,
 )
 from wizard.model.unit_names import has_unit_suffix, normalise_unit_name
+from wizard.output.formats import OUTPUT_FORMATS
 from wizard.output.report_json import (
     diagnosis_document,
     render_json,
@@ -37,6 +37,7 @@ from wizard.output.report_json import (
     watch_start_line,
 )
 from wizard.output.terminal_text import printable
+from wizard.practice import LEVELS as CHALLENGE_LEVELS
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import machine_files_root, systemd_client
 from wizard.system.unit_history import collect_timeline, with_timeline
@@ -437,7 +438,8 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
 def run_plan(args: argparse.Namespace, env: Environment) -> int:
     """Staydown plan UNIT: write the recommended fix and its undo; change nothing."""
     from wizard.output.files import write_outputs
-    from wizard.output.render import default_output, render_outputs
+    from wizard.output.formats import default_output
+    from wizard.output.render import render_outputs
     from wizard.plan.assembly import assemble_plan
     from wizard.plan.build import default_choices
 

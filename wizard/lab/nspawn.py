@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from wizard.errors import LabError, StaydownError
+from wizard.lab.catalogue import RevivalSource, source_from_json
 from wizard.model.connection import Connection, address_connection
 from wizard.system.systemd import systemd_client
 
@@ -38,25 +39,6 @@ UNIT_DIRS = {"admin": "/etc/systemd/system", "vendor": "/usr/lib/systemd/system"
 
 
 @dataclass(frozen=True)
-class ScenarioSource:
-    """One revival source a scenario demonstrates, as diagnose must report it.
-
-    ``provoke`` is a command run inside the lab that makes the source fire now,
-    or None when it fires by itself (a timer, Upholds=). ``stop_target`` is
-    False for sources that act on a running unit (Restart=always after a kill).
-    ``live`` is False for a source that exists but cannot fire here (a cron
-    line with no cron daemon).
-    """
-
-    kind: str
-    source: str
-    chain: tuple[str, ...]
-    provoke: tuple[str, ...] | None = None
-    live: bool = True
-    stop_target: bool = True
-
-
-@dataclass(frozen=True)
 class Scenario:
     """A packaged set of units (and extra files) with the unit to look at."""
 
@@ -67,7 +49,7 @@ class Scenario:
     enable: dict[str, tuple[str, ...]]
     binds: tuple[str, ...] = ()
     unit_dir: str = "admin"
-    sources: tuple[ScenarioSource, ...] = ()
+    sources: tuple[RevivalSource, ...] = ()
 
     @property
     def unit_path(self) -> str:
@@ -111,15 +93,7 @@ def scenario_from_directory(directory: Path) -> Scenario:
         )
     try:
         sources = tuple(
-            ScenarioSource(
-                kind=entry["kind"],
-                source=entry["source"],
-                chain=tuple(entry["chain"]),
-                provoke=tuple(entry["provoke"]) if entry.get("provoke") else None,
-                live=bool(entry.get("live", True)),
-                stop_target=bool(entry.get("stop_target", True)),
-            )
-            for entry in meta.get("sources", ())
+            source_from_json(entry) for entry in meta.get("sources", ())
         )
     except (KeyError, TypeError) as error:
         raise LabError(f"scenario {meta_file}: a source lacks {error}") from error

@@ -357,3 +357,12 @@ def _build(cls: Any, value: Any) -> Any:
         _key, val_type = typing.get_args(cls)
         return {k: _build(val_type, v) for k, v in value.items()}
     return value
+
+
+Record = JournalEntry | JobSignal | UnitChange
+"""What the timeline reads: journal entries and the manager's bus signals."""
+
+
+def record_time(record: Record) -> int:
+    """When a record happened, in microseconds of the realtime clock."""
+    return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec

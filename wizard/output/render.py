@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from wizard import __version__
-from wizard.cli.command_choices import OUTPUT_FORMATS
+from wizard.output.formats import OUTPUT_FORMATS, undo_path_for
 from wizard.plan.build import ActionKind, Plan
 
 
@@ -123,20 +123,6 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(ActionKind=ActionKind, version=Quoted(__version__))
     return env
-
-
-def default_output(unit: str, output_format: str) -> Path:
-    """staydown-UNIT.sh (.yml, .d) in the current directory."""
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in unit)
-    suffix = {"script": ".sh", "ansible": ".yml", "dropin": ".d"}[output_format]
-    return Path(f"staydown-{stem}{suffix}")
-
-
-def undo_path_for(output: Path) -> Path:
-    """FILE.sh gets FILE.undo.sh beside it; FILE.yml gets FILE.undo.yml."""
-    suffix = output.suffix if output.suffix in (".sh", ".yml", ".yaml") else ""
-    stem = output.name[: -len(suffix)] if suffix else output.name
-    return output.with_name(f"{stem}.undo{suffix or '.sh'}")
 
 
 def _render(env: jinja2.Environment, template: str, plan: Plan, **extra: Any) -> str:

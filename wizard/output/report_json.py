@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wizard.analysis.findings import Diagnosis, Timeline, TimelineEvent
+from wizard.analysis.findings import (
+    Diagnosis,
+    SeenEvent,
+    Timeline,
+    TimelineEvent,
+    WatchOutcome,
+)
 from wizard.model.snapshots import ManagerSnapshot
-
-if TYPE_CHECKING:
-    from wizard.system.watch import SeenEvent, WatchOutcome
 
 SCHEMA_VERSION = 1
 

@@ -9,10 +9,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding, Timeline, TimelineEvent
+from wizard.analysis.findings import (
+    REPORT_STEPS,
+    Diagnosis,
+    Finding,
+    SeenEvent,
+    Timeline,
+    TimelineEvent,
+    WatchOutcome,
+)
 from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.output.terminal_text import printable
-from wizard.system.watch import SeenEvent, WatchOutcome
 
 TIMELINE_ROWS = 20
 

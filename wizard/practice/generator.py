@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from wizard.cli.command_choices import CHALLENGE_LEVELS
-from wizard.model.unit_names import has_unit_suffix
+from wizard.lab.catalogue import RevivalSource, source_from_json, source_to_json
+from wizard.practice import LEVELS
 
-LEVELS = CHALLENGE_LEVELS
 # Timers fire often enough that a 30 s check (or a short one in the tests) sees them.
 TIMER_PERIODS = (3, 4, 5)
 PORTS = range(8100, 8999)
@@ -29,31 +28,6 @@ _BASES = (
     "lumen", "tundra", "kestrel", "marlin", "copper", "basalt",
 )
 _SUFFIXES = ("agent", "daemon", "worker", "sync", "gateway", "indexer", "collector", "broker")
-
-
-@dataclass(frozen=True)
-class ChallengeSource:
-    """One revival source in a challenge, as ``staydown diagnose --json`` reports it.
-
-    ``template`` names the pattern it was built from; ``detail`` says in plain
-    words how it fires (for hints and the graded report). ``provoke`` is the
-    command that makes it fire now, None when it fires by itself.
-    ``stop_target`` is False for the restart policy, which only acts on a
-    running unit (it is provoked with a kill).
-    """
-
-    kind: str
-    template: str
-    source: str
-    chain: tuple[str, ...]
-    detail: str
-    provoke: tuple[str, ...] | None = None
-    stop_target: bool = True
-
-    @property
-    def units(self) -> tuple[str, ...]:
-        """The units of its chain (a D-Bus name is not a unit)."""
-        return tuple(n for n in self.chain if has_unit_suffix(n))
 
 
 @dataclass(frozen=True)
@@ -68,7 +42,7 @@ class Challenge:
     level: int
     seed: int
     target: str
-    sources: tuple[ChallengeSource, ...]
+    sources: tuple[RevivalSource, ...]
     files: tuple[tuple[str, str], ...]
     enable: tuple[tuple[str, tuple[str, ...]], ...]
     distractors: tuple[str, ...] = ()
@@ -96,15 +70,7 @@ def challenge_document(challenge: Challenge) -> dict[str, Any]:
         "description": "A practice challenge (staydown lab challenge).",
         "target": challenge.target,
         "enable": {wanting: list(units) for wanting, units in challenge.enable},
-        "sources": [
-            {
-                "kind": s.kind, "template": s.template, "source": s.source,
-                "chain": list(s.chain), "detail": s.detail,
-                "provoke": list(s.provoke) if s.provoke else None,
-                "stop_target": s.stop_target,
-            }
-            for s in challenge.sources
-        ],
+        "sources": [source_to_json(s) for s in challenge.sources],
         "practice": {
             "level": challenge.level,
             "seed": challenge.seed,
@@ -121,15 +87,7 @@ def challenge_from_document(document: Mapping[str, Any],
         level=int(practice["level"]),
         seed=int(practice["seed"]),
         target=str(document["target"]),
-        sources=tuple(
-            ChallengeSource(
-                kind=s["kind"], template=s["template"], source=s["source"],
-                chain=tuple(s["chain"]), detail=s["detail"],
-                provoke=tuple(s["provoke"]) if s.get("provoke") else None,
-                stop_target=bool(s.get("stop_target", True)),
-            )
-            for s in document["sources"]
-        ),
+        sources=tuple(source_from_json(s) for s in document["sources"]),
         files=files,
         enable=tuple((k, tuple(v)) for k, v in document.get("enable", {}).items()),
         distractors=tuple(practice.get("distractors", ())),
@@ -229,7 +187,7 @@ class _Composer:
         return self.target.removesuffix(".service")
 
 
-_Builder = Callable[[_Composer], "ChallengeSource | None"]
+_Builder = Callable[[_Composer], "RevivalSource | None"]
 
 
 @dataclass(frozen=True)
@@ -247,7 +205,7 @@ class SourceTemplate:
     build: _Builder
 
 
-def _socket_own(c: _Composer) -> ChallengeSource | None:
+def _socket_own(c: _Composer) -> RevivalSource | None:
     socket = f"{c.stem}.socket"
     if c.taken(socket):
         return None
@@ -257,12 +215,12 @@ def _socket_own(c: _Composer) -> ChallengeSource | None:
         ("Socket", (("ListenStream", f"127.0.0.1:{port}"),)),
         ("Install", (("WantedBy", "sockets.target"),)),
     ), "sockets.target")
-    return ChallengeSource("socket", "socket-own", socket, (socket, c.target),
+    return RevivalSource("socket", "socket-own", socket, (socket, c.target),
                            f"listens on 127.0.0.1:{port} and starts it on every connection",
                            _tcp_provoke(port))
 
 
-def _socket_named(c: _Composer) -> ChallengeSource | None:
+def _socket_named(c: _Composer) -> RevivalSource | None:
     stem = c.name(("api", "admin", "rpc", "ingest"), "socket")
     if stem is None:
         return None
@@ -273,12 +231,12 @@ def _socket_named(c: _Composer) -> ChallengeSource | None:
         ("Socket", (("ListenStream", f"127.0.0.1:{port}"), ("Service", c.target))),
         ("Install", (("WantedBy", "sockets.target"),)),
     ), "sockets.target")
-    return ChallengeSource("socket", "socket-named", socket, (socket, c.target),
+    return RevivalSource("socket", "socket-named", socket, (socket, c.target),
                            f"listens on 127.0.0.1:{port} with Service={c.target}",
                            _tcp_provoke(port))
 
 
-def _path_glob(c: _Composer) -> ChallengeSource | None:
+def _path_glob(c: _Composer) -> RevivalSource | None:
     stem = c.name(("inbox", "spool", "queue", "drop"), "path")
     if stem is None:
         return None
@@ -290,13 +248,13 @@ def _path_glob(c: _Composer) -> ChallengeSource | None:
         ("Path", (("PathExistsGlob", f"{directory}/*.{extension}"), ("Unit", c.target))),
         ("Install", (("WantedBy", "paths.target"),)),
     ), "paths.target")
-    return ChallengeSource(
+    return RevivalSource(
         "path", "path-glob", path, (path, c.target),
         f"starts it while a file matching {directory}/*.{extension} exists",
         ("bash", "-c", f"mkdir -p {directory} && touch {directory}/next.{extension}"))
 
 
-def _path_changed(c: _Composer) -> ChallengeSource | None:
+def _path_changed(c: _Composer) -> RevivalSource | None:
     stem = c.name(("reload", "trigger", "signal"), "path")
     if stem is None:
         return None
@@ -307,36 +265,36 @@ def _path_changed(c: _Composer) -> ChallengeSource | None:
         ("Path", (("PathChanged", watched), ("Unit", c.target))),
         ("Install", (("WantedBy", "paths.target"),)),
     ), "paths.target")
-    return ChallengeSource(
+    return RevivalSource(
         "path", "path-changed", path, (path, c.target),
         f"starts it whenever {watched} is written and closed",
         ("bash", "-c", f"mkdir -p /run/{c.base} && echo now > {watched}"))
 
 
-def _timer_own(c: _Composer) -> ChallengeSource | None:
+def _timer_own(c: _Composer) -> RevivalSource | None:
     timer = f"{c.stem}.timer"
     if c.taken(timer):
         return None
     period = c.period()
     c.add(timer, _timer(f"Run {c.stem} every {period} seconds", period), "timers.target")
-    return ChallengeSource("timer", "timer-own", timer, (timer, c.target),
+    return RevivalSource("timer", "timer-own", timer, (timer, c.target),
                            f"elapses every {period} s and starts it")
 
 
-def _timer_unit(c: _Composer) -> ChallengeSource | None:
+def _timer_unit(c: _Composer) -> RevivalSource | None:
     stem = c.name(("watchdog", "kick", "ensure", "poke"), "timer")
     if stem is None:
         return None
     timer = f"{stem}.timer"
     period = c.period()
     c.add(timer, _timer(f"Make sure {c.stem} runs", period, c.target), "timers.target")
-    return ChallengeSource("timer", "timer-unit", timer, (timer, c.target),
+    return RevivalSource("timer", "timer-unit", timer, (timer, c.target),
                            f"elapses every {period} s with Unit={c.target}")
 
 
 def _timer_service(c: _Composer, roles: tuple[str, ...], template: str, kind: str,
                    describe: str, settings: tuple[tuple[str, str], ...], command: str,
-                   detail: str) -> ChallengeSource | None:
+                   detail: str) -> RevivalSource | None:
     """A timer that runs a oneshot service of the same name; the service does the reviving."""
     stem = c.name(roles, "timer", "service")
     if stem is None:
@@ -346,25 +304,25 @@ def _timer_service(c: _Composer, roles: tuple[str, ...], template: str, kind: st
           "timers.target")
     c.add(f"{stem}.service", _oneshot(describe, command, settings))
     chain = (f"{stem}.timer", f"{stem}.service", c.target)
-    return ChallengeSource(kind, template, chain[0], chain,
+    return RevivalSource(kind, template, chain[0], chain,
                            f"elapses every {period} s; {stem}.service {detail}")
 
 
-def _dependency_wants(c: _Composer) -> ChallengeSource | None:
+def _dependency_wants(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("reconcile", "converge", "healthcheck", "keepalive"), "dependency-wants",
         "dependency", "Keep the platform healthy", (("Wants", c.target),), "/usr/bin/true",
         f"has Wants={c.target}")
 
 
-def _dependency_requires(c: _Composer) -> ChallengeSource | None:
+def _dependency_requires(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("refresh", "heal", "settle", "verify"), "dependency-requires", "dependency",
         f"Refresh what {c.stem} serves", (("Requires", c.target), ("After", c.target)),
         "/usr/bin/true", f"has Requires={c.target}")
 
 
-def _dependency_target(c: _Composer) -> ChallengeSource | None:
+def _dependency_target(c: _Composer) -> RevivalSource | None:
     # The dependency scenario's pattern, one link shorter: timer -> custom target -> unit.
     stem = c.name(("stack", "platform", "online"), "timer", "target")
     if stem is None:
@@ -376,12 +334,12 @@ def _dependency_target(c: _Composer) -> ChallengeSource | None:
     c.add(target_unit, unit_text(("Unit", (("Description", f"{c.base} {stem.rpartition('-')[2]}"),
                                            ("Wants", c.target))),))
     chain = (f"{stem}.timer", target_unit, c.target)
-    return ChallengeSource("dependency", "dependency-target", chain[0], chain,
+    return RevivalSource("dependency", "dependency-target", chain[0], chain,
                            f"elapses every {period} s and starts {target_unit}, "
                            f"which has Wants={c.target}")
 
 
-def _dependency_target_bindsto(c: _Composer) -> ChallengeSource | None:
+def _dependency_target_bindsto(c: _Composer) -> RevivalSource | None:
     # The shipped dependency scenario: timer -> target Requires= sidecar BindsTo= unit.
     stem = c.name(("fleet", "cluster", "mesh"), "timer", "target")
     sidecar_stem = c.name(("sidecar", "proxy", "shipper"), "service")
@@ -396,24 +354,24 @@ def _dependency_target_bindsto(c: _Composer) -> ChallengeSource | None:
     c.add(sidecar, _daemon(f"{c.stem} {sidecar_stem.rpartition('-')[2]}, bound to it",
                            (("BindsTo", c.target), ("After", c.target))))
     chain = (f"{stem}.timer", target_unit, sidecar, c.target)
-    return ChallengeSource("dependency", "dependency-target-bindsto", chain[0], chain,
+    return RevivalSource("dependency", "dependency-target-bindsto", chain[0], chain,
                            f"elapses every {period} s and starts {target_unit}, which has "
                            f"Requires={sidecar}, which has BindsTo={c.target}")
 
 
-def _upholds(c: _Composer) -> ChallengeSource | None:
+def _upholds(c: _Composer) -> RevivalSource | None:
     stem = c.name(("guardian", "supervisor", "keeper", "minder"), "service")
     if stem is None:
         return None
     guardian = f"{stem}.service"
     c.add(guardian, _daemon(f"{stem.replace('-', ' ').title()}", (("Upholds", c.target),),
                             "multi-user.target"), "multi-user.target")
-    return ChallengeSource("upholds", "upholds", guardian, (guardian, c.target),
+    return RevivalSource("upholds", "upholds", guardian, (guardian, c.target),
                            f"runs with Upholds={c.target}: systemd starts it again the "
                            "moment it stops")
 
 
-def _upholds_target(c: _Composer) -> ChallengeSource | None:
+def _upholds_target(c: _Composer) -> RevivalSource | None:
     stem = c.name(("core", "essentials", "baseline"), "target")
     if stem is None:
         return None
@@ -423,23 +381,23 @@ def _upholds_target(c: _Composer) -> ChallengeSource | None:
                   ("Upholds", c.target))),
         ("Install", (("WantedBy", "multi-user.target"),)),
     ), "multi-user.target")
-    return ChallengeSource("upholds", "upholds-target", target_unit, (target_unit, c.target),
+    return RevivalSource("upholds", "upholds-target", target_unit, (target_unit, c.target),
                            f"is active with Upholds={c.target}: systemd starts it again "
                            "the moment it stops")
 
 
-def _restart_always(c: _Composer) -> ChallengeSource | None:
+def _restart_always(c: _Composer) -> RevivalSource | None:
     if "Restart" in c.target_service:
         return None
     c.target_service.update(Restart="always", RestartSec="1")
-    return ChallengeSource(
+    return RevivalSource(
         "restart-policy", "restart-always", c.target, (c.target,),
         "has Restart=always: a kill or a crash brings it back after 1 s "
         "(a clean systemctl stop is respected)",
         ("systemctl", "kill", "--signal=SIGKILL", c.target), stop_target=False)
 
 
-def _on_failure(c: _Composer) -> ChallengeSource | None:
+def _on_failure(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("probe", "selftest", "canary"), "on-failure", "on-failure",
         "Probe the platform, page on failure",
@@ -447,7 +405,7 @@ def _on_failure(c: _Composer) -> ChallengeSource | None:
         f"fails every time and has OnFailure={c.target}")
 
 
-def _on_success(c: _Composer) -> ChallengeSource | None:
+def _on_success(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("backup", "export", "snapshot"), "on-success", "on-success",
         "Export the data, report on success",
@@ -455,7 +413,7 @@ def _on_success(c: _Composer) -> ChallengeSource | None:
         f"succeeds every time and has OnSuccess={c.target}")
 
 
-def _bus_activation(c: _Composer) -> ChallengeSource | None:
+def _bus_activation(c: _Composer) -> RevivalSource | None:
     # The bus-activation scenario: an activation file, a policy, a Type=dbus unit.
     if c.bus_name:
         return None
@@ -480,7 +438,7 @@ def _bus_activation(c: _Composer) -> ChallengeSource | None:
         "</busconfig>\n"
     )
     path = "/" + name.replace(".", "/")
-    return ChallengeSource(
+    return RevivalSource(
         "bus-activation", "bus-activation", name, (name, c.target),
         f"is a D-Bus name whose activation file says SystemdService={c.target}: any call "
         "to the name starts it",
@@ -488,14 +446,14 @@ def _bus_activation(c: _Composer) -> ChallengeSource | None:
          "org.freedesktop.DBus.Peer.Ping"))
 
 
-def _external_start(c: _Composer) -> ChallengeSource | None:
+def _external_start(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("nudge", "ensure-up", "revive"), "external-start", "external",
         f"Start {c.stem} if it is down", (), f"/usr/bin/systemctl start {c.target}",
         f"runs systemctl start {c.target}")
 
 
-def _external_shell(c: _Composer) -> ChallengeSource | None:
+def _external_shell(c: _Composer) -> RevivalSource | None:
     return _timer_service(
         c, ("watchman", "autoheal", "janitor"), "external-shell", "external",
         f"Bring {c.stem} back if it is down", (),
@@ -598,7 +556,7 @@ def generate_challenge(level: int, seed: int) -> Challenge:
     target = f"{base}-{rng.choice(_SUFFIXES)}.service"
     composer = _Composer(rng, base, target)
     wanted = _source_count(rng, level)
-    sources: list[ChallengeSource] = []
+    sources: list[RevivalSource] = []
     kinds: set[str] = set()
     for template in _pick_templates(rng, level):
         if len(sources) == wanted:

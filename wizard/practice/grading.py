@@ -22,9 +22,10 @@ from wizard.analysis import diagnose
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
 from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import LabError, StaydownError
+from wizard.lab.catalogue import RevivalSource
 from wizard.lab.nspawn import Lab
 from wizard.output.terminal_text import printable
-from wizard.practice.generator import Challenge, ChallengeSource
+from wizard.practice.generator import Challenge
 from wizard.practice.hints import STEP_OF_KIND
 from wizard.practice.lab import RunningChallenge, UnitState, hints_given, unit_states
 from wizard.system.neighbourhood import collect_neighbourhood
@@ -70,7 +71,7 @@ class Revival:
 class SourceStatus:
     """One catalogued source and the live findings of the diagnosis that are it."""
 
-    source: ChallengeSource
+    source: RevivalSource
     live: tuple[Finding, ...]
 
 
@@ -145,7 +146,7 @@ def broken_units(baseline: Mapping[str, UnitState], now: Mapping[str, UnitState]
     return tuple(broken)
 
 
-def _is_this_source(finding: Finding, source: ChallengeSource) -> bool:
+def _is_this_source(finding: Finding, source: RevivalSource) -> bool:
     if finding.kind.value != source.kind:
         return False
     if finding.source == source.source:
@@ -177,7 +178,7 @@ def _target_state(booted: Lab, target: str) -> dict[str, str]:
     return state
 
 
-def _provoke(booted: Lab, sources: tuple[ChallengeSource, ...]) -> int:
+def _provoke(booted: Lab, sources: tuple[RevivalSource, ...]) -> int:
     fired = 0
     for source in sources:
         if source.provoke is None:
@@ -248,7 +249,7 @@ def grade_attempt(running: RunningChallenge, seconds: float) -> Grade:
 # --- the report --------------------------------------------------------------------
 
 
-def _describe(source: ChallengeSource, target: str) -> str:
+def _describe(source: RevivalSource, target: str) -> str:
     if source.kind == "restart-policy":
         return f"restart-policy  {target} {source.detail}"
     return f"{source.kind}  {source.source} {source.detail}"

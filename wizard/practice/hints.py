@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from wizard.analysis.findings import REPORT_STEPS
 from wizard.analysis.kinds.all_kinds import check_commands
+from wizard.lab.catalogue import RevivalSource
 from wizard.plan.options import by_hand
-from wizard.practice.generator import Challenge, ChallengeSource
+from wizard.practice.generator import Challenge
 
 STEP_OF_KIND: dict[str, int] = {
     kind.value: number for number, (_title, kinds) in enumerate(REPORT_STEPS, 1)
@@ -51,7 +52,7 @@ class Hint:
         return REPORT_STEPS[self.step - 1][0]
 
 
-def _answer(source: ChallengeSource, target: str) -> Hint:
+def _answer(source: RevivalSource, target: str) -> Hint:
     if source.kind == "restart-policy":
         text = f"{target} {source.detail}. " + by_hand(source.kind, source.chain, target)
     else:

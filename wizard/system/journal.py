@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from wizard.model.connection import Connection
+from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
 
 # journalctl --output-fields keeps the JSON small; __CURSOR, __REALTIME_TIMESTAMP
@@ -41,10 +42,6 @@ FIELDS = (
     "CODE_FUNC",
     "PRIORITY",
 )
-# dbus-daemon logs "Activating via systemd: service name=... unit=... requested
-# by ..." through syslog; it is how a bus activation shows up in the journal.
-BUS_DAEMON_IDENTIFIERS = ("dbus-daemon",)
-BUS_CALL_FUNCTION = "process_message"
 DEFAULT_LIMIT = 20000
 JOURNALCTL_TIMEOUT = 60.0
 

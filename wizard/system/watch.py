@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from wizard.analysis.findings import TimelineEvent
-from wizard.analysis.timeline import build_timeline
+from wizard.analysis.findings import SeenEvent, TimelineEvent, WatchOutcome
+from wizard.analysis.timeline import build_timeline, bus_stops
 from wizard.model.connection import Connection
-from wizard.model.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
+from wizard.model.snapshots import Record, SystemSnapshot, record_time
 from wizard.system.journal import JournalFollower, journal_source
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import ManagerSignals, SystemdClient
@@ -57,37 +57,6 @@ def _now_usec() -> int:
 
 class WatchTerminated(Exception):
     """SIGTERM or SIGHUP arrived; the watch ends as it does on Ctrl-C."""
-
-
-@dataclass(frozen=True)
-class SeenEvent:
-    """An event as the watch reported it: when, and how long after it happened."""
-
-    event: TimelineEvent
-    reported_usec: int
-
-    @property
-    def latency_usec(self) -> int:
-        """From the moment systemd logged or announced it to our report."""
-        return max(0, self.reported_usec - self.event.at_usec)
-
-
-@dataclass
-class WatchOutcome:
-    """What one watch saw, and why it ended."""
-
-    unit: str
-    started_usec: int
-    ended_usec: int = 0
-    seen: list[SeenEvent] = field(default_factory=list)
-    ended_by: str = "time"
-    """time, interrupt (Ctrl-C) or terminate (SIGTERM/SIGHUP)."""
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def revivals(self) -> list[SeenEvent]:
-        """The starts seen."""
-        return [s for s in self.seen if s.event.event == "start"]
 
 
 @contextmanager
@@ -143,13 +112,6 @@ def raised_log_level(
             announce(f"systemd's log level is {previous} again")
 
 
-Record = JournalEntry | JobSignal | UnitChange
-
-
-def _record_time(record: Record) -> int:
-    return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
-
-
 def _settle(event: TimelineEvent) -> int:
     """How long an event waits, after it happened, for more evidence."""
     if event.event == "start":
@@ -157,25 +119,6 @@ def _settle(event: TimelineEvent) -> int:
     if all(evidence.source == "bus" for evidence in event.evidence):
         return BUS_STOP_SETTLE_USEC
     return RECORDED_SETTLE_USEC
-
-
-def _stops_seen(records: list[Record], unit: str) -> list[tuple[int, str]]:
-    """When the unit went from up (or on its way) to down on the bus, and which run ended.
-
-    The run is the invocation seen while it was up: a signal is read when it is
-    sent, so the "inactive" of a restart job may already carry the next run's ID.
-    """
-    stops: list[tuple[int, str]] = []
-    up_invocation = ""
-    for record in records:
-        if isinstance(record, UnitChange) and record.unit == unit:
-            if record.active_state in ("inactive", "failed"):
-                if up_invocation:
-                    stops.append((record.at_usec, up_invocation))
-                up_invocation = ""
-            else:
-                up_invocation = up_invocation or record.invocation_id
-    return stops
 
 
 def _event_key(event: TimelineEvent) -> tuple[str, str]:
@@ -260,7 +203,7 @@ def _loop(
             pending = report()
         if len(records) > KEEP_RECORDS:
             oldest = _now_usec() - KEEP_USEC
-            records[:] = [r for r in records if _record_time(r) >= oldest]
+            records[:] = [r for r in records if record_time(r) >= oldest]
 
 
 @dataclass
@@ -314,8 +257,8 @@ def _report(
     # The bus shows a stop at once, the journal's account of it comes later: a
     # start must not be reported before the stop it follows.
     stops_due = [
-        at for at, invocation in _stops_seen(records, unit)
-        if ("stop", invocation) not in reported and now - at < STOP_HOLD_USEC
+        change.at_usec for _, change, invocation in bus_stops(records, unit)
+        if ("stop", invocation) not in reported and now - change.at_usec < STOP_HOLD_USEC
     ]
     pending = False
     for event in events:
