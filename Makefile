@@ -85,7 +85,7 @@ bench: deps
 	$(BIN)/python bench/diagnose_bench.py
 
 # share/: staydown(1) and the bash and zsh completions, generated from
-# wizard.cli.main.build_parser(); tests/test_cli_docs.py fails when they are stale.
+# wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
 docs: deps
 	$(BIN)/python -m docgen.cli_docs
 

@@ -1,4 +1,4 @@
-"""The man page and the bash and zsh completions, generated from ``wizard.cli.main.build_parser()``.
+"""The man page and bash and zsh completions, generated from ``wizard.cli.parser.build_parser()``.
 
 Every command, option, choice and help text comes from the one CLI definition, so a
 new subcommand appears in all three after ``make docs``; only the prose around them
@@ -25,6 +25,8 @@ from wizard.system import host_files
 MAN_PAGE = Path("share/man/man1/staydown.1")
 BASH_COMPLETION = Path("share/bash-completion/completions/staydown")
 ZSH_COMPLETION = Path("share/zsh/site-functions/_staydown")
+# str.format text ({{ }} escape bash braces); outside the wheel, like this module.
+BASH_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "docgen" / "staydown.bash.in"
 
 # Words that end up in shell code unquoted: command names, option flags, choices and
 # scenario names. Anything else is refused rather than escaped.
@@ -200,9 +202,9 @@ def command_tree(
 
 def default_command() -> str:
     """The command ``staydown UNIT`` runs, as the CLI itself decides it."""
-    from wizard.cli import main as cli
+    from wizard.cli.parser import with_default_command
 
-    return cli._with_default_command(["unit-name"])[0]
+    return with_default_command(["unit-name"])[0]
 
 
 def exit_codes() -> list[tuple[int, str, str]]:
@@ -334,7 +336,7 @@ def render_man_page(root: Command) -> str:
     default = default_command()
     summary = root.description.rstrip(".")
     lines = [
-        '.\\" Generated from wizard.cli.main.build_parser() by docgen/cli_docs.py: do not edit,',
+        '.\\" Generated from wizard.cli.parser.build_parser() by docgen/cli_docs.py: do not edit,',
         '.\\" run "make docs" instead.',
         f'.TH STAYDOWN 1 "" "staydown {roff(__version__)}" "User Commands"',
         ".SH NAME",
@@ -533,7 +535,7 @@ def render_bash_completion(root: Command) -> str:
         kinds = [positional_kind(p) for p in command.positionals]
         if kinds:
             positional.append(f"        {key}) kinds=({' '.join(kinds)}) ;;")
-    return _BASH_TEMPLATE.format(
+    return BASH_TEMPLATE.read_text().format(
         default=default,
         commands="\n".join(commands),
         options="\n".join(options),
@@ -543,188 +545,6 @@ def render_bash_completion(root: Command) -> str:
     )
 
 
-_BASH_TEMPLATE = r"""# bash completion for staydown(1)                          -*- shell-script -*-
-# Generated from wizard.cli.main.build_parser() by docgen/cli_docs.py: do not edit,
-# run "make docs" instead. Unit names come from systemctl at completion time and
-# are added to COMPREPLY quoted (printf %q), never passed through compgen -W.
-
-_staydown_words() {{ # WORD...: add the words that start with $cur, each once
-    local word have
-    for word in "$@"; do
-        [[ $word == "$cur"* ]] || continue
-        for have in "${{COMPREPLY[@]}}"; do [[ $have == "$word" ]] && continue 2; done
-        COMPREPLY+=("$word")
-    done
-}}
-
-_staydown_files() {{
-    compopt -o filenames 2>/dev/null
-    local path
-    while IFS= read -r path; do COMPREPLY+=("$path"); done < <(compgen -f -- "$cur")
-}}
-
-_staydown_labs() {{ # running labs: /run/staydown/labs/NAME/lab.json
-    local path name
-    for path in "${{STAYDOWN_LAB_DIR:-/run/staydown/labs}}"/*/lab.json; do
-        [[ -e $path ]] || continue
-        name=${{path%/lab.json}}
-        _staydown_words "${{name##*/}}"
-    done
-}}
-
-_staydown_machines() {{
-    local name _
-    while read -r name _; do
-        [[ -n $name ]] && _staydown_words "$name"
-    done < <(machinectl list --no-legend --no-pager 2>/dev/null)
-}}
-
-_staydown_units() {{ # the units systemctl knows, for the manager the command line names
-    local -a scope=()
-    local i unit _
-    local -A seen=()
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${{COMP_WORDS[i]}} in
-            --user) scope+=(--user) ;;
-            -M | --machine) scope+=(--machine "${{COMP_WORDS[i + 1]}}") ;;
-            --machine=*) scope+=("${{COMP_WORDS[i]}}") ;;
-            # a lab, a bus address or a remote host: systemctl cannot list them cheaply
-            --lab | --lab=* | --bus | --bus=* | -H | --host | --host=*) return 0 ;;
-        esac
-    done
-    while read -r unit _; do
-        [[ -n $unit && $unit == "$cur"* && -z ${{seen[$unit]:-}} ]] || continue
-        [[ $unit == *@.* ]] && continue  # a template runs nothing: staydown refuses it
-        seen[$unit]=1
-        COMPREPLY+=("$(printf '%q' "$unit")")
-    done < <(systemctl "${{scope[@]}}" list-units --all --plain --no-legend --no-pager 2>/dev/null
-             systemctl "${{scope[@]}}" list-unit-files --no-legend --no-pager 2>/dev/null)
-}}
-
-_staydown_subcommands() {{ # PATH: sets words to its subcommands
-    words=()
-    case $1 in
-{commands}
-    esac
-}}
-
-_staydown_options() {{ # PATH: sets words to its options
-    words=()
-    case $1 in
-{options}
-    esac
-}}
-
-_staydown_valued() {{ # PATH: sets words to its options that take a value
-    words=()
-    case $1 in
-{valued}
-    esac
-}}
-
-_staydown_value() {{ # PATH OPTION: complete the option's value
-    case "$1:$2" in
-{values}
-    esac
-}}
-
-_staydown_positionals() {{ # PATH: sets kinds to its positional arguments, in order
-    kinds=()
-    case $1 in
-{positional}
-    esac
-}}
-
-_staydown_has() {{ # WORD LIST...: whether WORD is in LIST
-    local want=$1 word
-    shift
-    for word in "$@"; do [[ $word == "$want" ]] && return 0; done
-    return 1
-}}
-
-_staydown() {{
-    local cur=${{COMP_WORDS[COMP_CWORD]}} path="" word i npos=0 rest=0
-    local -a words=() kinds=()
-    COMPREPLY=()
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        word=${{COMP_WORDS[i]}}
-        if ((rest)); then
-            npos=$((npos + 1))
-            continue
-        fi
-        if [[ $word == -- ]]; then
-            rest=1
-            npos=0
-            continue
-        fi
-        if [[ $word == -* ]]; then
-            _staydown_options "$path"
-            if [[ -z $path ]] && ! _staydown_has "${{word%%=*}}" "${{words[@]}}"; then
-                path={default}  # staydown --lab X UNIT is staydown {default} --lab X UNIT
-            fi
-            _staydown_valued "$path"
-            if [[ $word != *=* ]] && _staydown_has "$word" "${{words[@]}}"; then
-                ((i++))
-                if ((i == COMP_CWORD)); then
-                    _staydown_value "$path" "$word"
-                    return 0
-                fi
-            fi
-            continue
-        fi
-        _staydown_subcommands "$path"
-        if ((npos == 0)) && _staydown_has "$word" "${{words[@]}}"; then
-            path=${{path:+$path }}$word
-            continue
-        fi
-        [[ -z $path ]] && path={default}
-        npos=$((npos + 1))
-    done
-
-    if [[ $cur == --*=* && $rest == 0 ]]; then
-        local option=${{cur%%=*}}
-        cur=${{cur#*=}}
-        _staydown_value "${{path:-{default}}}" "$option"
-        return 0
-    fi
-    if [[ $cur == -* && $rest == 0 ]]; then
-        _staydown_options "$path"
-        _staydown_words "${{words[@]}}"
-        if [[ -z $path ]]; then
-            _staydown_options {default}
-            _staydown_words "${{words[@]}}"
-        fi
-        return 0
-    fi
-    _staydown_subcommands "$path"
-    if ((${{#words[@]}})); then
-        _staydown_words "${{words[@]}}"
-        # staydown UNIT: offer unit names too, once no command matches
-        [[ -z $path && -n $cur && ${{#COMPREPLY[@]}} -eq 0 ]] && _staydown_units
-        return 0
-    fi
-    _staydown_positionals "$path"
-    local kind=${{kinds[npos]:-}}
-    ((rest)) && kind="command"
-    case $kind in
-        unit) _staydown_units ;;
-        command)
-            if ((npos == 0)); then
-                local -A seen=()
-                while IFS= read -r word; do
-                    [[ -n ${{seen[$word]:-}} ]] || COMPREPLY+=("$word")
-                    seen[$word]=1
-                done < <(compgen -c -- "$cur")
-            else
-                _staydown_files
-            fi
-            ;;
-    esac
-    return 0
-}}
-
-complete -F _staydown staydown
-"""
 
 
 def _zsh_description(text: str) -> str:
@@ -822,7 +642,7 @@ def render_zsh_completion(root: Command) -> str:
     lines = [
         "#compdef staydown",
         "# zsh completion for staydown(1).",
-        "# Generated from wizard.cli.main.build_parser() by docgen/cli_docs.py: do not edit,",
+        "# Generated from wizard.cli.parser.build_parser() by docgen/cli_docs.py: do not edit,",
         '# run "make docs" instead.',
         "",
         "_staydown_units() {",
@@ -868,7 +688,7 @@ def render_zsh_completion(root: Command) -> str:
 def generated_files(parser: argparse.ArgumentParser | None = None) -> dict[Path, str]:
     """Every generated file, by its path relative to the source tree."""
     if parser is None:
-        from wizard.cli.main import build_parser
+        from wizard.cli.parser import build_parser
 
         parser = build_parser()
     root = command_tree(parser)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from docgen import cli_docs
-from wizard.cli.main import build_parser
+from wizard.cli.parser import build_parser
 from wizard.errors import ExitCode
 from wizard.lab.nspawn import Lab
 

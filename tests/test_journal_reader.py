@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from wizard.cli.main import build_parser
+from wizard.cli.parser import build_parser
 from wizard.errors import ExitCode
 from wizard.model.connection import (
     address_connection,

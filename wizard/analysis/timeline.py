@@ -852,7 +852,3 @@ def build_timeline(
         notes=tuple(notes),
     )
 
-
-def revivals(timeline: Timeline) -> tuple[TimelineEvent, ...]:
-    """The starts, which is what "who brings it back" is about."""
-    return tuple(e for e in timeline.events if e.event == "start")

@@ -69,23 +69,6 @@ def escape_string(text: str) -> str:
     return "".join(out)
 
 
-def unescape_string(text: str) -> str:
-    r"""Undo systemd's escaping ("a\x20b" -> "a b"); bad escapes stay as written."""
-    raw = bytearray()
-    index = 0
-    while index < len(text):
-        if text.startswith("\\x", index) and index + 4 <= len(text):
-            try:
-                raw.append(int(text[index + 2 : index + 4], 16))
-                index += 4
-                continue
-            except ValueError:
-                pass
-        raw.extend(text[index].encode())
-        index += 1
-    return raw.decode(errors="replace")
-
-
 def normalise_unit_name(argument: str) -> str:
     """Turn what an operator typed into a full unit name, or raise UsageError.
 

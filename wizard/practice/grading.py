@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from wizard.analysis import diagnose
 from wizard.analysis.findings import REPORT_STEPS, Diagnosis, Finding
 from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import LabError, StaydownError
@@ -28,7 +27,7 @@ from wizard.output.terminal_text import printable
 from wizard.practice.generator import Challenge
 from wizard.practice.hints import STEP_OF_KIND
 from wizard.practice.lab import RunningChallenge, UnitState, hints_given, unit_states
-from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import systemd_client
 
 PROVOKE_EVERY = 1.0
@@ -222,10 +221,10 @@ def watch_target(booted: Lab, challenge: Challenge, seconds: float, *,
 def _diagnosis(booted: Lab, target: str) -> tuple[Diagnosis | None, str]:
     try:
         with systemd_client(booted.connection) as client:
-            snapshot = collect_neighbourhood(client, target)
+            _snapshot, diagnosis = diagnose_unit(client, target)
     except StaydownError as error:
         return None, error.message
-    return diagnose(snapshot), ""
+    return diagnosis, ""
 
 
 def grade_attempt(running: RunningChallenge, seconds: float) -> Grade:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from wizard.analysis import Diagnosis, diagnose
 from wizard.analysis.systemctl_calls import unit_callers
 from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
@@ -19,6 +20,12 @@ from wizard.system.systemd import SystemdClient
 
 CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
 MAX_UNITS = 2000
+
+
+def diagnose_unit(client: SystemdClient, target: str) -> tuple[SystemSnapshot, Diagnosis]:
+    """The target's neighbourhood and its diagnosis: where every command starts from."""
+    snapshot = collect_neighbourhood(client, target)
+    return snapshot, diagnose(snapshot)
 
 
 def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:

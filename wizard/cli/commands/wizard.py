@@ -7,6 +7,7 @@ no) and needs root; verification afterwards only reads.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,11 +17,20 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from wizard.analysis import Diagnosis, diagnose
+from wizard.analysis import Diagnosis
 from wizard.analysis.findings import REPORT_STEPS, Finding
-from wizard.cli.flow import Asker, Option, SourceChoice, remediation_questions, unit_question
+from wizard.cli.arguments import connection_from, console_for
+from wizard.cli.flow import (
+    AnswerMode,
+    Asker,
+    Option,
+    SourceChoice,
+    load_answers,
+    remediation_questions,
+    unit_question,
+)
 from wizard.environment import Environment
-from wizard.errors import ExitCode, PermissionDeniedError
+from wizard.errors import ExitCode, PermissionDeniedError, UsageError
 from wizard.lab import nspawn as lab_module
 from wizard.model.connection import Connection
 from wizard.model.snapshots import SystemSnapshot
@@ -33,7 +43,7 @@ from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan
 from wizard.plan.build import PlanChoices, plannable_findings
 from wizard.plan.options import Method, method_options
-from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import systemd_client
 from wizard.system.unit_history import DEFAULT_SINCE_USEC, collect_timeline, with_timeline
 
@@ -83,8 +93,7 @@ def run_wizard(
         if unit is None:
             unit = asker.ask([unit_question(client.unit_names())])["unit"]
         unit = normalise_unit_name(str(unit))
-        snapshot = collect_neighbourhood(client, unit)
-    diagnosis = diagnose(snapshot)
+        snapshot, diagnosis = diagnose_unit(client, unit)
     # The status step's timeline: how it last stopped and started, and through what.
     since = time.time_ns() // 1000 - DEFAULT_SINCE_USEC
     diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, since))
@@ -181,8 +190,7 @@ def _verify(connection: Connection, unit: str, seconds: int, console: Console) -
         while time.monotonic() < deadline:
             snapshot = client.load_unit(unit)
             if snapshot.active_state in ("active", "activating", "reloading"):
-                neighbourhood = collect_neighbourhood(client, unit)
-                again = diagnose(neighbourhood)
+                _snapshot, again = diagnose_unit(client, unit)
                 sources = ", ".join(f.source for f in again.live_findings) or "a manual start"
                 console.print(
                     Text(
@@ -195,3 +203,22 @@ def _verify(connection: Connection, unit: str, seconds: int, console: Console) -
             time.sleep(WATCH_INTERVAL)
     console.print(Text(f"{unit} stayed down for {seconds} s.", style="bold green"))
     return ExitCode.OK
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown [wizard] [UNIT]: the guided flow."""
+    if args.answers:
+        asker = Asker(env, AnswerMode.FILE, load_answers(args.answers))
+    elif args.yes:
+        asker = Asker(env, AnswerMode.DEFAULTS)
+    else:
+        if not env.stdin_isatty:
+            raise UsageError(
+                "the wizard asks questions but standard input is not a terminal",
+                "use --yes for the recommended answers, --answers FILE, or staydown plan",
+            )
+        asker = Asker(env)
+    options = WizardOptions(
+        unit=args.unit, teach=not args.brief, force=args.force, lab_name=args.lab
+    )
+    return run_wizard(connection_from(args), options, asker, console_for(env, args), env)
