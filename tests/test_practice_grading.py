@@ -89,9 +89,9 @@ def _article_like() -> tuple[RevivalSource, RevivalSource, RevivalSource]:
     return (
         RevivalSource("socket", "socket-own", "w.socket", ("w.socket", target), "listens"),
         RevivalSource("dependency", "dependency-wants", "r.timer",
-                        ("r.timer", "r.service", target), "fires"),
+                      ("r.timer", "r.service", target), "fires"),
         RevivalSource("restart-policy", "restart-always", target, (target,), "restarts",
-                        ("systemctl", "kill", target), stop_target=False),
+                      ("systemctl", "kill", target), stop_target=False),
     )
 
 
@@ -158,7 +158,7 @@ def _challenge_with_provokes() -> Challenge:
     challenge = generate_challenge(2, 1)
     sources = (
         RevivalSource("socket", "socket-own", "w.socket", ("w.socket", challenge.target),
-                        "listens", ("bash", "-c", "connect")),
+                      "listens", ("bash", "-c", "connect")),
         RevivalSource("timer", "timer-own", "w.timer", ("w.timer", challenge.target), "fires"),
     )
     return replace(challenge, sources=sources)

@@ -216,8 +216,8 @@ def _socket_own(c: _Composer) -> RevivalSource | None:
         ("Install", (("WantedBy", "sockets.target"),)),
     ), "sockets.target")
     return RevivalSource("socket", "socket-own", socket, (socket, c.target),
-                           f"listens on 127.0.0.1:{port} and starts it on every connection",
-                           _tcp_provoke(port))
+                         f"listens on 127.0.0.1:{port} and starts it on every connection",
+                         _tcp_provoke(port))
 
 
 def _socket_named(c: _Composer) -> RevivalSource | None:
@@ -232,8 +232,8 @@ def _socket_named(c: _Composer) -> RevivalSource | None:
         ("Install", (("WantedBy", "sockets.target"),)),
     ), "sockets.target")
     return RevivalSource("socket", "socket-named", socket, (socket, c.target),
-                           f"listens on 127.0.0.1:{port} with Service={c.target}",
-                           _tcp_provoke(port))
+                         f"listens on 127.0.0.1:{port} with Service={c.target}",
+                         _tcp_provoke(port))
 
 
 def _path_glob(c: _Composer) -> RevivalSource | None:
@@ -278,7 +278,7 @@ def _timer_own(c: _Composer) -> RevivalSource | None:
     period = c.period()
     c.add(timer, _timer(f"Run {c.stem} every {period} seconds", period), "timers.target")
     return RevivalSource("timer", "timer-own", timer, (timer, c.target),
-                           f"elapses every {period} s and starts it")
+                         f"elapses every {period} s and starts it")
 
 
 def _timer_unit(c: _Composer) -> RevivalSource | None:
@@ -289,7 +289,7 @@ def _timer_unit(c: _Composer) -> RevivalSource | None:
     period = c.period()
     c.add(timer, _timer(f"Make sure {c.stem} runs", period, c.target), "timers.target")
     return RevivalSource("timer", "timer-unit", timer, (timer, c.target),
-                           f"elapses every {period} s with Unit={c.target}")
+                         f"elapses every {period} s with Unit={c.target}")
 
 
 def _timer_service(c: _Composer, roles: tuple[str, ...], template: str, kind: str,
@@ -305,7 +305,7 @@ def _timer_service(c: _Composer, roles: tuple[str, ...], template: str, kind: st
     c.add(f"{stem}.service", _oneshot(describe, command, settings))
     chain = (f"{stem}.timer", f"{stem}.service", c.target)
     return RevivalSource(kind, template, chain[0], chain,
-                           f"elapses every {period} s; {stem}.service {detail}")
+                         f"elapses every {period} s; {stem}.service {detail}")
 
 
 def _dependency_wants(c: _Composer) -> RevivalSource | None:
@@ -335,8 +335,8 @@ def _dependency_target(c: _Composer) -> RevivalSource | None:
                                            ("Wants", c.target))),))
     chain = (f"{stem}.timer", target_unit, c.target)
     return RevivalSource("dependency", "dependency-target", chain[0], chain,
-                           f"elapses every {period} s and starts {target_unit}, "
-                           f"which has Wants={c.target}")
+                         f"elapses every {period} s and starts {target_unit}, "
+                         f"which has Wants={c.target}")
 
 
 def _dependency_target_bindsto(c: _Composer) -> RevivalSource | None:
@@ -355,8 +355,8 @@ def _dependency_target_bindsto(c: _Composer) -> RevivalSource | None:
                            (("BindsTo", c.target), ("After", c.target))))
     chain = (f"{stem}.timer", target_unit, sidecar, c.target)
     return RevivalSource("dependency", "dependency-target-bindsto", chain[0], chain,
-                           f"elapses every {period} s and starts {target_unit}, which has "
-                           f"Requires={sidecar}, which has BindsTo={c.target}")
+                         f"elapses every {period} s and starts {target_unit}, which has "
+                         f"Requires={sidecar}, which has BindsTo={c.target}")
 
 
 def _upholds(c: _Composer) -> RevivalSource | None:
@@ -367,8 +367,8 @@ def _upholds(c: _Composer) -> RevivalSource | None:
     c.add(guardian, _daemon(f"{stem.replace('-', ' ').title()}", (("Upholds", c.target),),
                             "multi-user.target"), "multi-user.target")
     return RevivalSource("upholds", "upholds", guardian, (guardian, c.target),
-                           f"runs with Upholds={c.target}: systemd starts it again the "
-                           "moment it stops")
+                         f"runs with Upholds={c.target}: systemd starts it again the "
+                         "moment it stops")
 
 
 def _upholds_target(c: _Composer) -> RevivalSource | None:
@@ -382,8 +382,8 @@ def _upholds_target(c: _Composer) -> RevivalSource | None:
         ("Install", (("WantedBy", "multi-user.target"),)),
     ), "multi-user.target")
     return RevivalSource("upholds", "upholds-target", target_unit, (target_unit, c.target),
-                           f"is active with Upholds={c.target}: systemd starts it again "
-                           "the moment it stops")
+                         f"is active with Upholds={c.target}: systemd starts it again "
+                         "the moment it stops")
 
 
 def _restart_always(c: _Composer) -> RevivalSource | None:
