@@ -93,3 +93,40 @@ def test_the_core_imports_nothing_that_does_io_or_prints(package):
         if module == package or module.startswith(f"{package}."):
             crossing = {t for t in imported if any(t == e or t.startswith(f"{e}.") for e in edges)}
             assert not crossing, f"{module} imports {sorted(crossing)}"
+
+
+# Which sub-packages each may import (docs/architecture.md); the top-level
+# modules (errors, environment, the version) are open to all.
+ALLOWED = {
+    "model": set(),
+    "analysis": {"model"},
+    "plan": {"model", "analysis"},
+    "system": {"model", "analysis"},
+    "output": {"model", "analysis", "plan"},
+    "lab": {"model", "system"},
+    "practice": {"model", "analysis", "plan", "system", "output", "lab"},
+    "cli": {"model", "analysis", "plan", "system", "output", "lab", "practice"},
+}
+
+
+def _package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else None
+
+
+def test_every_sub_package_is_in_the_table():
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert packages == set(ALLOWED)
+
+
+def test_sub_packages_import_only_what_the_map_allows():
+    crossings = set()
+    for module, imported in GRAPH.items():
+        home = _package(module)
+        if home is None:
+            continue
+        for target in imported:
+            other = _package(target)
+            if other is not None and other != home and other not in ALLOWED[home]:
+                crossings.add(f"{module} -> {target}")
+    assert not crossings, sorted(crossings)
