@@ -469,7 +469,8 @@ def render_man_page(root: Command) -> str:
 # -- completions ----------------------------------------------------------------------
 
 
-def _safe(words: Sequence[str]) -> str:
+def safe_words(words: Sequence[str]) -> str:
+    """The words joined for a completion script; a word that would need quoting is refused."""
     for word in words:
         if not _SAFE_WORD.match(word):
             raise ValueError(f"{word!r} cannot go into a completion script unquoted")
@@ -506,25 +507,25 @@ def positional_kind(positional: Positional) -> str:
 def render_bash_completion(root: Command) -> str:
     """A bash completion script: ``complete -F _staydown staydown``."""
     default = default_command()
-    scenarios = _safe(scenario_names())
+    scenarios = safe_words(scenario_names())
     commands, options, valued, values, positional = [], [], [], [], []
     for command in root.walk():
         key = f'"{command.key}"'
         if command.commands:
-            names = _safe([c.path[-1] for c in command.commands])
+            names = safe_words([c.path[-1] for c in command.commands])
             commands.append(f"        {key}) words=({names}) ;;")
         flags = [f for o in command.options for f in o.flags]
-        options.append(f"        {key}) words=({_safe(flags)}) ;;")
+        options.append(f"        {key}) words=({safe_words(flags)}) ;;")
         takes = [f for o in command.options if o.takes_value for f in o.flags]
         if takes:
-            valued.append(f"        {key}) words=({_safe(takes)}) ;;")
+            valued.append(f"        {key}) words=({safe_words(takes)}) ;;")
         for option in command.options:
             if not option.takes_value:
                 continue
             kind = value_kind(command, option)
             pattern = "|".join(f'"{command.key}:{f}"' for f in option.flags)
             action = {
-                "choices": f"_staydown_words {_safe(option.choices)}",
+                "choices": f"_staydown_words {safe_words(option.choices)}",
                 "scenario": f"_staydown_words {scenarios}",
                 "lab": "_staydown_labs",
                 "machine": "_staydown_machines",
@@ -569,8 +570,8 @@ def _zsh_option_specs(command: Command) -> list[str]:
         description = _zsh_description(option.help or option.name)
         kind = value_kind(command, option)
         action = {
-            "choices": f"({_safe(option.choices)})",
-            "scenario": f"({_safe(scenario_names())})",
+            "choices": f"({safe_words(option.choices)})",
+            "scenario": f"({safe_words(scenario_names())})",
             "lab": "_staydown_labs",
             "machine": "_staydown_machines",
             "file": "_files",
@@ -587,9 +588,9 @@ def _zsh_option_specs(command: Command) -> list[str]:
             if option.takes_value:
                 suffix = "+" if not flag.startswith("--") else "="
                 value = f":{_zsh_message(option.metavar)}:{action}"
-                specs.append(f"'{prefix}{_safe([flag])}{suffix}[{description}]{value}'")
+                specs.append(f"'{prefix}{safe_words([flag])}{suffix}[{description}]{value}'")
             else:
-                specs.append(f"'{prefix}{_safe([flag])}[{description}]'")
+                specs.append(f"'{prefix}{safe_words([flag])}[{description}]'")
     return specs
 
 
@@ -597,7 +598,7 @@ def _zsh_function(command: Command) -> list[str]:
     name = "_staydown_cmd" + "".join("_" + re.sub(r"\W", "_", p) for p in command.path)
     specs = _zsh_option_specs(command)
     if command.commands:
-        described = [f"'{_safe([c.path[-1]])}:{_zsh_description(c.summary)}'"
+        described = [f"'{safe_words([c.path[-1]])}:{_zsh_description(c.summary)}'"
                      for c in command.commands]
         lines = [f"{name}() {{", "  local curcontext=$curcontext state line ret=1",
                  "  typeset -A opt_args",
@@ -616,7 +617,7 @@ def _zsh_function(command: Command) -> list[str]:
         for child in command.commands:
             child_name = "_staydown_cmd" + "".join(
                 "_" + re.sub(r"\W", "_", p) for p in child.path)
-            lines.append(f"        {_safe([child.path[-1]])}) {child_name} && ret=0 ;;")
+            lines.append(f"        {safe_words([child.path[-1]])}) {child_name} && ret=0 ;;")
         if not command.path:
             lines.append(f"        *) words=({default_command()} $words); (( CURRENT++ )); "
                          f"_staydown_cmd_{default_command()} && ret=0 ;;")
@@ -624,7 +625,7 @@ def _zsh_function(command: Command) -> list[str]:
         return lines
     for positional in command.positionals:
         kind = positional_kind(positional)
-        action = {"unit": "_staydown_units", "choices": f"({_safe(positional.choices)})",
+        action = {"unit": "_staydown_units", "choices": f"({safe_words(positional.choices)})",
                   "command": "_normal", "none": " "}[kind]
         label = _zsh_message(positional.metavar)
         if positional.remainder:

@@ -99,7 +99,7 @@ def test_a_new_subcommand_appears_everywhere_without_touching_the_generator():
 
 def test_unsafe_words_never_reach_the_shell_scripts():
     with pytest.raises(ValueError, match="unquoted"):
-        cli_docs._safe(["ok", "$(touch x)"])
+        cli_docs.safe_words(["ok", "$(touch x)"])
 
 
 # -- the man page -----------------------------------------------------------------------

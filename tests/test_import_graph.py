@@ -130,3 +130,13 @@ def test_sub_packages_import_only_what_the_map_allows():
             if other is not None and other != home and other not in ALLOWED[home]:
                 crossings.add(f"{module} -> {target}")
     assert not crossings, sorted(crossings)
+
+
+def test_every_package_is_shipped():
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    shipped = set(pyproject["tool"]["setuptools"]["packages"])
+    packages = {_module_name(p / "__init__.py") for p in PACKAGE.rglob("*")
+                if (p / "__init__.py").is_file()} | {"wizard"}
+    assert packages - shipped == set()
