@@ -1,0 +1,291 @@
+"""Whether a revival source would start the unit again after `systemctl stop`, as systemd decides.
+
+A source is *live* when firing it in the post-stop state (stop_model) makes a
+start transaction (transaction) whose kept jobs start the unit. Otherwise it is
+*dormant*: the verdict says why in plain words and what would wake it.
+docs/systemd-model.md cites the systemd code each rule follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wizard.analysis.stop_model import StopOutcome, after_stop
+from wizard.analysis.transaction import (
+    Outcome,
+    Step,
+    Transaction,
+    UnitStates,
+    start_transaction,
+)
+from wizard.snapshots import SystemSnapshot, UnitSnapshot
+
+
+class SourceKind(StrEnum):
+    """How a source asks systemd for a start job."""
+
+    SOCKET = "socket"
+    PATH = "path"
+    TIMER = "timer"
+    AUTOMOUNT = "automount"
+    BUS = "bus-activation"
+    MANUAL = "manual"
+    """systemctl start from cron, a script or another unit's ExecStart=."""
+    ON_FAILURE = "on-failure"
+    ON_SUCCESS = "on-success"
+    UPHOLDS = "upholds"
+    UNIT = "unit"
+    """A unit started by something not in the snapshot (its start job is the anchor)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something that can ask for a start job: a trigger unit, a caller, a hook's owner.
+
+    ``name`` is the trigger, the caller, the hook's owner or the upholder;
+    ``starts`` the unit whose start job it asks for (a trigger's unit when empty).
+    """
+
+    name: str
+    kind: SourceKind
+    starts: str = ""
+
+
+_TRIGGER_KINDS = {
+    "socket": SourceKind.SOCKET,
+    "path": SourceKind.PATH,
+    "timer": SourceKind.TIMER,
+    "automount": SourceKind.AUTOMOUNT,
+}
+# path.c path_spec_check_good(): these are re-checked when the unit stops.
+_STATE_PATHS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
+
+
+def source_of(snapshot: SystemSnapshot, name: str) -> Source:
+    """The source a unit stands for by its type (a timer, a socket...), else a plain unit."""
+    unit = snapshot.unit(name)
+    canonical = unit.name if unit is not None else name
+    kind = _TRIGGER_KINDS.get(canonical.rpartition(".")[2], SourceKind.UNIT)
+    return Source(canonical, kind)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What a source does when it fires in the post-stop state."""
+
+    anchor: str | None
+    reason: str
+    """Why it asks for no job (anchor None), or what it asks for."""
+    wakes: str = ""
+    """What would make it fire again, when it does not now."""
+    manual: bool = False
+    immediate: bool = False
+    """It fires right after the stop, with nobody doing anything."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a source starts the target after a stop, and why (not)."""
+
+    target: str
+    source: Source
+    live: bool
+    anchor: str | None = None
+    chain: tuple[Step, ...] = ()
+    """The jobs systemd walks from the anchor to the target (live verdicts)."""
+    dormant: str = ""
+    """Why it does not start the target now (dormant verdicts), in plain words."""
+    wakes: str = ""
+    """What would make it start the target."""
+    immediate: bool = False
+    facts: tuple[str, ...] = ()
+    transaction: Transaction | None = None
+
+
+def _triggered(states: UnitStates, unit: UnitSnapshot) -> str:
+    if unit.timer is not None and unit.timer.unit:
+        return states.name(unit.timer.unit)
+    if unit.path is not None and unit.path.unit:
+        return states.name(unit.path.unit)
+    triggers = states.related(unit.name, "Triggers")
+    return triggers[0] if triggers else ""
+
+
+def fire(
+    outcome: StopOutcome, source: Source, *, existing_paths: Collection[str] | None = None
+) -> Firing:
+    """What the source asks systemd to start when it fires in the post-stop state.
+
+    ``existing_paths`` are the PathExists=/DirectoryNotEmpty= paths known to hold
+    now (None: unknown), for a path unit that fires right after the stop.
+    """
+    states = outcome.after()
+    stopped = outcome.stopped_units()
+    name = states.name(source.name)
+    unit = states.unit(name)
+    if source.kind in (SourceKind.MANUAL, SourceKind.BUS):
+        return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
+                      manual=True)
+    if source.kind == SourceKind.UNIT:
+        return Firing(name, f"a start job for {name}")
+    if name in stopped:
+        return Firing(None, f"{stopped[name]}, so stopping {outcome.unit} stops {name} too",
+                      f"{name} is started again (at boot, or by systemctl start {name})")
+    if source.kind in (SourceKind.ON_FAILURE, SourceKind.ON_SUCCESS):
+        hook = states.name(source.starts)
+        if source.kind == SourceKind.ON_SUCCESS and (hook, name) in outcome.on_success:
+            return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
+                          immediate=True)
+        event = "fails" if source.kind == SourceKind.ON_FAILURE else "exits successfully"
+        if states.state(name) in ("active", "activating", "reloading", "deactivating"):
+            return Firing(hook, f"{name} runs; when it {event}, systemd starts {hook}")
+        return Firing(None, f"{name} is {states.state(name)}, so it cannot {event.split()[0]} "
+                      "now", f"{name} is started and then {event}")
+    if source.kind == SourceKind.UPHOLDS:
+        upheld = states.name(source.starts)
+        if not states.is_active(name):
+            return Firing(None, f"{name} is {states.state(name)}; Upholds= acts only while "
+                          "the upholder is active", f"{name} is started")
+        if not states.is_inactive(upheld):
+            return Firing(None, f"{upheld} is {states.state(upheld)}; Upholds= starts only "
+                          "inactive units", f"{upheld} stops")
+        return Firing(upheld, f"{name} is active and upholds {upheld}: systemd starts it "
+                      "right away (unit_is_upheld_by_active)", immediate=True)
+    if unit is None:
+        return Firing(None, f"{name} is not in the snapshot", "")
+    started = states.name(source.starts) if source.starts else _triggered(states, unit)
+    state, sub = states.state(name), states.sub_state(name)
+    if not states.is_active(name):
+        return Firing(None, f"{name} is {state} ({sub}), so it watches nothing",
+                      f"{name} is started (at boot or by systemctl start {name})")
+    match source.kind:
+        case SourceKind.SOCKET:
+            assert unit.socket is not None
+            if unit.socket.accept:
+                template = name.rpartition(".")[0] + "@.service"
+                return Firing(template, f"each connection to {name} (Accept=yes) starts a new "
+                              f"instance of {template}")
+            if sub == "running" or not states.is_inactive(started):
+                return Firing(None, f"{name} is running because {started} runs; it starts "
+                              f"nothing until {started} stops (socket_enter_running)",
+                              f"{started} stops")
+            return Firing(started, f"the next connection to {name} starts {started}")
+        case SourceKind.PATH:
+            assert unit.path is not None
+            if not states.is_inactive(started):
+                return Firing(None, f"{name} is running because {started} runs; it watches "
+                              f"nothing until {started} stops", f"{started} stops")
+            state_specs = [p for kind, p in unit.path.paths if kind in _STATE_PATHS]
+            holding = [p for p in state_specs if existing_paths is not None
+                       and p in existing_paths]
+            if holding:
+                return Firing(started, f"{', '.join(holding)} exists, and {name} re-checks it "
+                              f"as soon as {started} stops: it starts {started} at once",
+                              immediate=True)
+            paths = ", ".join(f"{kind}={p}" for kind, p in unit.path.paths)
+            return Firing(started, f"{name} starts {started} when its paths change ({paths})")
+        case SourceKind.TIMER:
+            return Firing(started, f"{name} starts {started} each time it elapses, even when "
+                          f"{started} is active")
+        case SourceKind.AUTOMOUNT:
+            return Firing(started, f"the next access to {name}'s directory mounts {started}")
+    return Firing(None, f"{name} does not start units by itself", "")
+
+
+def _dormant_from_transaction(
+    transaction: Transaction, target: str, states: UnitStates
+) -> tuple[str, str]:
+    """Why the transaction does not start the target, and what would wake it."""
+    if transaction.failed:
+        return transaction.failed, "the refusal is lifted"
+    job = transaction.jobs.get(target)
+    if job is not None:
+        if job.outcome == Outcome.CONDITION_FAILED:
+            return job.reason, f"{target}'s condition holds"
+        return job.reason or f"{target}'s start job ends {job.outcome}", "its cause is fixed"
+    dropped = transaction.dropped_job(target)
+    if dropped is not None:
+        redundant = [d for d in transaction.dropped if "redundant" in d.why
+                     and any(s.unit == d.unit for s in dropped.path)]
+        if redundant:
+            via = redundant[0].unit
+            return (f"{via} is active, so the start job systemd adds for it is redundant and "
+                    f"dropped, and with it every job only it pulled in; {target} is one "
+                    f"(path {' -> '.join(s.unit for s in dropped.path)})",
+                    f"{via} is inactive when the source fires (this chain acts at boot, or "
+                    f"after {via} stops)")
+        return dropped.why, ""
+    return (f"the transaction anchored at {transaction.anchor} pulls in no job for {target}",
+            "")
+
+
+def liveness(
+    snapshot: SystemSnapshot,
+    target: str,
+    source: Source | str,
+    *,
+    outcome: StopOutcome | None = None,
+    existing_paths: Collection[str] | None = None,
+) -> Verdict:
+    """Whether firing ``source`` after ``systemctl stop target`` starts ``target`` again.
+
+    Pass ``outcome`` (from :func:`after_stop`) when asking about many sources of
+    one target, so the stop is modelled once.
+    """
+    if isinstance(source, str):
+        source = source_of(snapshot, source)
+    outcome = outcome or after_stop(snapshot, target)
+    states = outcome.after()
+    target = states.name(target)
+    facts = list(outcome.facts)
+    if outcome.refused:
+        return Verdict(target, source, False, dormant=outcome.refused, facts=tuple(facts))
+    if states.name(source.name) == target:
+        return Verdict(target, source, False,
+                       dormant=f"{source.name} is {target} itself", facts=tuple(facts))
+    firing = fire(outcome, source, existing_paths=existing_paths)
+    if firing.anchor is None:
+        return Verdict(target, source, False, dormant=firing.reason, wakes=firing.wakes,
+                       facts=tuple(facts))
+    transaction = start_transaction(states, firing.anchor, manual=firing.manual)
+    facts.extend(transaction.notes)
+    if transaction.starts(target):
+        return Verdict(target, source, True, anchor=firing.anchor,
+                       chain=transaction.jobs[target].path, immediate=firing.immediate,
+                       facts=(firing.reason, *facts), transaction=transaction)
+    dormant, wakes = _dormant_from_transaction(transaction, target, states)
+    return Verdict(target, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
+                   facts=(firing.reason, *facts), transaction=transaction)
+
+
+@dataclass(frozen=True)
+class RestartVerdict:
+    """Restart= of a service: armed (would act after a crash) or live (acting)."""
+
+    unit: str
+    armed: bool
+    live: bool
+    reason: str
+
+
+def restart_verdict(unit: UnitSnapshot, restart_records: int = 0) -> RestartVerdict:
+    """Armed: the policy would restart it after a kill or crash. Live: restarts are seen.
+
+    ``restart_records`` counts "Scheduled restart job" entries found in the journal.
+    A clean stop is always respected (service.c service_stop clears the restart).
+    """
+    service = unit.service
+    if service is None or (service.restart == "no" and unit.sub_state != "auto-restart"):
+        return RestartVerdict(unit.name, False, False, "no restart policy")
+    if unit.sub_state == "auto-restart":
+        return RestartVerdict(unit.name, True, True,
+                              "a restart is scheduled right now (SubState=auto-restart)")
+    if service.n_restarts > 0 or restart_records > 0:
+        seen = (f"NRestarts={service.n_restarts}" if service.n_restarts
+                else f"{restart_records} restart records in the journal")
+        return RestartVerdict(unit.name, True, True, f"restarts are observed ({seen})")
+    return RestartVerdict(unit.name, True, False,
+                          f"Restart={service.restart} would restart it after a crash or a "
+                          "kill; no restart has been seen, and a clean stop is respected")
