@@ -8,12 +8,12 @@ docs/systemd-model.md cites the systemd code each rule follows.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
 from wizard.analysis.stop_model import StopOutcome, after_stop
 from wizard.analysis.transaction import (
+    FileFacts,
     Outcome,
     Step,
     Transaction,
@@ -113,15 +113,14 @@ def _triggered(states: UnitStates, unit: UnitSnapshot) -> str:
     return triggers[0] if triggers else ""
 
 
-def fire(
-    outcome: StopOutcome, source: Source, *, existing_paths: Collection[str] | None = None
-) -> Firing:
+def fire(outcome: StopOutcome, source: Source) -> Firing:
     """What the source asks systemd to start when it fires in the post-stop state.
 
-    ``existing_paths`` are the PathExists=/DirectoryNotEmpty= paths known to hold
-    now (None: unknown), for a path unit that fires right after the stop.
+    With file facts in the states, a path unit whose PathExists= (or
+    DirectoryNotEmpty=) holds is known to fire right after the stop.
     """
     states = outcome.after()
+    existing_paths = states.files.existing_paths if states.files is not None else None
     stopped = outcome.stopped_units()
     name = states.name(source.name)
     unit = states.unit(name)
@@ -227,16 +226,18 @@ def liveness(
     source: Source | str,
     *,
     outcome: StopOutcome | None = None,
-    existing_paths: Collection[str] | None = None,
+    files: FileFacts | None = None,
 ) -> Verdict:
     """Whether firing ``source`` after ``systemctl stop target`` starts ``target`` again.
 
     Pass ``outcome`` (from :func:`after_stop`) when asking about many sources of
-    one target, so the stop is modelled once.
+    one target, so the stop is modelled once. ``files`` (from
+    wizard.model_neighbourhood.file_facts) tells which conditions and watched
+    paths hold now; without it the last checks systemd remembers are used.
     """
     if isinstance(source, str):
         source = source_of(snapshot, source)
-    outcome = outcome or after_stop(snapshot, target)
+    outcome = outcome or after_stop(snapshot, target, files=files)
     states = outcome.after()
     target = states.name(target)
     facts = list(outcome.facts)
@@ -245,7 +246,7 @@ def liveness(
     if states.name(source.name) == target:
         return Verdict(target, source, False,
                        dormant=f"{source.name} is {target} itself", facts=tuple(facts))
-    firing = fire(outcome, source, existing_paths=existing_paths)
+    firing = fire(outcome, source)
     if firing.anchor is None:
         return Verdict(target, source, False, dormant=firing.reason, wakes=firing.wakes,
                        facts=tuple(facts))

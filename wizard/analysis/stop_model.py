@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from wizard.analysis.transaction import (
     PROPAGATE_STOP,
+    FileFacts,
     JobType,
     Transaction,
     UnitStates,
@@ -68,9 +69,11 @@ def _reason(states: UnitStates, transaction: Transaction, unit: str) -> str:
     return f"{unit}: {step.via} {previous.unit}"
 
 
-def after_stop(snapshot: SystemSnapshot, unit: str) -> StopOutcome:
-    """Model ``systemctl stop unit`` on the snapshot."""
-    states = UnitStates.of(snapshot)
+def after_stop(
+    snapshot: SystemSnapshot, unit: str, *, files: FileFacts | None = None
+) -> StopOutcome:
+    """Model ``systemctl stop unit`` on the snapshot (``files``: see transaction.FileFacts)."""
+    states = UnitStates.of(snapshot, files)
     name = states.name(unit)
     found = states.unit(name)
     if found is not None and found.refuse_manual_stop:

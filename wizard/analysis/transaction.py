@@ -62,20 +62,37 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class FileFacts:
+    """What the files say now: paths that exist, Condition*=/Assert*= evaluated.
+
+    Read from the host's files (wizard.model_neighbourhood.file_facts), because
+    systemd forgets a failed condition when it unloads the unit: ConditionResult
+    over D-Bus is only the last check of a unit still loaded.
+    """
+
+    existing_paths: frozenset[str] = frozenset()
+    conditions: Mapping[str, tuple[bool, str]] = field(default_factory=dict)
+    """Unit -> (its conditions pass now, the ones that fail in systemctl's words)."""
+    asserts: Mapping[str, tuple[bool, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UnitStates:
     """The active state of every unit in a snapshot, possibly after a modelled change."""
 
     snapshot: SystemSnapshot
     active: Mapping[str, str]
     sub: Mapping[str, str]
+    files: FileFacts | None = None
 
     @classmethod
-    def of(cls, snapshot: SystemSnapshot) -> UnitStates:
+    def of(cls, snapshot: SystemSnapshot, files: FileFacts | None = None) -> UnitStates:
         """The states the snapshot recorded."""
         return cls(
             snapshot,
             {n: u.active_state for n, u in snapshot.units.items()},
             {n: u.sub_state for n, u in snapshot.units.items()},
+            files,
         )
 
     def name(self, unit: str) -> str:
@@ -112,7 +129,8 @@ class UnitStates:
 
     def with_changes(self, active: Mapping[str, str], sub: Mapping[str, str]) -> UnitStates:
         """A copy with some units in another state."""
-        return UnitStates(self.snapshot, {**self.active, **active}, {**self.sub, **sub})
+        return UnitStates(self.snapshot, {**self.active, **active}, {**self.sub, **sub},
+                          self.files)
 
 
 @dataclass(frozen=True)
@@ -382,7 +400,15 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
     found = states.unit(unit)
     if found is None:
         return Outcome.STARTS, ""
-    if found.conditions and not found.condition_result and found.condition_timestamp_realtime_usec:
+    files = states.files
+    if files is not None and unit in files.conditions:
+        passes, failing = files.conditions[unit]
+        if not passes:
+            return Outcome.CONDITION_FAILED, (
+                f"{unit}'s condition fails ({failing}); the job completes but the unit "
+                "stays inactive")
+    elif found.conditions and not found.condition_result \
+            and found.condition_timestamp_realtime_usec:
         failed = [f"{'!' if neg else ''}{kind}={param}"
                   for kind, _trig, neg, param, state in found.conditions if state < 0]
         return Outcome.CONDITION_FAILED, (
@@ -390,7 +416,11 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
             f"({', '.join(failed) or 'ConditionResult=no'}); the job completes but the unit "
             "stays inactive"
         )
-    if found.asserts and not found.assert_result and found.assert_timestamp_realtime_usec:
+    if files is not None and unit in files.asserts:
+        passes, failing = files.asserts[unit]
+        if not passes:
+            return Outcome.ASSERT_FAILED, f"{unit}'s assertion fails ({failing})"
+    elif found.asserts and not found.assert_result and found.assert_timestamp_realtime_usec:
         return Outcome.ASSERT_FAILED, f"{unit}'s assertion failed when last checked"
     results = [d.result for d in (found.service, found.socket, found.timer, found.path,
                                   found.automount) if d is not None]
