@@ -8,6 +8,7 @@ docs/systemd-model.md cites the systemd code each rule follows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,7 +33,11 @@ class SourceKind(StrEnum):
     AUTOMOUNT = "automount"
     BUS = "bus-activation"
     MANUAL = "manual"
-    """systemctl start from cron, a script or another unit's ExecStart=."""
+    """systemctl start from a script or another unit's ExecStart=."""
+    CRON = "cron"
+    """systemctl start from a crontab line: fires only while a cron daemon runs."""
+    BOOT = "boot"
+    """A target that pulls the unit in at boot and does not fire again by itself."""
     ON_FAILURE = "on-failure"
     ON_SUCCESS = "on-success"
     UPHOLDS = "upholds"
@@ -51,6 +56,9 @@ class Source:
     name: str
     kind: SourceKind
     starts: str = ""
+    started_by: Source | None = None
+    """What starts ``name`` first: the timer of a service that runs systemctl
+    start, or of a hook's owner. None when ``name`` fires by itself."""
 
 
 _TRIGGER_KINDS = {
@@ -124,9 +132,15 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
     stopped = outcome.stopped_units()
     name = states.name(source.name)
     unit = states.unit(name)
-    if source.kind in (SourceKind.MANUAL, SourceKind.BUS):
+    if source.kind == SourceKind.CRON and not states.snapshot.cron_daemon_active:
+        return Firing(None, "no cron daemon is running, so the crontab line never runs",
+                      "a cron daemon (cron.service) is started")
+    if source.kind in (SourceKind.MANUAL, SourceKind.BUS, SourceKind.CRON):
         return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
                       manual=True)
+    if source.kind == SourceKind.BOOT:
+        return Firing(None, f"{name} pulls it in at boot and does not fire again by itself",
+                      f"the next boot, or systemctl start (or isolate) {name}")
     if source.kind == SourceKind.UNIT:
         return Firing(name, f"a start job for {name}")
     if name in stopped:
@@ -138,6 +152,9 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
             return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
                           immediate=True)
         event = "fails" if source.kind == SourceKind.ON_FAILURE else "exits successfully"
+        if source.started_by is not None:
+            return Firing(hook, f"{name} is started by {source.started_by.name}; when it "
+                          f"{event}, systemd starts {hook}")
         if states.state(name) in ("active", "activating", "reloading", "deactivating"):
             return Firing(hook, f"{name} runs; when it {event}, systemd starts {hook}")
         return Firing(None, f"{name} is {states.state(name)}, so it cannot {event.split()[0]} "
@@ -156,7 +173,7 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
         return Firing(None, f"{name} is not in the snapshot", "")
     started = states.name(source.starts) if source.starts else _triggered(states, unit)
     state, sub = states.state(name), states.sub_state(name)
-    if not states.is_active(name):
+    if not states.is_active(name) and source.started_by is None:
         return Firing(None, f"{name} is {state} ({sub}), so it watches nothing",
                       f"{name} is started (at boot or by systemctl start {name})")
     match source.kind:
@@ -240,25 +257,58 @@ def liveness(
     outcome = outcome or after_stop(snapshot, target, files=files)
     states = outcome.after()
     target = states.name(target)
-    facts = list(outcome.facts)
     if outcome.refused:
-        return Verdict(target, source, False, dormant=outcome.refused, facts=tuple(facts))
+        return Verdict(target, source, False, dormant=outcome.refused, facts=outcome.facts)
     if states.name(source.name) == target:
         return Verdict(target, source, False,
-                       dormant=f"{source.name} is {target} itself", facts=tuple(facts))
+                       dormant=f"{source.name} is {target} itself", facts=outcome.facts)
+    verdict = reaches(outcome, source, target)
+    return dataclasses.replace(verdict, facts=(*outcome.facts, *verdict.facts))
+
+
+_VIA = {
+    SourceKind.ON_FAILURE: "OnFailure",
+    SourceKind.ON_SUCCESS: "OnSuccess",
+    SourceKind.MANUAL: "systemctl start",
+    SourceKind.CRON: "systemctl start",
+    SourceKind.BUS: "bus activation",
+    SourceKind.UPHOLDS: "Upholds",
+}
+
+
+def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
+    """Whether firing ``source`` in the post-stop state starts ``unit`` (any unit).
+
+    A source with ``started_by`` is asked in two steps, as systemd runs them: the
+    first transaction must start ``source.name`` (the caller, the hook's owner),
+    then the source's own request makes the second one.
+    """
+    states = outcome.after()
+    unit = states.name(unit)
+    before: tuple[Step, ...] = ()
+    facts: list[str] = []
+    if source.started_by is not None:
+        first = reaches(outcome, source.started_by, source.name)
+        if not first.live:
+            return Verdict(unit, source, False,
+                           dormant=f"{source.name} does not run now: {first.dormant}",
+                           wakes=first.wakes, facts=first.facts)
+        before, facts = first.chain, list(first.facts)
     firing = fire(outcome, source)
     if firing.anchor is None:
-        return Verdict(target, source, False, dormant=firing.reason, wakes=firing.wakes,
+        return Verdict(unit, source, False, dormant=firing.reason, wakes=firing.wakes,
                        facts=tuple(facts))
     transaction = start_transaction(states, firing.anchor, manual=firing.manual)
-    facts.extend(transaction.notes)
-    if transaction.starts(target):
-        return Verdict(target, source, True, anchor=firing.anchor,
-                       chain=transaction.jobs[target].path, immediate=firing.immediate,
-                       facts=(firing.reason, *facts), transaction=transaction)
-    dormant, wakes = _dormant_from_transaction(transaction, target, states)
-    return Verdict(target, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
-                   facts=(firing.reason, *facts), transaction=transaction)
+    facts.extend((firing.reason, *transaction.notes))
+    if transaction.starts(unit):
+        chain = transaction.jobs[unit].path
+        if before:
+            chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
+        return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
+                       immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
+    dormant, wakes = _dormant_from_transaction(transaction, unit, states)
+    return Verdict(unit, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
+                   facts=tuple(facts), transaction=transaction)
 
 
 @dataclass(frozen=True)
