@@ -7,6 +7,7 @@ asserted too, so a test documents the rule it proves (docs/systemd-model.md).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -17,9 +18,16 @@ import pytest
 from tests.conftest import lab_unavailable_reason
 from tests.lab_helpers import wait_until
 from wizard import lab as lab_module
-from wizard.analysis.liveness import Source, SourceKind, liveness
+from wizard.analysis.liveness import (
+    Source,
+    SourceKind,
+    fire,
+    liveness,
+    restart_verdict,
+    source_of,
+)
 from wizard.analysis.stop_model import after_stop
-from wizard.analysis.transaction import FileFacts
+from wizard.analysis.transaction import FileFacts, UnitStates, start_transaction
 from wizard.lab import Lab, scenario_from_directory
 from wizard.model_neighbourhood import complete_for_model, file_facts
 from wizard.neighbourhood import collect_neighbourhood
@@ -266,3 +274,116 @@ def test_l_refuse_manual_start_refuses_systemctl_but_not_a_timer(lab: Lab) -> No
     assert "refuse" in refused.stderr
     assert state(lab, "l-unit.service") == "inactive"
     assert wait_until(lambda: state(lab, "l-unit.service") == "active", timeout=TIMER_WAIT)
+
+
+def test_n_the_stop_reaches_exactly_the_units_the_model_names(lab: Lab) -> None:
+    units = ("n-unit", "n-req", "n-bound", "n-part", "n-requisite", "n-prop", "n-wants")
+    lab.systemctl("start", *(f"{u}.service" for u in units))
+    snap, files = read(lab, "n-unit.service")
+    outcome = after_stop(snap, "n-unit.service", files=files)
+    assert outcome.stopped_units() == {
+        "n-unit.service": "n-unit.service: stopped as asked",
+        "n-req.service": "n-req.service: Requires=n-unit.service",
+        "n-bound.service": "n-bound.service: BindsTo=n-req.service",
+        "n-part.service": "n-part.service: PartOf=n-unit.service",
+        "n-requisite.service": "n-requisite.service: Requisite=n-unit.service",
+        "n-prop.service": "n-prop.service: n-unit.service has PropagatesStopTo=n-prop.service",
+    }
+
+    lab.systemctl("stop", "n-unit.service")
+    time.sleep(1)
+    really_stopped = {f"{u}.service" for u in units if state(lab, f"{u}.service") != "active"}
+    assert really_stopped == set(outcome.stopped_units())
+
+
+def test_o_a_requisite_on_an_inactive_unit_fails_what_runs_after_it(lab: Lab) -> None:
+    # o-ordered has After=o-need; o-unordered has none, but "o-need" sorts before
+    # "o-unordered" in systemd's run queue, so the verify job still runs first;
+    # "a-unordered" sorts before it and starts.
+    lab.exec(["sh", "-c", "printf '[Unit]\\nRequisite=o-need.service\\n[Service]\\n"
+              "ExecStart=/usr/bin/sleep infinity\\n' > /run/systemd/system/a-unordered.service"],
+             check=True)
+    lab.systemctl("daemon-reload")
+    snap, files = read(lab, "o-need.service", "o-ordered.service", "o-unordered.service",
+                       "a-unordered.service")
+    states = UnitStates.of(snap, files)
+    predicted = {name: start_transaction(states, name).starts(name) for name in (
+        "o-ordered.service", "o-unordered.service", "a-unordered.service")}
+    assert predicted == {"o-ordered.service": False, "o-unordered.service": False,
+                         "a-unordered.service": True}
+
+    for name, starts in predicted.items():
+        result = lab.exec(["systemctl", "start", name])
+        assert (result.returncode == 0) == starts, (name, result.stderr)
+        assert (state(lab, name) == "active") == starts, name
+    assert state(lab, "o-need.service") == "inactive"
+
+
+def test_p_an_accept_socket_starts_an_instance_of_its_template(lab: Lab) -> None:
+    lab.systemctl("start", "p.socket")
+    snap, files = read(lab, "p.socket")
+    outcome = after_stop(snap, "p.socket", files=files)
+    # Stopping nothing relevant: ask the socket what it starts in the lab's state.
+    firing = fire(dataclasses.replace(outcome, stopped={}, states=UnitStates.of(snap, files)),
+                  source_of(snap, "p.socket"))
+    assert firing.anchor == "p@.service"
+
+    assert connect(lab, 7103) == 0
+    instances = lab.systemctl("list-units", "--all", "--plain", "--no-legend", "p@*.service")
+    assert instances.split()[0].startswith("p@")
+
+
+def test_q_a_timer_started_owner_that_fails_starts_its_hook(lab: Lab) -> None:
+    lab.systemctl("start", "q.timer")
+    snap, files = read(lab, "q-hook.service", "q-owner.service")
+    source = Source("q-owner.service", SourceKind.ON_FAILURE, "q-hook.service",
+                    started_by=Source("q.timer", SourceKind.TIMER))
+    verdict = liveness(snap, "q-hook.service", source, files=files)
+    assert verdict.live
+    assert [(s.unit, s.via) for s in verdict.chain] == [
+        ("q-owner.service", "anchor"), ("q-hook.service", "OnFailure")]
+
+    assert wait_until(lambda: state(lab, "q-hook.service") == "active", timeout=TIMER_WAIT)
+
+
+def test_r_an_alias_gets_the_verdict_of_its_unit(lab: Lab) -> None:
+    lab.systemctl("start", "r-unit.service", "r.timer")
+    snap, files = read(lab, "r-alias.service")
+    by_alias = liveness(snap, "r-alias.service", "r.timer", files=files)
+    by_name = liveness(*read(lab, "r-unit.service")[:1], "r-unit.service", "r.timer")
+    assert by_alias.live
+    assert by_name.live
+    assert [s.unit for s in by_alias.chain] == [by_alias.target]
+    itself = liveness(snap, "r-alias.service", Source("r-unit.service", SourceKind.UNIT),
+                      files=files)
+    assert not itself.live
+
+    lab.systemctl("stop", "r-alias.service")
+    assert state(lab, "r-unit.service") == "inactive"
+    assert wait_until(lambda: state(lab, "r-unit.service") == "active", timeout=TIMER_WAIT)
+
+
+def test_s_restart_always_is_armed_until_it_restarts(lab: Lab) -> None:
+    lab.systemctl("start", "s-daemon.service")
+    snap, _files = read(lab, "s-daemon.service")
+    armed = restart_verdict(snap.units["s-daemon.service"])
+    assert (armed.armed, armed.live) == (True, False)
+
+    lab.systemctl("kill", "--signal=KILL", "s-daemon.service")
+    assert wait_until(lambda: prop(lab, "s-daemon.service", "NRestarts") == "1", timeout=10)
+    snap, _files = read(lab, "s-daemon.service")
+    assert restart_verdict(snap.units["s-daemon.service"]).live
+
+
+def test_t_a_socket_listens_again_once_its_service_stops(lab: Lab) -> None:
+    lab.systemctl("start", "t.socket", "t.service")
+    assert prop(lab, "t.socket", "SubState") == "running"
+    snap, files = read(lab, "t.service")
+    outcome = after_stop(snap, "t.service", files=files)
+    assert outcome.after().sub_state("t.socket") == "listening"
+    assert liveness(snap, "t.service", "t.socket", outcome=outcome, files=files).live
+
+    lab.systemctl("stop", "t.service")
+    assert prop(lab, "t.socket", "SubState") == "listening"
+    assert connect(lab, 7104) == 0
+    assert wait_until(lambda: state(lab, "t.service") == "active", timeout=10)

@@ -145,19 +145,23 @@ def test_requires_on_a_masked_unit_refuses_the_anchor_but_not_a_wanting_puller()
     assert "u.service" not in transaction.jobs  # its Wants= were never reached
 
 
-def test_a_requisite_that_is_not_active_fails_only_an_ordered_puller() -> None:
+def test_a_requisite_that_is_not_active_fails_an_ordered_or_later_queued_puller() -> None:
     spec: dict[str, dict[str, Any]] = {
-        "a.service": {"Requisite": ["need.service"], "After": ["need.service"]},
-        "b.service": {"Requisite": ["need.service"]},
+        "z-ordered.service": {"Requisite": ["need.service"], "After": ["need.service"]},
+        "a-first.service": {"Requisite": ["need.service"]},
+        "z-last.service": {"Requisite": ["need.service"]},
         "need.service": {},
     }
-    states = UnitStates.of(graph("a.service", spec))
-    ordered = start_transaction(states, "a.service")
+    states = UnitStates.of(graph("z-ordered.service", spec))
+    ordered = start_transaction(states, "z-ordered.service")
     assert ordered.jobs["need.service"].outcome == Outcome.VERIFY_FAILED
-    assert ordered.jobs["a.service"].outcome == Outcome.DEPENDENCY_FAILED
-    unordered = start_transaction(states, "b.service")
-    assert unordered.starts("b.service")
-    assert any("without After=" in note for note in unordered.notes)
+    assert ordered.jobs["z-ordered.service"].outcome == Outcome.DEPENDENCY_FAILED
+    # Unordered, the run queue decides: same type, so the name; a- runs before need.
+    first = start_transaction(states, "a-first.service")
+    assert first.starts("a-first.service")
+    assert any("run queue" in note for note in first.notes)
+    last = start_transaction(states, "z-last.service")
+    assert last.jobs["z-last.service"].outcome == Outcome.DEPENDENCY_FAILED
 
 
 def test_refuse_manual_start_only_refuses_manual_starts() -> None:

@@ -28,13 +28,9 @@ PROPAGATE_STOP: tuple[tuple[str, str], ...] = (
     ("ConsistsOf", "PartOf"),
     ("PropagatesStopTo", "StopPropagatedFrom"),
 )
-# Reverse properties whose unit fails a waiting start job of ours when our start
-# fails (UNIT_ATOM_PROPAGATE_START_FAILURE), with the setting the other unit wrote.
-PROPAGATE_START_FAILURE: tuple[tuple[str, str], ...] = (
-    ("RequiredBy", "Requires"),
-    ("RequisiteOf", "Requisite"),
-    ("BoundBy", "BindsTo"),
-)
+# A unit's start job fails when one of these of its dependencies fails to start
+# (their inverses carry UNIT_ATOM_PROPAGATE_START_FAILURE).
+FAILS_WITH = ("Requires", "Requisite", "BindsTo")
 ACTIVE_STATES = frozenset({"active", "reloading"})
 INACTIVE_STATES = frozenset({"inactive", "failed"})
 
@@ -432,6 +428,27 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
     return Outcome.STARTS, ""
 
 
+# enum UnitType of src/basic/unit-def.h (v252), for the run queue's order.
+UNIT_TYPE_ORDER = ("service", "mount", "swap", "socket", "target", "device", "automount",
+                   "timer", "path", "slice", "scope")
+
+
+def _runs_first(first: str, second: str) -> bool:
+    """Whether systemd dispatches first's job before second's when neither waits.
+
+    cgroup.c compare_job_priority(): the higher unit type first, then the higher
+    CPUWeight=, then the lower Nice=, then the unit name. CPUWeight= and Nice=
+    are not in the snapshot; they are taken as equal (the defaults).
+    """
+    def rank(name: str) -> int:
+        kind = name.rpartition(".")[2]
+        return UNIT_TYPE_ORDER.index(kind) if kind in UNIT_TYPE_ORDER else -1
+
+    if rank(first) != rank(second):
+        return rank(first) > rank(second)
+    return first < second
+
+
 def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
     """The outcome of every kept job, with job.c's failure propagation."""
     planned: dict[str, PlannedJob] = {}
@@ -452,33 +469,47 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
             planned[job.unit] = PlannedJob(job.unit, job.type, path, outcome, reason)
     # job_fail_dependencies(): a failed start fails the start jobs of units that
     # Require/Requisite/BindsTo it, when those are still waiting for it (After=).
-    failing = [u for u, p in planned.items() if p.outcome in (
-        Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
-        Outcome.DEPENDENCY_FAILED)]
-    # PROPAGATE_INACTIVE_START_AS_FAILURE: a start that leaves the unit inactive
-    # (condition failed) fails those that Requisite= it.
-    inactive_after = [u for u, p in planned.items() if p.outcome == Outcome.CONDITION_FAILED]
-    queue = [(u, PROPAGATE_START_FAILURE) for u in failing]
-    queue += [(u, (("RequisiteOf", "Requisite"), ("BoundBy", "BindsTo"))) for u in inactive_after]
-    while queue:
-        failed_unit, props = queue.pop(0)
-        for prop, written in props:
-            for other in states.related(failed_unit, prop):
-                waiting = planned.get(other)
-                if (waiting is None or waiting.type != JobType.START
-                        or waiting.outcome != Outcome.STARTS):
-                    continue
-                if failed_unit not in states.related(other, "After"):
-                    builder.notes.append(
-                        f"{other} has {written}={failed_unit} without After=; it starts at the "
-                        f"same time as {failed_unit}'s job and is not failed by it"
-                    )
-                    continue
-                planned[other] = PlannedJob(
-                    other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
-                    f"{other} has {written}={failed_unit} and After={failed_unit}, and "
-                    f"{failed_unit} did not become active")
-                queue.append((other, PROPAGATE_START_FAILURE))
+    # Read from the puller's side: a unit loaded later misses from the other's
+    # reverse lists in a snapshot, while systemd links both once both are loaded.
+    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
+                     Outcome.DEPENDENCY_FAILED)
+    changed = True
+    while changed:
+        changed = False
+        for other, waiting in list(planned.items()):
+            if waiting.type != JobType.START or waiting.outcome != Outcome.STARTS:
+                continue
+            for written in FAILS_WITH:
+                for failed_unit in states.related(other, written):
+                    failed = planned.get(failed_unit)
+                    if failed is None:
+                        continue
+                    # PROPAGATE_INACTIVE_START_AS_FAILURE: a start that leaves the unit
+                    # inactive (its condition failed) fails Requisite= too; BindsTo=
+                    # fails in unit_start()'s unit_verify_deps().
+                    if failed.outcome not in hard_failures and not (
+                            failed.outcome == Outcome.CONDITION_FAILED
+                            and written in ("Requisite", "BindsTo")):
+                        continue
+                    ordered = failed_unit in states.related(other, "After") or \
+                        other in states.related(failed_unit, "Before")
+                    if not ordered and not _runs_first(failed_unit, other):
+                        builder.notes.append(
+                            f"{other} has {written}={failed_unit} without After=; its job "
+                            f"runs before {failed_unit}'s (systemd's run queue order) and is "
+                            "not failed by it")
+                        continue
+                    order = (f"After={failed_unit}" if ordered else
+                             f"no After=, but {failed_unit}'s job runs first in systemd's run "
+                             "queue")
+                    planned[other] = PlannedJob(
+                        other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
+                        f"{other} has {written}={failed_unit} ({order}), and "
+                        f"{failed_unit} did not become active")
+                    changed = True
+                    break
+                if planned[other].outcome != Outcome.STARTS:
+                    break
     return planned
 
 
