@@ -387,3 +387,22 @@ def test_t_a_socket_listens_again_once_its_service_stops(lab: Lab) -> None:
     assert prop(lab, "t.socket", "SubState") == "listening"
     assert connect(lab, 7104) == 0
     assert wait_until(lambda: state(lab, "t.service") == "active", timeout=10)
+
+
+def test_u_a_start_limit_that_was_hit_refuses_the_next_start(lab: Lab) -> None:
+    # An unreferenced inactive unit is unloaded, and its start counter with it:
+    # u-holder's After= keeps it loaded, as a timer or a dependency would.
+    lab.systemctl("start", "u-holder.service")
+    for _ in range(2):
+        lab.systemctl("start", "u-limited.service")
+        lab.systemctl("stop", "u-limited.service")
+    assert lab.exec(["systemctl", "start", "u-limited.service"]).returncode != 0
+    assert prop(lab, "u-limited.service", "Result") == "start-limit-hit"
+    snap, files = read(lab, "u-limited.service")
+    verdict = liveness(snap, "u-limited.service",
+                       Source("cron", SourceKind.MANUAL, "u-limited.service"), files=files)
+    assert not verdict.live
+    assert "start limit" in verdict.dormant
+
+    assert lab.exec(["systemctl", "start", "u-limited.service"]).returncode != 0
+    assert state(lab, "u-limited.service") == "failed"

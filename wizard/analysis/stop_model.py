@@ -98,13 +98,15 @@ def after_stop(
                     dep_unit = states.unit(dep)
                     if dep_unit is None or not dep_unit.stop_when_unneeded:
                         continue
-                    if not (states.is_active(dep) or states.state(dep) == "activating"):
+                    # unit_is_unneeded(): only an active unit is cleaned up, and any
+                    # dependent that is not inactive or failed pins it.
+                    if states.state(dep) != "active":
                         continue
                     if dep in stopped or any(d == dep for d, _ in pending):
                         continue
                     pinned = [p for pin in PINS_STOP_WHEN_UNNEEDED
                               for p in states.related(dep, pin)
-                              if states.is_active(p) or states.state(p) == "activating"]
+                              if not states.is_inactive(p)]
                     if not pinned:
                         pending.append((dep, f"{dep}: StopWhenUnneeded=yes and no active unit "
                                         f"needs it once {stopped_unit} stopped"))
