@@ -406,3 +406,19 @@ def test_u_a_start_limit_that_was_hit_refuses_the_next_start(lab: Lab) -> None:
 
     assert lab.exec(["systemctl", "start", "u-limited.service"]).returncode != 0
     assert state(lab, "u-limited.service") == "failed"
+
+
+def test_v_a_timers_default_dependency_on_sysinit_target_revives_nothing(lab: Lab) -> None:
+    # The case: apt-daily.timer -> apt-daily.service -> (Requires=)
+    # sysinit.target -> (Wants=) lvm2-monitor.service. sysinit.target is active.
+    assert state(lab, "v-unit.service") == "active"
+    lab.systemctl("start", "v.timer")
+    snap, files = read(lab, "v-unit.service")
+    verdict = liveness(snap, "v-unit.service", "v.timer", files=files)
+    assert not verdict.live
+    assert verdict.dormant.startswith("sysinit.target is active")
+
+    lab.systemctl("stop", "v-unit.service")
+    assert wait_until(lambda: ran(lab, "v-job.service"), timeout=TIMER_WAIT)
+    time.sleep(1)
+    assert state(lab, "v-unit.service") == "inactive"
