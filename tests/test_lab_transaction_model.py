@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import lab_unavailable_reason
 from tests.lab_helpers import wait_until
 from wizard import lab as lab_module
+from wizard.analysis.chain_sources import source_for_chain
 from wizard.analysis.liveness import (
     Source,
     SourceKind,
@@ -28,6 +29,7 @@ from wizard.analysis.liveness import (
 )
 from wizard.analysis.stop_model import after_stop
 from wizard.analysis.transaction import FileFacts, UnitStates, start_transaction
+from wizard.analysis.unit_graph import UnitGraph
 from wizard.lab import Lab, scenario_from_directory
 from wizard.model_neighbourhood import complete_for_model, file_facts
 from wizard.neighbourhood import collect_neighbourhood
@@ -422,3 +424,19 @@ def test_v_a_timers_default_dependency_on_sysinit_target_revives_nothing(lab: La
     assert wait_until(lambda: ran(lab, "v-job.service"), timeout=TIMER_WAIT)
     time.sleep(1)
     assert state(lab, "v-unit.service") == "inactive"
+
+
+def test_w_each_restart_of_a_crashing_service_pulls_its_wants_in_again(lab: Lab) -> None:
+    lab.systemctl("start", "w-loop.service")
+    assert wait_until(lambda: int(prop(lab, "w-loop.service", "NRestarts") or 0) >= 1,
+                      timeout=15)
+    snap, files = read(lab, "w-unit.service")
+    chains = [c for c in UnitGraph(snap).walk("w-unit.service") if c.nodes[0] == "w-loop.service"]
+    source = source_for_chain(snap, chains[0])
+    assert source == Source("w-loop.service", SourceKind.RESTART)
+    verdict = liveness(snap, "w-unit.service", source, files=files)
+    assert verdict.live
+
+    lab.systemctl("stop", "w-unit.service")
+    assert state(lab, "w-unit.service") == "inactive"
+    assert wait_until(lambda: state(lab, "w-unit.service") == "active", timeout=15)

@@ -335,3 +335,28 @@ def test_file_facts_know_which_watched_paths_hold(tmp_path: Path) -> None:
         unit="u.service", paths=(("PathExists", "/run/flag"), ("PathChanged", "/run/other"))))
     facts = file_facts(str(tmp_path), dataclasses.replace(snapshot, units=units))
     assert facts == FileFacts(frozenset({"/run/flag"}), {}, {})
+
+
+def test_a_chain_root_acts_only_through_its_own_restarts() -> None:
+    spec: dict[str, dict[str, Any]] = {
+        "loop.service": {"state": "activating", "sub_state": "auto-restart",
+                         "service": ServiceDetails(restart="always", n_restarts=3),
+                         "Wants": ["u.service"]},
+        "idle.service": {"Wants": ["u.service"]},
+        "u.service": {"state": "active"},
+    }
+    snapshot = graph("u.service", spec)
+    by_root = {c.nodes[0]: source_for_chain(snapshot, c)
+               for c in UnitGraph(snapshot).walk("u.service")}
+    assert by_root["loop.service"].kind == SourceKind.RESTART
+    assert by_root["idle.service"].kind == SourceKind.IDLE
+    assert liveness(snapshot, "u.service", by_root["loop.service"]).live
+    idle = liveness(snapshot, "u.service", by_root["idle.service"])
+    assert not idle.live
+    assert "nothing here starts idle.service by itself" in idle.dormant
+    spec["loop.service"].update(state="active", sub_state="running",
+                                service=ServiceDetails(restart="always"))
+    armed = liveness(graph("u.service", spec), "u.service",
+                     Source("loop.service", SourceKind.RESTART))
+    assert not armed.live
+    assert "armed" in armed.dormant

@@ -30,16 +30,26 @@ _STAGE_KINDS = {
 _PULL_INS = (EdgeKind.WANTS, EdgeKind.REQUIRES, EdgeKind.BINDS_TO)
 
 
+def _root_kind(snapshot: SystemSnapshot, name: str) -> SourceKind:
+    """What a unit at the top of a pull-in chain does by itself."""
+    unit = snapshot.unit(name)
+    if unit is None:
+        return SourceKind.IDLE
+    if unit.type == "target":
+        return SourceKind.BOOT
+    if unit.service is not None and (unit.service.restart != "no"
+                                     or unit.sub_state == "auto-restart"):
+        return SourceKind.RESTART
+    return SourceKind.IDLE
+
+
 def source_for_chain(snapshot: SystemSnapshot, chain: Chain) -> Source:
     """The (possibly staged) source whose firing the chain describes."""
     source: Source | None = None
     for edge in chain.edges:
         if edge.kind in _PULL_INS:
             if source is None:
-                unit = snapshot.unit(edge.starter)
-                kind = SourceKind.BOOT if unit is not None and unit.type == "target" \
-                    else SourceKind.UNIT
-                source = Source(edge.starter, kind)
+                source = Source(edge.starter, _root_kind(snapshot, edge.starter))
             continue  # the same start transaction follows it
         if edge.kind == EdgeKind.TRIGGERS:
             kind = _TRIGGER_KINDS.get(edge.starter.rpartition(".")[2], SourceKind.UNIT)

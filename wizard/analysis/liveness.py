@@ -38,6 +38,11 @@ class SourceKind(StrEnum):
     """systemctl start from a crontab line: fires only while a cron daemon runs."""
     BOOT = "boot"
     """A target that pulls the unit in at boot and does not fire again by itself."""
+    RESTART = "restart"
+    """A service whose Restart= brings it back: each restart job pulls in its
+    dependencies again (service.c service_enter_restart() queues JOB_RESTART)."""
+    IDLE = "idle"
+    """A unit at the top of a chain that nothing here starts by itself."""
     ON_FAILURE = "on-failure"
     ON_SUCCESS = "on-success"
     UPHOLDS = "upholds"
@@ -138,6 +143,23 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
     if source.kind in (SourceKind.MANUAL, SourceKind.BUS, SourceKind.CRON):
         return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
                       manual=True)
+    if source.kind == SourceKind.IDLE:
+        return Firing(None, f"{name} pulls it in only when {name} is started, and nothing "
+                      f"here starts {name} by itself",
+                      f"{name} is started (by systemctl start, at boot or by another unit)")
+    if source.kind == SourceKind.RESTART:
+        restarting = states.unit(name)
+        verdict = restart_verdict(restarting) if restarting is not None else None
+        if name in outcome.stopped_units():
+            return Firing(None, f"{outcome.stopped_units()[name]}, so stopping {outcome.unit} "
+                          f"stops {name} too, and a stop is never undone by Restart=",
+                          f"{name} is started again")
+        if verdict is None or not verdict.live:
+            reason = verdict.reason if verdict is not None else f"{name} is not in the snapshot"
+            return Firing(None, f"{name}'s restart policy is armed but not acting: {reason}",
+                          f"{name} crashes or is killed")
+        return Firing(name, f"{name} restarts by itself ({verdict.reason}); each restart job "
+                      "pulls in its dependencies again")
     if source.kind == SourceKind.BOOT:
         return Firing(None, f"{name} pulls it in at boot and does not fire again by itself",
                       f"the next boot, or systemctl start (or isolate) {name}")
