@@ -21,35 +21,40 @@ from wizard.snapshots import SystemSnapshot, UnitSnapshot
 from wizard.systemd_adapter import SystemdClient
 
 # What a start or stop transaction follows from a unit it holds a job for.
-FORWARD_PROPERTIES = (
-    "Requires", "BindsTo", "Wants", "Upholds", "Requisite", "Triggers",
-    "PropagatesStopTo", "OnSuccess", "OnFailure", "RequiredBy", "BoundBy", "ConsistsOf",
-    "RequisiteOf", "UpheldBy",
-)
+PULL_INS = ("Requires", "BindsTo", "Requisite", "Wants", "Upholds")
+ONE_LEVEL = ("Triggers", "PropagatesStopTo", "OnSuccess", "OnFailure", "RequiredBy", "BoundBy",
+             "ConsistsOf", "RequisiteOf", "UpheldBy")
 MAX_UNITS = 3000
 
 
 def complete_for_model(
     client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = ()
 ) -> SystemSnapshot:
-    """The snapshot plus every unit its units' pull-ins and stop propagation name.
+    """The snapshot plus the units its transactions can reach below it.
 
-    ``also`` names sources to load with their own pull-ins: a unit nothing loaded
-    yet (a service only cron starts) has no reverse dependencies in systemd, so
-    the walk up from the target cannot find it.
+    Every pull-in of a unit in the snapshot is loaded, and the pull-ins of
+    those, further down, only while they are not active: a start job on an
+    active unit is redundant and dropped with its links (transaction.c
+    transaction_drop_redundant), so what an active unit pulls in matters only
+    when it is the anchor, and the anchors are all in the snapshot. ``also``
+    names sources to load with their own pull-ins: a unit nothing loaded yet (a
+    service only cron starts) has no reverse dependencies in systemd, so the
+    walk up from the target cannot find it.
     """
     units: dict[str, UnitSnapshot] = dict(snapshot.units)
     known = {alias for unit in units.values() for alias in (unit.name, *unit.names)}
-    queue = [n for unit in units.values() for p in FORWARD_PROPERTIES for n in unit.related(p)]
-    queue.extend(reversed(also))
+    queue: list[str] = [n for unit in units.values() for p in (*PULL_INS, *ONE_LEVEL)
+                        for n in unit.related(p)]
+    queue.extend(also)
     while queue and len(units) < MAX_UNITS:
-        name = queue.pop()
+        name = queue.pop(0)
         if name in known:
             continue
         unit = client.load_unit(name)
         units[unit.name] = unit
         known.update((unit.name, *unit.names))
-        queue.extend(n for p in FORWARD_PROPERTIES for n in unit.related(p) if n not in known)
+        if name in also or not unit.is_active:
+            queue.extend(n for p in PULL_INS for n in unit.related(p) if n not in known)
     return dataclasses.replace(snapshot, units=units)
 
 

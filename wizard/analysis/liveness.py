@@ -178,6 +178,11 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
             return Firing(hook, f"{name} is started by {source.started_by.name}; when it "
                           f"{event}, systemd starts {hook}")
         if states.state(name) in ("active", "activating", "reloading", "deactivating"):
+            if name.rpartition(".")[2] in ("target", "slice"):
+                # Nothing runs in a target: it fails only when its own start job does.
+                return Firing(None, f"{name} is active, and a {name.rpartition('.')[2]} "
+                              "only fails or succeeds when it is started or stopped",
+                              f"{name} is started again and fails (or stopped cleanly)")
             return Firing(hook, f"{name} runs; when it {event}, systemd starts {hook}")
         return Firing(None, f"{name} is {states.state(name)}, so it cannot {event.split()[0]} "
                       "now", f"{name} is started and then {event}")
