@@ -26,6 +26,7 @@ from wizard.snapshots import (
     SystemSnapshot,
     UnitSnapshot,
     snapshot_from_json,
+    snapshot_to_json,
 )
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -360,3 +361,15 @@ def test_a_chain_root_acts_only_through_its_own_restarts() -> None:
                      Source("loop.service", SourceKind.RESTART))
     assert not armed.live
     assert "armed" in armed.dormant
+
+
+def test_the_new_unit_fields_survive_json_and_old_recordings_load_without_them() -> None:
+    snapshot = graph("u.service", {"u.service": {
+        "stop_when_unneeded": True, "refuse_manual_start": True, "condition_result": False,
+        "condition_timestamp_realtime_usec": 5,
+        "conditions": (("ConditionPathExists", False, True, "/x", -1),)}})
+    again = snapshot_from_json(snapshot_to_json(snapshot))
+    assert again.units["u.service"] == snapshot.units["u.service"]
+    old = snapshot_from_json((SNAPSHOTS / "article-booted.json").read_text())
+    unit = old.units["widget-daemon.service"]
+    assert (unit.stop_when_unneeded, unit.conditions, unit.can_start) == (False, (), True)
