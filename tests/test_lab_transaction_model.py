@@ -28,7 +28,7 @@ from wizard.analysis.liveness import (
     source_of,
 )
 from wizard.analysis.stop_model import after_stop
-from wizard.analysis.transaction import FileFacts, UnitStates, start_transaction
+from wizard.analysis.transaction import FileFacts, Outcome, UnitStates, start_transaction
 from wizard.analysis.unit_graph import UnitGraph
 from wizard.lab import Lab, scenario_from_directory
 from wizard.model_neighbourhood import complete_for_model, file_facts
@@ -440,3 +440,18 @@ def test_w_each_restart_of_a_crashing_service_pulls_its_wants_in_again(lab: Lab)
     lab.systemctl("stop", "w-unit.service")
     assert state(lab, "w-unit.service") == "inactive"
     assert wait_until(lambda: state(lab, "w-unit.service") == "active", timeout=15)
+
+
+def test_x_a_failing_assert_fails_the_start_and_what_requires_it(lab: Lab) -> None:
+    lab.systemctl("start", "x.timer")
+    snap, files = read(lab, "x-needer.service", "x.timer")
+    verdict = liveness(snap, "x-needer.service", "x.timer", files=files)
+    assert not verdict.live
+    assert "Requires=x-unit.service" in verdict.dormant
+    assert verdict.transaction is not None
+    assert verdict.transaction.jobs["x-unit.service"].outcome == Outcome.ASSERT_FAILED
+
+    assert wait_until(lambda: elapsed(lab, "x.timer"), timeout=TIMER_WAIT)
+    time.sleep(1)
+    assert state(lab, "x-needer.service") == "inactive"
+    assert prop(lab, "x-unit.service", "AssertResult") == "no"
