@@ -165,6 +165,18 @@ class UnitSnapshot:
     inactive_enter_realtime_usec: int = 0
     state_change_realtime_usec: int = 0
     invocation_id: str = ""
+    stop_when_unneeded: bool = False
+    refuse_manual_start: bool = False
+    refuse_manual_stop: bool = False
+    can_start: bool = True
+    condition_result: bool = True
+    condition_timestamp_realtime_usec: int = 0
+    """0 when the conditions were never checked (the unit never tried to start)."""
+    assert_result: bool = True
+    assert_timestamp_realtime_usec: int = 0
+    conditions: tuple[tuple[str, bool, bool, str, int], ...] = ()
+    """Conditions= as D-Bus gives it: (type, trigger, negate, parameter, last state)."""
+    asserts: tuple[tuple[str, bool, bool, str, int], ...] = ()
     service: ServiceDetails | None = None
     timer: TimerDetails | None = None
     socket: SocketDetails | None = None
