@@ -27,11 +27,11 @@ from wizard.analysis.liveness import (
     source_of,
 )
 from wizard.analysis.stop_model import after_stop
-from wizard.analysis.transaction import FileFacts, Outcome, UnitStates, start_transaction
+from wizard.analysis.transaction import Outcome, UnitStates, start_transaction
 from wizard.analysis.unit_graph import UnitGraph
 from wizard.lab import nspawn as lab_module
 from wizard.lab.nspawn import Lab, scenario_from_directory
-from wizard.model.snapshots import SystemSnapshot
+from wizard.model.snapshots import FileFacts, SystemSnapshot
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import systemd_client
 from wizard.system.transaction_inputs import complete_for_model, file_facts

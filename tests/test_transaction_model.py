@@ -15,9 +15,10 @@ import pytest
 from wizard.analysis.chain_sources import source_for_chain
 from wizard.analysis.liveness import Source, SourceKind, liveness, restart_verdict
 from wizard.analysis.stop_model import after_stop
-from wizard.analysis.transaction import FileFacts, Outcome, UnitStates, start_transaction
+from wizard.analysis.transaction import Outcome, UnitStates, start_transaction
 from wizard.analysis.unit_graph import UnitGraph
 from wizard.model.snapshots import (
+    FileFacts,
     ManagerSnapshot,
     PathDetails,
     ServiceDetails,
@@ -335,7 +336,7 @@ def test_file_facts_know_which_watched_paths_hold(tmp_path: Path) -> None:
     units["u.path"] = UnitSnapshot("u.path", path=PathDetails(
         unit="u.service", paths=(("PathExists", "/run/flag"), ("PathChanged", "/run/other"))))
     facts = file_facts(str(tmp_path), dataclasses.replace(snapshot, units=units))
-    assert facts == FileFacts(frozenset({"/run/flag"}), {}, {})
+    assert facts == FileFacts(("/run/flag",), {}, {})
 
 
 def test_a_chain_root_acts_only_through_its_own_restarts() -> None:

@@ -14,14 +14,13 @@ from enum import StrEnum
 
 from wizard.analysis.stop_model import StopOutcome, after_stop
 from wizard.analysis.transaction import (
-    FileFacts,
     Outcome,
     Step,
     Transaction,
     UnitStates,
     start_transaction,
 )
-from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 
 
 class SourceKind(StrEnum):

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 from wizard.analysis.transaction import (
     PROPAGATE_STOP,
-    FileFacts,
     JobType,
     Transaction,
     UnitStates,
     stop_transaction,
 )
-from wizard.model.snapshots import SystemSnapshot
+from wizard.model.snapshots import FileFacts, SystemSnapshot
 
 # UNIT_ATOM_ADD_STOP_WHEN_UNNEEDED_QUEUE: when a unit stops, these of its
 # dependencies are checked for being unneeded now.

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 
 # The dependency properties behind each atom transaction.c follows
 # (src/core/unit-dependency-atom.c, atom_map[] of v252).
@@ -58,21 +58,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class FileFacts:
-    """What the files say now: paths that exist, Condition*=/Assert*= evaluated.
-
-    Read from the host's files (wizard.system.transaction_inputs.file_facts), because
-    systemd forgets a failed condition when it unloads the unit: ConditionResult
-    over D-Bus is only the last check of a unit still loaded.
-    """
-
-    existing_paths: frozenset[str] = frozenset()
-    conditions: Mapping[str, tuple[bool, str]] = field(default_factory=dict)
-    """Unit -> (its conditions pass now, the ones that fail in systemctl's words)."""
-    asserts: Mapping[str, tuple[bool, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class UnitStates:
     """The active state of every unit in a snapshot, possibly after a modelled change."""
 
@@ -88,7 +73,7 @@ class UnitStates:
             snapshot,
             {n: u.active_state for n, u in snapshot.units.items()},
             {n: u.sub_state for n, u in snapshot.units.items()},
-            files,
+            files if files is not None else snapshot.files,
         )
 
     def name(self, unit: str) -> str:

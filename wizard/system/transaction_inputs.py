@@ -16,8 +16,8 @@ import glob
 import os
 from collections.abc import Sequence
 
-from wizard.analysis.transaction import FileFacts
-from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.errors import StaydownError
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 from wizard.system.systemd import SystemdClient
 
 # What a start or stop transaction follows from a unit it holds a job for.
@@ -50,7 +50,12 @@ def complete_for_model(
         name = queue.pop(0)
         if name in known:
             continue
-        unit = client.load_unit(name)
+        try:
+            unit = client.load_unit(name)
+        except StaydownError:
+            # An unreadable unit below the chains is unknown, as systemd's
+            # transaction would find it: the model treats it as not loaded.
+            unit = UnitSnapshot(name=name, load_state="error")
         units[unit.name] = unit
         known.update((unit.name, *unit.names))
         if name in also or not unit.is_active:
@@ -130,4 +135,4 @@ def file_facts(root: str, snapshot: SystemSnapshot) -> FileFacts:
             for kind, param in unit.path.paths:
                 if kind in _STATE_SPECS and _path_check(kind, root, param):
                     holding.add(param)
-    return FileFacts(frozenset(holding), conditions, asserts)
+    return FileFacts(tuple(sorted(holding)), conditions, asserts)
