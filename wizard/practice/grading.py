@@ -162,13 +162,13 @@ def source_statuses(challenge: Challenge, diagnosis: Diagnosis
     An armed restart policy counts here: while the unit runs, a kill or a crash
     brings it back, which is what a check that provokes sources must name.
     """
-    live = tuple(f for f in diagnosis.findings if f.live or f.armed)
+    candidates = tuple(f for f in diagnosis.findings if f.live or f.armed)
     statuses = tuple(
-        SourceStatus(source, tuple(f for f in live if _is_this_source(f, source)))
+        SourceStatus(source, tuple(f for f in candidates if _is_this_source(f, source)))
         for source in challenge.sources
     )
     matched = {id(f) for status in statuses for f in status.live}
-    return statuses, tuple(f for f in live if id(f) not in matched)
+    return statuses, tuple(f for f in diagnosis.live_findings if id(f) not in matched)
 
 
 def _target_state(booted: Lab, target: str) -> dict[str, str]:
