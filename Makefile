@@ -9,9 +9,11 @@ PYTHON ?= python3
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
 # generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
 # for the benchmark; the tests check the man page with groff -ww (groff-base) and the
-# zsh completion with zsh -n (zsh).
+# zsh completion with zsh -n (zsh); openssh-server runs inside a lab for --host (the lab boots
+# the host's /usr; policy-rc.d or the absent init keeps it from starting on the host),
+# openssh-client and iproute2 (ip netns) reach it.
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck time groff-base zsh
+        dbus util-linux shellcheck time groff-base zsh openssh-server openssh-client iproute2
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 

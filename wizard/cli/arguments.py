@@ -33,7 +33,7 @@ def connection_from(args: argparse.Namespace) -> Connection:
     if getattr(args, "machine", None):
         return machine_connection(args.machine, machine_files_root(args.machine))
     if getattr(args, "host", None):
-        return host_connection(args.host)
+        return host_connection(args.host, tuple(getattr(args, "ssh_option", ())))
     if getattr(args, "bus", None):
         return address_connection(args.bus)
     if getattr(args, "lab", None):

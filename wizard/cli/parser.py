@@ -49,6 +49,11 @@ def _connection_options() -> _Parser:
     )
     exclusive.add_argument("--bus", metavar="ADDRESS", help="any D-Bus address")
     exclusive.add_argument("--lab", metavar="NAME", help="a running staydown lab")
+    group.add_argument(
+        "--ssh-option", metavar="OPTION", action="append", default=argparse.SUPPRESS,
+        help="with --host: an ssh -o option (IdentityFile=..., UserKnownHostsFile=...); "
+        "repeatable",
+    )
     return parent
 
 

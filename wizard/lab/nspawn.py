@@ -236,8 +236,15 @@ def _preflight() -> None:
         raise LabError("nsenter is not installed", "install it: apt-get install util-linux")
 
 
-def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> Lab:
+def up(
+    scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB,
+    network_namespace: str | None = None,
+) -> Lab:
     """Boot a lab with the scenario's units and wait until its systemd is up.
+
+    ``network_namespace`` (a path such as /run/netns/NAME, made by ``ip netns
+    add``) puts the lab in that namespace instead of a fresh private one, so a
+    test can wire a veth pair into it; it is never the host's own.
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
     :func:`scenario_from_directory` (the benchmark and ``lab challenge``
@@ -246,6 +253,10 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     """
     _preflight()
     _check_name(name)
+    if network_namespace is not None and os.stat(network_namespace).st_ino == os.stat(
+        "/proc/self/ns/net"
+    ).st_ino:
+        raise LabError("a lab never shares the host's network namespace")
     scenario = (
         scenario_name if isinstance(scenario_name, Scenario) else load_scenario(scenario_name)
     )
@@ -284,7 +295,8 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         "--volatile=yes",
         "--directory=/",
         "--boot",
-        "--private-network",
+        *([f"--network-namespace-path={network_namespace}"] if network_namespace
+          else ["--private-network"]),
         "--register=no",
         "--keep-unit",
         "--console=read-only",

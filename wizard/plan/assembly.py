@@ -2,8 +2,9 @@
 
 ``wizard.plan.build`` is pure and is tested on recorded snapshots; this is the thin
 impure layer the plan command and the wizard share. It reads the target
-system's files under the connection's ``files_root`` (/proc/PID/root for a
-lab or container) to hash what the generated script checks before it runs.
+system's files through a reader the caller passes (under /proc/PID/root for a
+lab or container, over ssh for a host) to hash what the generated script
+checks before it runs.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from wizard.analysis.findings import Diagnosis
 from wizard.errors import UsageError
@@ -27,35 +28,34 @@ from wizard.plan.build import (
 )
 from wizard.plan.options import Method
 
+FileReader = Callable[[str], bytes | None]
+"""Reads one of the target system's files by its own path; None when it cannot."""
 
-def _sha256(root: Path, path: str) -> str | None:
-    try:
-        data = (root / path.lstrip("/")).read_bytes()
-    except OSError:
-        return None
-    return hashlib.sha256(data).hexdigest()
+
+def _sha256(read: FileReader, path: str) -> str | None:
+    data = read(path)
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def with_file_fingerprints(
-    plan: Plan, snapshot: SystemSnapshot, files_root: str | None
+    plan: Plan, snapshot: SystemSnapshot, read_file: FileReader | None
 ) -> tuple[Plan, tuple[str, ...]]:
     """The plan with content hashes of its units' files, and notes on what was unreadable."""
-    if files_root is None:
+    if read_file is None:
         return plan, ("unit files could not be read over this connection; the script checks "
                       "enablement only",)
-    root = Path(files_root)
     prints: list[FileFingerprint] = []
     unreadable: list[str] = []
     units = [f.unit for f in plan.unit_fingerprints]
     for path in fingerprinted_paths(units, snapshot):
-        digest = _sha256(root, path)
+        digest = _sha256(read_file, path)
         if digest is None:
             unreadable.append(path)
         else:
             prints.append(FileFingerprint(path, digest))
     for action in plan.actions:
         if action.kind == ActionKind.COMMENT_OUT and action.cron is not None:
-            digest = _sha256(root, action.cron.file)
+            digest = _sha256(read_file, action.cron.file)
             if digest is None:
                 unreadable.append(action.cron.file)
             else:
@@ -81,7 +81,7 @@ def assemble_plan(
     snapshot: SystemSnapshot,
     choices: PlanChoices,
     output_format: str,
-    files_root: str | None,
+    read_file: FileReader | None,
 ) -> tuple[Plan, tuple[str, ...]]:
     """The plan to render, stamped with the time, and notes for the operator."""
     if snapshot.manager.scope == "user":
@@ -93,5 +93,5 @@ def assemble_plan(
         choices = drop_in_choices(choices)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8))
-    plan, notes = with_file_fingerprints(plan, snapshot, files_root)
+    plan, notes = with_file_fingerprints(plan, snapshot, read_file)
     return plan, (*plan.notes, *notes)

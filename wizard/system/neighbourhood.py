@@ -15,7 +15,7 @@ from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
 from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, UnitSnapshot
 from wizard.model.unit_names import is_valid_unit_name
-from wizard.system.host_files import HostFiles
+from wizard.system.host_files import system_files
 from wizard.system.systemd import SystemdClient
 
 CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
@@ -33,21 +33,21 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     notes: list[str] = []
     first = client.require_unit(target)
     units: dict[str, UnitSnapshot] = {first.name: first}
-    root = client.connection.files_root
     cron_entries: tuple[CronEntry, ...] = ()
     dbus_services: tuple[DBusServiceFile, ...] = ()
-    if root is None:
+    files = system_files(client.connection)
+    if files is None:
         notes.append(
             f"files of {client.connection.label} cannot be read from here: cron jobs, "
             "D-Bus activation files and units calling systemctl were not checked"
         )
     else:
-        files = HostFiles(root, scope=client.connection.scope)
         for name in sorted(files.unit_files_mentioning("systemctl")):
             if name not in units and is_valid_unit_name(name) and "@." not in name:
                 units[name] = _load(client, name, notes)
         cron_entries = files.cron_entries()
         dbus_services = files.dbus_service_files()
+        notes.extend(files.notes)
     cron_active = False
     if cron_entries:
         for daemon in CRON_DAEMONS:

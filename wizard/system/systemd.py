@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pystemd import dbusexc
-from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, DBusRemote, apply_signature
+from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature
 
 from wizard.errors import (
     PermissionDeniedError,
@@ -39,6 +39,7 @@ from wizard.model.snapshots import (
     UnitChange,
     UnitSnapshot,
 )
+from wizard.system.access import ssh_access
 
 SYSTEMD = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"
@@ -506,7 +507,9 @@ def _open_bus(connection: Connection) -> DBus:
         case "machine":
             return DBusMachine(connection.target.encode())
         case "host":
-            return DBusRemote(connection.target.encode())
+            # Through our own ssh master (one authentication, the operator's
+            # -o options), rather than sd_bus_open_system_remote's plain ssh.
+            return DBusAddress(ssh_access(connection).bus_address().encode())
         case "address":
             return DBusAddress(connection.target.encode())
     raise AssertionError(connection.transport)
