@@ -29,6 +29,17 @@ ARTICLE_UNITS = ("widget-daemon.service", "widget-daemon.socket", "widget-reconc
 CRON_LINE = f"*/1 * * * * root /usr/bin/systemctl start {DAEMON}\n"
 
 
+def logins(remote: SshLab) -> int:
+    """How many times sshd in the lab has let someone in."""
+    log = remote.lab.exec(["journalctl", "--no-pager", "-o", "cat", "-u", "staydown-sshd"])
+    return log.stdout.count("Accepted publickey")
+
+
+def ssh_sessions(remote: SshLab) -> str:
+    """The lab's established ssh connections (ss from iproute2), empty when none."""
+    return remote.lab.exec(["ss", "-Htn", "state", "established", "( sport = :22 )"]).stdout
+
+
 def over_ssh(remote: SshLab, *args: str) -> tuple[int, dict[str, Any]]:
     done = remote.staydown("diagnose", "--json", *args)
     assert done.stderr == "", done.stderr
@@ -51,9 +62,14 @@ def test_diagnose_over_ssh_gives_the_labs_findings_and_timeline(ssh_network: Ssh
     connect_tcp(remote.lab, 8080)
     assert wait_until(lambda: is_active(remote.lab, DAEMON), timeout=5)
 
+    logged_in = logins(remote)
     code, document = over_ssh(remote, DAEMON)
     lab_code, on_lab = diagnose_json(remote.lab, DAEMON)
 
+    # One authentication for the bus, the file scan and the journal; the
+    # master is gone when staydown is.
+    assert logins(remote) == logged_in + 1
+    assert wait_until(lambda: ssh_sessions(remote) == "", timeout=5), ssh_sessions(remote)
     assert (code, lab_code) == (1, 1)
     assert document["connection"] == f"host {remote.destination}"
     assert findings(document) == findings(on_lab)
@@ -195,3 +211,23 @@ def test_a_host_that_cannot_be_reached_is_an_error_not_a_traceback(ssh_network: 
     assert done.returncode not in (0, 1)
     assert "Traceback" not in done.stderr
     assert "cannot reach host nobody-here@169.254.77.2 over ssh" in done.stderr, done.stderr
+
+
+def test_run_readonly_runs_the_command_where_the_connection_points(ssh_network: SshNetwork):
+    from wizard.system.access import run_readonly
+
+    remote = ssh_network.boot("article")
+    machine_id = remote.lab.exec(["cat", "/etc/machine-id"], check=True).stdout.strip()
+    program = (
+        "from wizard.model.connection import host_connection\n"
+        "from wizard.system.access import run_readonly\n"
+        f"c = host_connection({remote.destination!r}, {tuple(remote.ssh_options())!r})\n"
+        "out = run_readonly(c, ['systemctl', 'is-active', 'widget-daemon.socket'])\n"
+        "print(out.returncode, out.text.strip())\n"
+        "print(run_readonly(c, ['cat', '/etc/machine-id']).text.strip())\n"
+    )
+    done = remote.run([sys.executable, "-c", program])
+    assert done.stdout.splitlines() == ["0 active", machine_id], done.stderr
+    # A lab (a container's root): inside it, not on this machine.
+    assert run_readonly(remote.lab.connection, ["cat", "/etc/machine-id"]).text.strip() \
+        == machine_id
