@@ -238,13 +238,15 @@ def _preflight() -> None:
 
 def up(
     scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB,
-    network_namespace: str | None = None,
+    network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
 ) -> Lab:
     """Boot a lab with the scenario's units and wait until its systemd is up.
 
     ``network_namespace`` (a path such as /run/netns/NAME, made by ``ip netns
     add``) puts the lab in that namespace instead of a fresh private one, so a
     test can wire a veth pair into it; it is never the host's own.
+    ``read_only_binds`` are host directories shown read-only at the same path
+    inside (a test runs staydown itself in the lab from its worktree).
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
     :func:`scenario_from_directory` (the benchmark and ``lab challenge``
@@ -312,6 +314,7 @@ def up(
         shutil.copytree(scenario.directory / "files", extra, symlinks=True)
         command.extend(_file_mounts(extra))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
+    command.extend(f"--bind-ro={directory}" for directory in read_only_binds)
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

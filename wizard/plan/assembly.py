@@ -19,10 +19,12 @@ from wizard.analysis.findings import Diagnosis
 from wizard.errors import UsageError
 from wizard.model.snapshots import SystemSnapshot
 from wizard.plan.build import (
+    SYSTEM_LAYOUT,
     ActionKind,
     FileFingerprint,
     Plan,
     PlanChoices,
+    UnitLayout,
     build_plan,
     fingerprinted_paths,
 )
@@ -82,16 +84,24 @@ def assemble_plan(
     choices: PlanChoices,
     output_format: str,
     read_file: FileReader | None,
+    layout: UnitLayout = SYSTEM_LAYOUT,
 ) -> tuple[Plan, tuple[str, ...]]:
-    """The plan to render, stamped with the time, and notes for the operator."""
-    if snapshot.manager.scope == "user":
+    """The plan to render, stamped with the time, and notes for the operator.
+
+    A user manager's plan needs that user's ``layout`` (its home and runtime
+    directory), which only the caller knows.
+    """
+    if snapshot.manager.scope != layout.scope:
+        raise AssertionError(f"a {layout.scope} layout for a {snapshot.manager.scope} manager")
+    if layout.scope == "user" and output_format == "ansible":
         raise UsageError(
-            "plans for a user service manager are not supported yet",
-            "diagnose --user shows the sources; neutralise them with systemctl --user",
+            "playbooks for a user service manager are not supported",
+            "use --format script (run it as that user) or --format dropin",
         )
     if output_format == "dropin":
         choices = drop_in_choices(choices)
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8))
+    plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8),
+                      layout=layout)
     plan, notes = with_file_fingerprints(plan, snapshot, read_file)
     return plan, (*plan.notes, *notes)

@@ -15,7 +15,10 @@ from __future__ import annotations
 import configparser
 import errno
 import os
+import pwd
 import re
+import shutil
+import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -246,6 +249,9 @@ class HostFiles:
                 # with a dot (foo.dpkg-old, staydown's own backups) is never run.
                 if _CRON_D_NAME.fullmatch(name):
                     entries.extend(self._parse_crontab(f"{directory}/{name}", with_user=True))
+        if self.scope == "user":
+            entries.extend(self._own_crontab())
+            return tuple(entries)
         for spool in CRON_USER_SPOOLS:
             for name in self.list_dir(spool):
                 if name != "crontabs" and not name.startswith("."):
@@ -253,6 +259,31 @@ class HostFiles:
                         self._parse_crontab(f"{spool}/{name}", with_user=False, owner=name)
                     )
         return tuple(entries)
+
+    def _own_crontab(self) -> list[CronEntry]:
+        """The calling user's crontab: ``crontab -l``, as the spool is root's to read.
+
+        Without crontab(1) (no cron installed) the spool file is read directly,
+        which works only where the spool lets the user in.
+        """
+        user = pwd.getpwuid(os.getuid()).pw_name
+        file = f"{CRON_USER_SPOOLS[0]}/{user}"
+        if self.root == "/" and shutil.which("crontab") is not None:
+            done = subprocess.run(["crontab", "-l"], capture_output=True, text=True,
+                                  check=False, timeout=30)
+            if done.returncode != 0:
+                return []  # "no crontab for USER"
+            lines = enumerate(done.stdout.splitlines(), start=1)
+            return list(crontab_entries(file, lines, with_user=False, owner=user))
+        try:
+            os.listdir(self._real(CRON_USER_SPOOLS[0]))
+        except PermissionError:
+            self.notes.append(f"could not read {CRON_USER_SPOOLS[0]} (permission denied) and "
+                              "crontab(1) is not installed: your crontab was not checked")
+            return []
+        except OSError:
+            return []
+        return list(self._parse_crontab(file, with_user=False, owner=user))
 
     def _parse_crontab(
         self, file: str, *, with_user: bool, owner: str = "root"

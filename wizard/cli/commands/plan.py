@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.cli.arguments import console_for, diagnosed
+from wizard.cli.arguments import console_for, diagnosed, plan_layout
 from wizard.environment import Environment
 from wizard.errors import ExitCode
 from wizard.output.terminal_text import printable
@@ -31,7 +31,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
         return ExitCode.OK
     plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
-                                file_reader(connection))
+                                file_reader(connection),
+                                plan_layout(connection, env))
     output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
     outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
                              script_mode=int(args.mode, 8))
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         port = ("", "") if where.port is None else (f"-P {where.port} ", f"-p {where.port} ")
         how = (f"scp {port[0]}{script} {where.login}: && "
                f"ssh {port[1]}{where.login} sudo bash {script.name}")
+    elif connection.transport == "user":
+        how = f"bash {script} (as yourself, not root)"
     else:
         how = f"sudo bash {script}"
     console.print(f"Review it, then run: {printable(how)}")

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from wizard.analysis import Diagnosis
 from wizard.analysis.findings import REPORT_STEPS, Finding
-from wizard.cli.arguments import connection_from, console_for
+from wizard.cli.arguments import connection_from, console_for, plan_layout
 from wizard.cli.flow import (
     AnswerMode,
     Asker,
@@ -128,7 +128,8 @@ def run_wizard(
     )
     output_format = str(answers["format"])
     plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
-                                file_reader(connection))
+                                file_reader(connection),
+                                plan_layout(connection, env))
     output = Path(str(answers["output"]))
     outputs = render_outputs(plan, output_format, output)
 
