@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.cli.arguments import console_for, diagnosed, plan_layout
+from wizard.cli.arguments import connection_from, console_for, diagnosed, plan_layout
 from wizard.environment import Environment
 from wizard.errors import ExitCode
 from wizard.output.terminal_text import printable
@@ -20,6 +20,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from wizard.plan.assembly import assemble_plan
     from wizard.plan.build import default_choices
 
+    # Before connecting: root must not even reach for a user's manager.
+    layout = plan_layout(connection_from(args), env)
     connection, snapshot, diagnosis = diagnosed(args)
     choices = default_choices(diagnosis, snapshot, args.persistent)
     console = console_for(env, args)
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return ExitCode.OK
     plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
                                 file_reader(connection),
-                                plan_layout(connection, env))
+                                layout)
     output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
     outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
                              script_mode=int(args.mode, 8))
