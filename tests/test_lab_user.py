@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -48,7 +49,8 @@ class UserLab:
 
     lab: Lab
 
-    def as_user(self, *argv: str, user: bool = True, timeout: float = 120) -> Any:
+    def as_user(self, *argv: str, user: bool = True,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a command in the lab as the user (or as root), in the user's home."""
         environment = [f"HOME={HOME}", f"USER={USER}", f"LOGNAME={USER}",
                        f"XDG_RUNTIME_DIR=/run/user/{UID}",
@@ -58,7 +60,8 @@ class UserLab:
         return self.lab.exec([*identity, "env", *environment, "sh", "-c",
                               'cd "$HOME" && exec "$@"', "sh", *argv], timeout=timeout)
 
-    def staydown(self, *argv: str, user: bool = True, timeout: float = 120) -> Any:
+    def staydown(self, *argv: str, user: bool = True,
+                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """staydown COMMAND --user ARGS... as the user (or root) inside the lab."""
         command, *rest = argv
         return self.as_user(sys.executable, "-m", "wizard", command, "--user", *rest,
