@@ -12,24 +12,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import lab_unavailable_reason
-from tests.lab_helpers import wait_until
+from tests.lab_helpers import open_root_for_users, staydown_argv, staydown_binds, wait_until
 from wizard.errors import ExitCode
 from wizard.lab import nspawn as lab_module
 from wizard.lab.nspawn import Lab
 
 pytestmark = pytest.mark.lab
 
-WORKTREE = Path(__file__).resolve().parents[1]
 ARTICLE_UNITS = lab_module.load_scenario("article").directory / "units"
 USER, UID = "alice", 1500
 HOME = f"/home/{USER}"
@@ -64,8 +61,8 @@ class UserLab:
                  timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """staydown COMMAND --user ARGS... as the user (or root) inside the lab."""
         command, *rest = argv
-        return self.as_user(sys.executable, "-m", "wizard", command, "--user", *rest,
-                            user=user, timeout=timeout)
+        return self.as_user(*staydown_argv(command, "--user", *rest), user=user,
+                            timeout=timeout)
 
     def systemctl(self, *argv: str) -> str:
         """systemctl --user as the user; its output."""
@@ -76,13 +73,6 @@ class UserLab:
         return self.systemctl("is-active", unit) == "active"
 
 
-def _python_roots() -> list[str]:
-    # The venv's interpreter lives under sys.base_prefix (pyenv under /root
-    # here, /usr on Debian, which the lab has already).
-    base = os.path.realpath(sys.base_prefix)
-    return [] if base.startswith("/usr") else [base]
-
-
 @pytest.fixture
 def user_lab() -> Iterator[UserLab]:
     reason = lab_unavailable_reason()
@@ -91,8 +81,7 @@ def user_lab() -> Iterator[UserLab]:
             pytest.fail(f"lab required but unavailable: {reason}")
         pytest.skip(reason)
     name = f"u{os.getpid()}-{time.monotonic_ns() % 100000}"
-    lab = lab_module.up("article", name,
-                        read_only_binds=[str(WORKTREE), *_python_roots()])
+    lab = lab_module.up("article", name, read_only_binds=staydown_binds())
     try:
         setup = UserLab(lab)
         _make_user(setup)
@@ -103,8 +92,7 @@ def user_lab() -> Iterator[UserLab]:
 
 def _make_user(setup: UserLab) -> None:
     lab = setup.lab
-    # The interpreter may be under /root (pyenv): let the user through.
-    lab.exec(["chmod", "0755", "/root"], check=True)
+    open_root_for_users(lab)
     lab.exec(["sh", "-c", "mkdir -p /etc/pam.d && cat > /etc/pam.d/systemd-user"],
              check=True, input_text=PAM_SYSTEMD_USER)
     lab.exec(["useradd", "--create-home", "--uid", str(UID), USER], check=True)
