@@ -151,6 +151,9 @@ class HostFiles:
                 return None
             with open(real, "rb") as handle:
                 return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        except PermissionError:
+            self.notes.append(f"could not read {path} (permission denied)")
+            return None
         except OSError:
             return None
 

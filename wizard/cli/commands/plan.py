@@ -53,6 +53,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         port = ("", "") if where.port is None else (f"-P {where.port} ", f"-p {where.port} ")
         how = (f"scp {port[0]}{script} {where.login}: && "
                f"ssh {port[1]}{where.login} sudo bash {script.name}")
+    elif connection.transport == "machine":
+        # The script checks the machine's own files: it is meant to run inside.
+        how = (f"machinectl copy-to {connection.target} {script} /root/{script.name} && "
+               f"machinectl shell {connection.target} /bin/bash /root/{script.name}")
     elif connection.transport == "user":
         how = f"bash {script} (as yourself, not root)"
     else:
