@@ -148,8 +148,14 @@ def test_plan_machine_fingerprints_its_files_and_keeps_the_unit_down(machine_lab
         text = machine_lab.inside("cat", path).stdout
         assert f"check_file {path} {hashlib.sha256(text.encode()).hexdigest()}" in script
 
-    applied = machine_lab.inside("bash", "-s", input_text=script)
+    # As plan says: copied in with machinectl, run there through systemd-run.
+    advice = " ".join(planned.stdout.split())
+    copy = (f"machinectl copy-to {MACHINE} staydown-{DAEMON}.sh /root/staydown-{DAEMON}.sh && "
+            f"systemd-run -M {MACHINE} --wait --pipe --quiet /bin/bash /root/staydown-{DAEMON}.sh")
+    assert copy in advice, advice
+    applied = machine_lab.lab.exec(["sh", "-c", f"cd /root && {copy}"], timeout=120)
     assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "done:" in applied.stdout
     deadline = time.monotonic() + 12
     while time.monotonic() < deadline:
         machine_lab.inside("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080")

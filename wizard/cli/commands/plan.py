@@ -56,7 +56,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     elif connection.transport == "machine":
         # The script checks the machine's own files: it is meant to run inside.
         how = (f"machinectl copy-to {connection.target} {script} /root/{script.name} && "
-               f"machinectl shell {connection.target} /bin/bash /root/{script.name}")
+               f"systemd-run -M {connection.target} --wait --pipe --quiet /bin/bash "
+               f"/root/{script.name}")
     elif connection.transport == "user":
         how = f"bash {script} (as yourself, not root)"
     else:
