@@ -123,9 +123,14 @@ def test_catalogue_is_exactly_what_diagnose_finds(booted: tuple[Scenario, Lab]):
     code, document = diagnose_json(lab, scenario.target)
 
     live = {_key(f) for f in document["findings"] if f["live"]}
-    assert live == {_catalogued(s) for s in scenario.sources if s.live}
+    # A source that acts only on a running unit (Restart= after a kill) is
+    # armed, not live, until it has acted: nothing revives the unit yet
+    # (issue 10: armed versus live). The test above provokes it and then
+    # requires it live.
+    assert live == {_catalogued(s) for s in scenario.sources if s.live and s.stop_target}
     dormant = {_key(f) for f in document["findings"] if not f["live"]}
-    assert {_catalogued(s) for s in scenario.sources if not s.live} <= dormant
+    assert {_catalogued(s) for s in scenario.sources
+            if not s.live or not s.stop_target} <= dormant
     assert code == (ExitCode.LIVE_SOURCES if live else ExitCode.OK)
     assert document["live"] is bool(live)
 

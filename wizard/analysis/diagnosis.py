@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from wizard.analysis.chain_sources import source_for_chain
 from wizard.analysis.findings import (
     Diagnosis,
     Evidence,
@@ -11,6 +14,8 @@ from wizard.analysis.findings import (
     TargetState,
 )
 from wizard.analysis.kinds import all_kinds
+from wizard.analysis.liveness import Verdict, liveness
+from wizard.analysis.stop_model import after_stop
 from wizard.analysis.unit_graph import (
     MAX_CHAINS,
     NON_PULL_PROPERTIES,
@@ -44,7 +49,10 @@ def _evidence(chain: Chain) -> tuple[Evidence, ...]:
     return tuple(facts)
 
 
-def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
+def _chain_finding(chain: Chain, graph: UnitGraph, verdict: Verdict) -> Finding:
+    # The graph only says who can reach whom; whether firing the root starts
+    # the unit now is the transaction model's answer (docs/systemd-model.md).
+    chain = dataclasses.replace(chain, live=verdict.live)
     kind, module = all_kinds.claim(chain, graph)
     evidence = list(_evidence(chain))
     root = graph.unit(chain.nodes[0])
@@ -61,6 +69,13 @@ def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
                 + (" until it is unmasked." if name != chain.nodes[0] else
                    "; masking does not stop it while it is still running.")
             )
+    if verdict.live:
+        if verdict.immediate:
+            explanation += " It does so right after the stop, with nobody doing anything."
+    else:
+        explanation += f" Dormant now: {_sentence(verdict.dormant)}"
+        if verdict.wakes:
+            explanation += f" It would act if {_sentence(verdict.wakes)}"
     return Finding(
         kind=kind,
         source=chain.nodes[0],
@@ -69,7 +84,14 @@ def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
         evidence=tuple(evidence),
         explanation=explanation,
         remedies=module.remedies(kind, chain, graph),
+        dormant="" if verdict.live else verdict.dormant,
+        wakes="" if verdict.live else verdict.wakes,
     )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _last_stop(unit: UnitSnapshot) -> str:
@@ -145,9 +167,12 @@ def diagnose(snapshot: SystemSnapshot) -> Diagnosis:
     graph = UnitGraph(snapshot)
     findings = [f for module in all_kinds.REVIVAL_KINDS for f in module.find(target, graph)]
     chains = graph.walk(target.name)
+    outcome = after_stop(snapshot, target.name)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for chain in chains:
-        finding = _chain_finding(chain, graph)
+        verdict = liveness(snapshot, target.name, source_for_chain(snapshot, chain),
+                           outcome=outcome)
+        finding = _chain_finding(chain, graph, verdict)
         if (finding.kind, finding.chain) not in seen:
             seen.add((finding.kind, finding.chain))
             findings.append(finding)

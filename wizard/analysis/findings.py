@@ -80,6 +80,10 @@ class Finding:
     evidence: tuple[Evidence, ...]
     explanation: str
     remedies: tuple[Remedy, ...] = ()
+    dormant: str = ""
+    """Why a finding that is not live does not start the unit now, in plain words."""
+    wakes: str = ""
+    """What would make a dormant finding start the unit."""
 
 
 @dataclass(frozen=True)

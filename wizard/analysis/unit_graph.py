@@ -226,6 +226,12 @@ class UnitGraph:
             return True, facts
         return False, (state,)
 
+    def _restarts_only(self, name: str) -> bool:
+        """A service that counts as a root only through its own restart policy."""
+        unit = self.unit(name)
+        return (name not in self._pseudo_live and unit is not None
+                and unit.service is not None and restarts_by_itself(unit))
+
     def walk(self, target: str) -> list[Chain]:
         """Every chain from a root to the target, bounded in depth and number."""
         chains: list[Chain] = []
@@ -251,7 +257,13 @@ class UnitGraph:
                     chains.append(
                         Chain(tuple(path), tuple(edges), live and revives and not blocked, facts)
                     )
-                    return
+                    if not (live and starters and len(path) < MAX_DEPTH
+                            and self._restarts_only(node)):
+                        return
+                    # A service that restarts by itself is a root, but what starts
+                    # it is one too: its restart policy may be only armed (the
+                    # transaction model decides), and a timer that starts it
+                    # still pulls in its Wants= each time.
             for edge in starters:
                 visit(edge.starter, [edge.starter, *path], [edge, *edges])
 

@@ -165,6 +165,18 @@ class UnitSnapshot:
     inactive_enter_realtime_usec: int = 0
     state_change_realtime_usec: int = 0
     invocation_id: str = ""
+    stop_when_unneeded: bool = False
+    refuse_manual_start: bool = False
+    refuse_manual_stop: bool = False
+    can_start: bool = True
+    condition_result: bool = True
+    condition_timestamp_realtime_usec: int = 0
+    """0 when the conditions were never checked (the unit never tried to start)."""
+    assert_result: bool = True
+    assert_timestamp_realtime_usec: int = 0
+    conditions: tuple[tuple[str, bool, bool, str, int], ...] = ()
+    """Conditions= as D-Bus gives it: (type, trigger, negate, parameter, last state)."""
+    asserts: tuple[tuple[str, bool, bool, str, int], ...] = ()
     service: ServiceDetails | None = None
     timer: TimerDetails | None = None
     socket: SocketDetails | None = None
@@ -218,6 +230,23 @@ class ManagerSnapshot:
 
 
 @dataclass(frozen=True)
+class FileFacts:
+    """What the files say now: paths that exist, Condition*=/Assert*= evaluated.
+
+    Read from the system's files (wizard.system.transaction_inputs.file_facts),
+    because systemd forgets a failed condition when it unloads the unit:
+    ConditionResult over D-Bus is only the last check of a unit still loaded.
+    """
+
+    existing_paths: tuple[str, ...] = ()
+    """Paths that path units watch with PathExists=/PathExistsGlob=/DirectoryNotEmpty=
+    and that hold now."""
+    conditions: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    """Unit -> (its conditions pass now, the ones that fail in systemctl's words)."""
+    asserts: dict[str, tuple[bool, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SystemSnapshot:
     """A target unit's neighbourhood: the units and files around it."""
 
@@ -228,6 +257,8 @@ class SystemSnapshot:
     dbus_services: tuple[DBusServiceFile, ...] = ()
     cron_daemon_active: bool = False
     notes: tuple[str, ...] = ()
+    files: FileFacts | None = None
+    """The file conditions and watched paths, when the system's files could be read."""
 
     def unit(self, name: str) -> UnitSnapshot | None:
         """Look a unit up by its name or by one of its aliases."""

@@ -7,6 +7,7 @@ cost follows the size of the neighbourhood, not the number of units on the host.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 
 from wizard.analysis import Diagnosis, diagnose
@@ -17,6 +18,7 @@ from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, U
 from wizard.model.unit_names import is_valid_unit_name
 from wizard.system.host_files import system_files
 from wizard.system.systemd import SystemdClient
+from wizard.system.transaction_inputs import complete_for_model, file_facts
 
 CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
 MAX_UNITS = 2000
@@ -81,7 +83,7 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
         for alias in unit.names:
             related.extend(c.caller for c in callers.get(alias, ()))
         queue.extend(r for r in related if r not in done)
-    return SystemSnapshot(
+    walked = SystemSnapshot(
         target=first.name,
         manager=partial.manager,
         units=units,
@@ -90,6 +92,12 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
         cron_daemon_active=cron_active,
         notes=tuple(dict.fromkeys(notes)),
     )
+    # The walk goes up; systemd's transactions also go down (the pull-ins of
+    # every unit a start job reaches), and conditions are judged on the files.
+    completed = complete_for_model(client, walked)
+    if root is None:
+        return completed
+    return dataclasses.replace(completed, files=file_facts(root, completed))
 
 
 def _load(client: SystemdClient, name: str, notes: list[str]) -> UnitSnapshot:

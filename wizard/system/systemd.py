@@ -111,6 +111,15 @@ def _exec_commands(props: dict[str, Any], settings: Sequence[str]) -> tuple[Exec
     return tuple(commands)
 
 
+def _checks(value: Any) -> tuple[tuple[str, bool, bool, str, int], ...]:
+    # a(sbbsi): type, trigger (|), negate (!), parameter, state of the last check
+    # (0 never checked, >0 passed, <0 failed).
+    return tuple(
+        (_text(kind), bool(trigger), bool(negate), _text(param), int(state))
+        for kind, trigger, negate, param, state in value or ()
+    )
+
+
 # systemd's USEC_INFINITY: "never" (a stopped timer has no next elapse).
 USEC_INFINITY = (1 << 64) - 1
 
@@ -214,6 +223,16 @@ def unit_from_properties(
         inactive_enter_realtime_usec=_usec(props.get("InactiveEnterTimestamp")),
         state_change_realtime_usec=_usec(props.get("StateChangeTimestamp")),
         invocation_id=bytes(invocation).hex() if not isinstance(invocation, str) else invocation,
+        stop_when_unneeded=bool(props.get("StopWhenUnneeded", False)),
+        refuse_manual_start=bool(props.get("RefuseManualStart", False)),
+        refuse_manual_stop=bool(props.get("RefuseManualStop", False)),
+        can_start=bool(props.get("CanStart", True)),
+        condition_result=bool(props.get("ConditionResult", True)),
+        condition_timestamp_realtime_usec=_usec(props.get("ConditionTimestamp")),
+        assert_result=bool(props.get("AssertResult", True)),
+        assert_timestamp_realtime_usec=_usec(props.get("AssertTimestamp")),
+        conditions=_checks(props.get("Conditions")),
+        asserts=_checks(props.get("Asserts")),
         service=service,
         timer=timer,
         socket=socket,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from wizard.analysis.findings import Evidence, Finding, FindingKind, Remedy
 from wizard.analysis.kinds.base import quoted
-from wizard.analysis.unit_graph import RESTARTS_AFTER, Chain, UnitGraph, restarts_by_itself
+from wizard.analysis.liveness import restart_verdict
+from wizard.analysis.unit_graph import RESTARTS_AFTER, Chain, UnitGraph
 from wizard.model.snapshots import UnitSnapshot
 
 KINDS = (FindingKind.RESTART_POLICY,)
@@ -62,7 +63,8 @@ def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
     if force.statuses or force.signals:
         evidence.append(Evidence(unit.name, f"RestartForceExitStatus={_codes(force)}"))
     when = RESTARTS_AFTER.get(service.restart, f"according to Restart={service.restart}")
-    live = restarts_by_itself(unit)
+    verdict = restart_verdict(unit)
+    live = verdict.live
     text = (
         f"Restart={service.restart}: systemd restarts {unit.name} {when}. "
         "A clean `systemctl stop` is always respected, even with Restart=always, so the "
@@ -82,10 +84,11 @@ def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
             f" It has been restarted {service.n_restarts} time(s) since it was last started "
             f"by hand (last result: {service.result}): it is crashing, so look at why."
         )
-    elif live:
+    elif verdict.armed and unit.is_active:
         text += (
-            f" It is running now, so if its process is killed or exits it is back within "
-            f"{_seconds(service.restart_usec)}; only a clean stop keeps it down."
+            f" It is armed: it runs now, so if its process is killed or exits it is back "
+            f"within {_seconds(service.restart_usec)}; only a clean stop keeps it down. "
+            "No restart has been seen, so nothing is reviving it."
         )
     remedies = [
         Remedy("stop", (unit.name,), f"stop {unit.name}; a clean stop cancels any restart"),
@@ -104,6 +107,9 @@ def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
         evidence=tuple(evidence),
         explanation=text,
         remedies=tuple(remedies),
+        dormant="" if live else verdict.reason,
+        wakes="" if live or not verdict.armed else (
+            f"{unit.name}'s process crashes, exits or is killed while it runs"),
     )
 
 
