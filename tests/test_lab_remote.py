@@ -231,3 +231,25 @@ def test_run_readonly_runs_the_command_where_the_connection_points(ssh_network: 
     # A lab (a container's root): inside it, not on this machine.
     assert run_readonly(remote.lab.connection, ["cat", "/etc/machine-id"]).text.strip() \
         == machine_id
+
+
+def test_conditions_are_judged_on_the_hosts_files(ssh_network: SshNetwork):
+    remote = ssh_network.boot("article")
+    lab = remote.lab
+    lab.exec(["sh", "-c", f"mkdir -p /etc/systemd/system/{DAEMON}.d && printf "
+              "'[Unit]\\nConditionPathExists=/etc/widget-go\\n' > "
+              f"/etc/systemd/system/{DAEMON}.d/go.conf && systemctl daemon-reload && "
+              f"systemctl stop {DAEMON}"], check=True)
+
+    code, held = over_ssh(remote, DAEMON)
+    lab_code, on_lab = diagnose_json(lab, DAEMON)
+
+    assert code == lab_code
+    assert findings(held) == findings(on_lab)
+    assert not [f for f in held["findings"] if f["live"]], findings(held)
+    # The file appears on the host: the same sources are live again, over ssh too.
+    lab.exec(["touch", "/etc/widget-go"], check=True)
+    code, going = over_ssh(remote, DAEMON)
+    assert code == 1
+    assert findings(going) == findings(diagnose_json(lab, DAEMON)[1])
+    assert [f["source"] for f in going["findings"] if f["live"]]

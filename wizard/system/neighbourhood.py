@@ -16,9 +16,10 @@ from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
 from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, UnitSnapshot
 from wizard.model.unit_names import is_valid_unit_name
+from wizard.system.access import ssh_access
 from wizard.system.host_files import system_files
 from wizard.system.systemd import SystemdClient
-from wizard.system.transaction_inputs import complete_for_model, file_facts
+from wizard.system.transaction_inputs import complete_for_model, file_facts, remote_path_check
 
 CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
 MAX_UNITS = 2000
@@ -95,9 +96,13 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     # The walk goes up; systemd's transactions also go down (the pull-ins of
     # every unit a start job reaches), and conditions are judged on the files.
     completed = complete_for_model(client, walked)
-    if root is None:
+    connection = client.connection
+    if connection.transport == "host":
+        check = remote_path_check(ssh_access(connection), completed)
+        return dataclasses.replace(completed, files=file_facts("/", completed, check=check))
+    if connection.files_root is None:
         return completed
-    return dataclasses.replace(completed, files=file_facts(root, completed))
+    return dataclasses.replace(completed, files=file_facts(connection.files_root, completed))
 
 
 def _load(client: SystemdClient, name: str, notes: list[str]) -> UnitSnapshot:
