@@ -253,3 +253,15 @@ def test_conditions_are_judged_on_the_hosts_files(ssh_network: SshNetwork):
     assert code == 1
     assert findings(going) == findings(diagnose_json(lab, DAEMON)[1])
     assert [f["source"] for f in going["findings"] if f["live"]]
+
+
+def test_a_host_without_systemd_stdio_bridge_says_what_is_missing(ssh_network: SshNetwork):
+    remote = ssh_network.boot("article")
+    # Hidden in the lab's own mount namespace only (its /usr is the host's, read-only).
+    remote.lab.exec(["mount", "--bind", "/dev/null", "/usr/bin/systemd-stdio-bridge"],
+                    check=True)
+    done = remote.staydown("diagnose", DAEMON)
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"cannot reach the system bus of host {remote.destination}" in done.stderr
+    assert "systemd-stdio-bridge" in done.stderr

@@ -265,6 +265,15 @@ def _translate(error: Exception, connection: Connection) -> StaydownError:
             "is systemd the init system here? try --machine NAME or --host HOST",
         )
     errno_value = int(getattr(error, "errno", 0) or 0)
+    if connection.transport == "host":
+        # The bus is systemd-stdio-bridge run over the ssh master; when that
+        # fails, sd-bus only sees the pipe close.
+        return SystemdUnreachableError(
+            f"cannot reach the system bus of {where}: "
+            f"{_describe_errno(errno_value) if errno_value else error}",
+            "check that `ssh HOST systemd-stdio-bridge --version` works (it ships with "
+            "systemd) and that HOST runs systemd",
+        )
     if errno_value in (-13, -1):
         return PermissionDeniedError(
             f"permission denied connecting to {where}", "run staydown as root (sudo)"
