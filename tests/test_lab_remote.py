@@ -265,3 +265,20 @@ def test_a_host_without_systemd_stdio_bridge_says_what_is_missing(ssh_network: S
     assert "Traceback" not in done.stderr
     assert f"cannot reach the system bus of host {remote.destination}" in done.stderr
     assert "systemd-stdio-bridge" in done.stderr
+
+
+def test_missing_tools_on_the_host_are_named_and_lower_nothing(ssh_network: SshNetwork):
+    remote = ssh_network.boot("article")
+    _code, whole = over_ssh(remote, DAEMON)
+    for tool in ("/usr/bin/grep", "/usr/bin/journalctl"):
+        # Hidden in the lab's own mount namespace only: not executable, as if absent.
+        remote.lab.exec(["mount", "--bind", "/dev/null", tool], check=True)
+
+    code, document = over_ssh(remote, DAEMON)
+
+    notes = "\n".join(document["notes"])
+    assert f"grep is missing on host {remote.destination}" in notes, notes
+    assert f"journalctl is not installed on host {remote.destination}" in notes, notes
+    # What D-Bus shows is all still there, exactly as live as with every tool.
+    assert code == 1
+    assert findings(document) == findings(whole)
