@@ -101,6 +101,19 @@ class SshLab:
         """Arguments for ssh or scp: ``-F /dev/null`` and every option as ``-o``."""
         return ["-F", "/dev/null", *(a for o in self.ssh_options() for a in ("-o", o))]
 
+    def ansible_host_vars(self) -> dict[str, str]:
+        """Inventory variables that reach this lab the same way (for ansible-playbook run
+        with :meth:`client`; written for the fleet tests, not exercised here)."""
+        common = " ".join(["-F", "/dev/null", *(f"-o {o}" for o in self.ssh_options()
+                                                  if not o.startswith("IdentityFile="))])
+        return {
+            "ansible_host": self.address,
+            "ansible_port": str(self.port),
+            "ansible_user": self.user,
+            "ansible_ssh_private_key_file": str(self.key_path),
+            "ansible_ssh_common_args": common,
+        }
+
     def client(self, argv: list[str]) -> list[str]:
         """``argv`` run in the client namespace, the only place the lab is reachable."""
         return ["ip", "netns", "exec", self.client_netns, *argv]
