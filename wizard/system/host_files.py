@@ -428,11 +428,12 @@ class RemoteFiles:
     access: SshAccess
     scope: str = "system"
     notes: list[str] = field(default_factory=list)
-    _hits: dict[str, list[str]] | None = None
+    _hits: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """The scan's tagged lines, per needle: one run of the script answers all three questions."""
 
     def _scan(self, needle: str = "systemctl") -> dict[str, list[str]]:
-        if self._hits is not None:
-            return self._hits
+        if needle in self._hits:
+            return self._hits[needle]
         user = self.scope == "user"
         cron = [*CRON_SYSTEM_FILES, *(f"{d}/*" for d in CRON_DIRS_WITH_USER),
                 *(f"{s}/*" for s in CRON_USER_SPOOLS)]
@@ -459,7 +460,7 @@ class RemoteFiles:
         for path in dict.fromkeys(hits["U"]):
             self.notes.append(f"could not read {path} on {self.access.label} (permission "
                               "denied); sources it holds are not in this diagnosis")
-        self._hits = hits
+        self._hits[needle] = hits
         return hits
 
     def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
