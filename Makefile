@@ -9,9 +9,14 @@ PYTHON ?= python3
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
 # generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
 # for the benchmark; the tests check the man page with groff -ww (groff-base) and the
-# zsh completion with zsh -n (zsh).
+# zsh completion with zsh -n (zsh); openssh-server runs inside a lab for --host (the lab boots
+# the host's /usr; the tests never start it on the host, but on a host whose init starts
+# services on install, installing it starts the host's sshd as any install of it does),
+# openssh-client and iproute2 (ip netns, ss) reach it; dbus-user-session and libpam-systemd give
+# the lingering user in a lab its session bus and XDG_RUNTIME_DIR (--user tests).
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck time groff-base zsh
+        dbus util-linux shellcheck time groff-base zsh openssh-server openssh-client iproute2 \
+        dbus-user-session libpam-systemd
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 

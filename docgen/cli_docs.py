@@ -400,6 +400,7 @@ def render_man_page(root: Command) -> str:
         lines += [f'.SS "{roff(title[:1].upper() + title[1:])}"',
                   roff(f"Accepted by {', '.join(c.key for c in users)}.")]
         lines += _option_entries(options, users[0].exclusive)
+    lines += _connections_section()
     lines.append(".SH EXIT STATUS")
     by_code: dict[int, list[tuple[str, str]]] = {}
     for code, name, doc in exit_codes():  # an alias (two names, one status) shares its entry
@@ -436,6 +437,9 @@ def render_man_page(root: Command) -> str:
         roff("Crontabs read for lines that run systemctl start."),
         ".TP", roff(", ".join(host_files.SYSTEM_DBUS_DIRS)),
         roff("D-Bus activation files read for SystemdService= lines."),
+        ".TP", roff("~/.config/systemd/user/UNIT.d/, $XDG_RUNTIME_DIR/systemd/user/UNIT.d/, "
+                    "~/.local/state/staydown/PLAN-ID.done"),
+        roff("The same for a plan --user: its holds and its record."),
         ".TP", roff("/run/staydown/labs/NAME/"),
         roff("The state of a running lab: lab.json and the boot console log."),
         ".SH EXAMPLES",
@@ -444,6 +448,8 @@ def render_man_page(root: Command) -> str:
         roff("sudo staydown diagnose widget-daemon --json   # one JSON object"),
         roff("sudo staydown plan widget-daemon --persistent # a script that survives reboots"),
         roff("staydown diagnose --machine web1 nginx        # a local container"),
+        roff("staydown diagnose --host ops@db2 postgresql   # over ssh; nothing to install there"),
+        roff("staydown plan --user syncthing                # a script for your user manager"),
         roff("sudo staydown lab up --scenario article        # a systemd to practise on"),
         roff("sudo staydown diagnose --lab default widget-daemon"),
         ".fi",
@@ -464,6 +470,45 @@ def render_man_page(root: Command) -> str:
              "the source: docs/tutorial.md, docs/kinds/."),
     ]
     return "\n".join(lines) + "\n"
+
+
+# What each connection reads, for WHICH SYSTEMD (README.md has the same in a table).
+CONNECTIONS = (
+    ("(default)", "The system manager on the system bus; files under /; the journal with "
+     "journalctl. The plan runs here, as root."),
+    ("--user", "Your own manager on your session bus ($XDG_RUNTIME_DIR/bus); your user unit "
+     "directories, your crontab (crontab -l, else the spool file if you may read it), "
+     "session-bus activation files; the user journal (journalctl --user). The plan uses "
+     "systemctl --user, writes under ~/.config/systemd/user or $XDG_RUNTIME_DIR/systemd/user "
+     "and refuses to run as root or as another user; --format ansible is refused."),
+    ("--machine NAME", "A container registered with systemd-machined: its bus through "
+     "machined, its files under /proc/LEADER/root (absolute links resolved inside it), its "
+     "journal with journalctl -M. Needs root. The plan runs inside the container."),
+    ("--host [USER@]HOST[:PORT]", "One ssh connection per run (a ControlMaster in a private "
+     "directory, closed at exit): the bus through systemd-stdio-bridge on the host; unit "
+     "files, crontabs and D-Bus activation files scanned there by one sh and grep script "
+     "that sends back only matching lines, and the paths of Condition*= tested there; "
+     "journalctl -o json there (watch follows "
+     "journalctl --follow there). Your ssh configuration applies; --ssh-option adds -o "
+     "options. The host needs sshd, systemd, sh, grep, sed, head and journalctl. What the "
+     "ssh user may not read is named in a note. The plan fingerprints the host's files and "
+     "is meant to be copied there and run as root. Monotonic timer deadlines are not turned "
+     "into wall-clock times, and --since is measured on this machine's clock."),
+    ("--bus ADDRESS", "Only the bus: files and journal are not read, which the output notes."),
+    ("--lab NAME", "A running lab: its bus, its files under its root, journalctl --root."),
+)
+
+
+def _connections_section() -> list[str]:
+    lines = [".SH WHICH SYSTEMD",
+             roff("Each command reads the manager over D-Bus, the files D-Bus cannot describe "
+                  "(unit files scanned for systemctl, crontabs, D-Bus activation files) and "
+                  "the journal, from wherever that system keeps them. What cannot be read is "
+                  "named in a note (notes in --json); it never silently makes a finding not "
+                  "live.")]
+    for option, text in CONNECTIONS:
+        lines += [".TP", f"\\fB{roff(option)}\\fR", roff(text)]
+    return lines
 
 
 # -- completions ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.ssh_lab import SshNetwork
 from wizard.cli.main import main
 from wizard.environment import Environment
 from wizard.lab import nspawn as lab_module
@@ -48,6 +49,21 @@ def lab_factory() -> Iterator[Callable[[str | lab_module.Scenario], lab_module.L
     finally:
         for each in booted:
             lab_module.down(each.name)
+
+
+@pytest.fixture
+def ssh_network() -> Iterator[SshNetwork]:
+    """Labs with an sshd, reachable only from a network namespace of the test's (ssh_lab.py)."""
+    reason = lab_unavailable_reason() or next(
+        (f"{tool} is not installed (make debs)" for tool in ("ip", "ssh", "ssh-keygen")
+         if shutil.which(tool) is None), None) or (
+        None if os.path.exists("/usr/sbin/sshd") else "openssh-server is not installed")
+    if reason is not None:
+        if os.environ.get("STAYDOWN_REQUIRE_LAB"):
+            pytest.fail(f"lab required but unavailable: {reason}")
+        pytest.skip(reason)
+    with SshNetwork() as network:
+        yield network
 
 
 @dataclass

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import run_cli
@@ -70,3 +73,27 @@ def unit_states(lab: Lab, *units: str) -> dict[str, tuple[str, str]]:
         active = lab.exec(["systemctl", "is-active", "--", unit]).stdout.strip()
         found[unit] = (enabled, active)
     return found
+
+
+WORKTREE = Path(__file__).resolve().parents[1]
+
+
+def staydown_binds() -> list[str]:
+    """Read-only binds that let staydown run inside a lab (``lab_module.up(read_only_binds=)``).
+
+    The worktree holds the venv; its interpreter lives under sys.base_prefix,
+    which the lab already has when it is under /usr (pyenv puts it under /root;
+    make the lab's /root traversable then, see :func:`open_root_for_users`).
+    """
+    base = os.path.realpath(sys.base_prefix)
+    return [str(WORKTREE)] + ([] if base.startswith("/usr") else [base])
+
+
+def open_root_for_users(lab: Lab) -> None:
+    """Let a non-root user reach an interpreter bound under the lab's /root."""
+    lab.exec(["chmod", "0755", "/root"], check=True)
+
+
+def staydown_argv(*argv: str) -> list[str]:
+    """The command line that runs this worktree's staydown inside a lab booted with the binds."""
+    return [sys.executable, "-m", "wizard", *argv]

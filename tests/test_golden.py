@@ -44,7 +44,8 @@ def article_files(tmp_path: Path, output_format: str, output: str) -> dict[str, 
         shutil.copy(unit, etc / unit.name)
     diagnosis = diagnose(snapshot)
     choices = default_choices(diagnosis, snapshot, persistent=False)
-    plan, _notes = assemble_plan(diagnosis, snapshot, choices, output_format, str(tmp_path))
+    plan, _notes = assemble_plan(diagnosis, snapshot, choices, output_format,
+                                 lambda path: (tmp_path / path.lstrip("/")).read_bytes())
     assert plan.file_fingerprints, "the unit files were found and fingerprinted"
     outputs = render_outputs(plan, output_format, Path(output))
     return {path.name: normalised(rendered.text, plan) for path, rendered in outputs.items()}

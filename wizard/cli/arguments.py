@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pwd
 from typing import TYPE_CHECKING
 
 from wizard.environment import Environment
+from wizard.errors import UsageError
 from wizard.lab import nspawn as lab
 from wizard.model.connection import (
     Connection,
@@ -16,6 +19,7 @@ from wizard.model.connection import (
     user_connection,
 )
 from wizard.model.unit_names import normalise_unit_name
+from wizard.plan.build import SYSTEM_LAYOUT, UnitLayout, user_layout
 from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import machine_files_root, systemd_client
 
@@ -33,12 +37,31 @@ def connection_from(args: argparse.Namespace) -> Connection:
     if getattr(args, "machine", None):
         return machine_connection(args.machine, machine_files_root(args.machine))
     if getattr(args, "host", None):
-        return host_connection(args.host)
+        return host_connection(args.host, tuple(getattr(args, "ssh_option", ())))
     if getattr(args, "bus", None):
         return address_connection(args.bus)
     if getattr(args, "lab", None):
         return lab.require_lab(args.lab).connection
     return system_connection()
+
+
+def plan_layout(connection: Connection, env: Environment) -> UnitLayout:
+    """Where the plan's files go: the system's directories, or the calling user's.
+
+    A user manager's plan is made and run by that user, never by root: root's
+    changes would land in root's own manager, not the user's.
+    """
+    if connection.transport != "user":
+        return SYSTEM_LAYOUT
+    if env.is_root:
+        raise UsageError(
+            "a plan for a user service manager is made and run as that user, not as root",
+            "run staydown plan --user as the user whose manager it is",
+        )
+    account = pwd.getpwuid(os.getuid())
+    home = os.environ.get("HOME") or account.pw_dir
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return user_layout(account.pw_name, home, runtime)
 
 
 def console_for(env: Environment, args: argparse.Namespace) -> Console:

@@ -45,10 +45,16 @@ def _connection_options() -> _Parser:
     exclusive.add_argument("--user", action="store_true", help="your user service manager")
     exclusive.add_argument("-M", "--machine", metavar="NAME", help="a local container")
     exclusive.add_argument(
-        "-H", "--host", metavar="[USER@]HOST", help="a remote host over ssh, like systemctl -H"
+        "-H", "--host", metavar="[USER@]HOST[:PORT]",
+        help="a remote host over ssh, like systemctl -H; nothing to install there"
     )
     exclusive.add_argument("--bus", metavar="ADDRESS", help="any D-Bus address")
     exclusive.add_argument("--lab", metavar="NAME", help="a running staydown lab")
+    group.add_argument(
+        "--ssh-option", metavar="OPTION", action="append", default=argparse.SUPPRESS,
+        help="with --host: an ssh -o option (IdentityFile=..., UserKnownHostsFile=...); "
+        "repeatable",
+    )
     return parent
 
 

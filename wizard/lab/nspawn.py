@@ -236,8 +236,17 @@ def _preflight() -> None:
         raise LabError("nsenter is not installed", "install it: apt-get install util-linux")
 
 
-def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> Lab:
+def up(
+    scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB,
+    network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
+) -> Lab:
     """Boot a lab with the scenario's units and wait until its systemd is up.
+
+    ``network_namespace`` (a path such as /run/netns/NAME, made by ``ip netns
+    add``) puts the lab in that namespace instead of a fresh private one, so a
+    test can wire a veth pair into it; it is never the host's own.
+    ``read_only_binds`` are host directories shown read-only at the same path
+    inside (a test runs staydown itself in the lab from its worktree).
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
     :func:`scenario_from_directory` (the benchmark and ``lab challenge``
@@ -246,6 +255,10 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     """
     _preflight()
     _check_name(name)
+    if network_namespace is not None and os.stat(network_namespace).st_ino == os.stat(
+        "/proc/self/ns/net"
+    ).st_ino:
+        raise LabError("a lab never shares the host's network namespace")
     scenario = (
         scenario_name if isinstance(scenario_name, Scenario) else load_scenario(scenario_name)
     )
@@ -284,7 +297,8 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         "--volatile=yes",
         "--directory=/",
         "--boot",
-        "--private-network",
+        *([f"--network-namespace-path={network_namespace}"] if network_namespace
+          else ["--private-network"]),
         "--register=no",
         "--keep-unit",
         "--console=read-only",
@@ -300,6 +314,7 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         shutil.copytree(scenario.directory / "files", extra, symlinks=True)
         command.extend(_file_mounts(extra))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
+    command.extend(f"--bind-ro={directory}" for directory in read_only_binds)
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

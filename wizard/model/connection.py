@@ -18,13 +18,16 @@ class Connection:
 
     ``files_root`` is where cron tables, unit files and D-Bus service files of
     that system are read from ("/" locally, /proc/PID/root for a container);
-    None when they cannot be read at all (over ssh), which the diagnosis notes.
+    None when they are not on this machine (over ssh they are read on the
+    host; behind a bare bus address they cannot be read, which the diagnosis
+    notes). ``ssh_options`` are ``-o`` options for every ssh of --host.
     """
 
     transport: Transport = "system"
     target: str = ""
     files_root: str | None = "/"
     label: str = "the local system manager"
+    ssh_options: tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -54,9 +57,10 @@ def machine_connection(name: str, files_root: str | None) -> Connection:
     )
 
 
-def host_connection(host: str) -> Connection:
+def host_connection(host: str, ssh_options: tuple[str, ...] = ()) -> Connection:
     """A remote host's system manager over ssh, like systemctl --host."""
-    return Connection(transport="host", target=host, files_root=None, label=f"host {host}")
+    return Connection(transport="host", target=host, files_root=None, label=f"host {host}",
+                      ssh_options=ssh_options)
 
 
 def address_connection(address: str, files_root: str | None = None, label: str = "") -> Connection:

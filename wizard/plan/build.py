@@ -61,6 +61,49 @@ _AT_OR_ABOVE_ETC = (
 )
 
 
+@dataclass(frozen=True)
+class UnitLayout:
+    """Where one manager's units, drop-ins and staydown's records live.
+
+    The system manager's are fixed; a user manager's are under the user's home
+    and runtime directory (systemd.unit(5), "User Unit Search Path"), and its
+    plan must run as that user (``user``) with ``systemctl --user``.
+    """
+
+    scope: str = "system"
+    persistent_dir: str = "/etc/systemd/system"
+    runtime_dir: str = "/run/systemd/system"
+    record_dir: str = RECORD_DIR
+    above_runtime: tuple[str, ...] = _ABOVE_RUNTIME
+    at_or_above_persistent: tuple[str, ...] = _AT_OR_ABOVE_ETC
+    user: str = ""
+
+
+SYSTEM_LAYOUT = UnitLayout()
+
+
+def user_layout(user: str, home: str, runtime_dir: str) -> UnitLayout:
+    """A user manager's layout, for ``user`` with that home and runtime directory.
+
+    ``systemctl --user mask`` writes to ~/.config/systemd/user, ``--runtime``
+    to $XDG_RUNTIME_DIR/systemd/user.
+    """
+    config = f"{home}/.config/systemd"
+    runtime = f"{runtime_dir}/systemd"
+    at_or_above = (f"{config}/user.control/", f"{runtime}/user.control/",
+                   f"{runtime}/transient/", f"{runtime}/generator.early/", f"{config}/user/")
+    return UnitLayout(
+        scope="user",
+        persistent_dir=f"{config}/user",
+        runtime_dir=f"{runtime}/user",
+        record_dir=f"{home}/.local/state/staydown",
+        above_runtime=(*at_or_above, "/etc/xdg/systemd/user/", "/etc/systemd/user/",
+                       f"{runtime}/user/"),
+        at_or_above_persistent=at_or_above,
+        user=user,
+    )
+
+
 class ActionKind(StrEnum):
     """The primitive changes a plan is made of; each has an exact inverse."""
 
@@ -153,6 +196,7 @@ class Plan:
     unit_fingerprints: tuple[UnitFingerprint, ...]
     file_fingerprints: tuple[FileFingerprint, ...]
     notes: tuple[str, ...] = field(default=())
+    layout: UnitLayout = SYSTEM_LAYOUT
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -166,48 +210,50 @@ class Plan:
     @property
     def record_path(self) -> str:
         """Where the script records what it changed, for the undo to reverse."""
-        return f"{RECORD_DIR}/{self.plan_id}.done"
+        return f"{self.layout.record_dir}/{self.plan_id}.done"
 
     @property
     def links_path(self) -> str:
         """Where the script keeps the enablement links ``disable`` removes."""
-        return f"{RECORD_DIR}/{self.plan_id}.links"
+        return f"{self.layout.record_dir}/{self.plan_id}.links"
 
 
 # -- building the plan -----------------------------------------------------------------
 
 
-def _mask_needs_hold(unit: UnitSnapshot | None, name: str, runtime: bool) -> bool:
+def _mask_needs_hold(
+    unit: UnitSnapshot | None, name: str, runtime: bool, layout: UnitLayout = SYSTEM_LAYOUT
+) -> bool:
     """Whether ``systemctl mask [--runtime]`` would fail or be shadowed for this unit."""
     if unit is None or not unit.fragment_path or unit.fragment_path == "/dev/null":
         return False
     if unit.fragment_path.rsplit("/", 1)[-1] != name:
         # An alias: the name's link in /etc would block the mask symlink.
         return True
-    shadowing = _ABOVE_RUNTIME if runtime else _AT_OR_ABOVE_ETC
+    shadowing = layout.above_runtime if runtime else layout.at_or_above_persistent
     return unit.fragment_path.startswith(shadowing) or unit.transient
 
 
-def _drop_in_dir(unit: str, persistent: bool) -> str:
-    base = "/etc/systemd/system" if persistent else "/run/systemd/system"
+def _drop_in_dir(unit: str, persistent: bool, layout: UnitLayout) -> str:
+    base = layout.persistent_dir if persistent else layout.runtime_dir
     return f"{base}/{unit}.d"
 
 
-def hold_drop_in(unit: str, persistent: bool) -> DropIn:
+def hold_drop_in(unit: str, persistent: bool, layout: UnitLayout = SYSTEM_LAYOUT) -> DropIn:
     """The drop-in that keeps a unit from starting, whoever asks."""
     return DropIn(
         unit=unit,
-        path=f"{_drop_in_dir(unit, persistent)}/{HOLD_DROP_IN}",
+        path=f"{_drop_in_dir(unit, persistent, layout)}/{HOLD_DROP_IN}",
         settings=(("Unit", "ConditionPathExists", HOLD_CONDITION),),
         purpose=f"hold {unit}: every start request completes without starting it",
     )
 
 
-def restart_drop_in(unit: str, persistent: bool) -> DropIn:
+def restart_drop_in(unit: str, persistent: bool, layout: UnitLayout = SYSTEM_LAYOUT) -> DropIn:
     """The drop-in that turns the restart policy off."""
     return DropIn(
         unit=unit,
-        path=f"{_drop_in_dir(unit, persistent)}/{RESTART_DROP_IN}",
+        path=f"{_drop_in_dir(unit, persistent, layout)}/{RESTART_DROP_IN}",
         settings=(("Service", "Restart", "no"),),
         purpose=f"Restart=no for {unit}",
     )
@@ -216,7 +262,8 @@ def restart_drop_in(unit: str, persistent: bool) -> DropIn:
 class _ActionList:
     """Actions in order, each (kind, unit) once, with stable ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, layout: UnitLayout = SYSTEM_LAYOUT) -> None:
+        self.layout = layout
         self.seen: set[tuple[ActionKind, str]] = set()
         self.count = 0
 
@@ -242,13 +289,13 @@ def _unit_actions(
             pass
         case Method.MASK_RUNTIME | Method.MASK:
             runtime = method == Method.MASK_RUNTIME
-            if _mask_needs_hold(unit, name, runtime):
+            if _mask_needs_hold(unit, name, runtime, actions.layout):
                 planned.append(actions.make(
                     ActionKind.DROP_IN, name,
                     f"{name}'s unit file is in {_directory(unit)}, where systemctl mask "
                     f"{'--runtime is shadowed' if runtime else 'fails'}: hold it with a "
                     "drop-in instead",
-                    drop_in=hold_drop_in(name, not runtime),
+                    drop_in=hold_drop_in(name, not runtime, actions.layout),
                 ))
             else:
                 kind = ActionKind.MASK_RUNTIME if runtime else ActionKind.MASK
@@ -260,7 +307,7 @@ def _unit_actions(
         case Method.DROP_IN:
             planned.append(actions.make(
                 ActionKind.DROP_IN, name, f"hold {name} with a drop-in",
-                drop_in=hold_drop_in(name, persistent),
+                drop_in=hold_drop_in(name, persistent, actions.layout),
             ))
         case Method.COMMENT_OUT:
             pass
@@ -319,7 +366,7 @@ def _step_for(
     if finding.kind == FindingKind.RESTART_POLICY:
         if method == Method.DROP_IN:
             made = actions.make(ActionKind.DROP_IN, target, "turn the restart policy off",
-                                drop_in=restart_drop_in(target, persistent))
+                                drop_in=restart_drop_in(target, persistent, actions.layout))
             planned.extend([made] if made else [])
         does = (
             f"Sets Restart=no in a drop-in; {target} itself is stopped in the last block."
@@ -389,6 +436,7 @@ def build_plan(
     created: str,
     nonce: str = "",
     file_fingerprints: Sequence[FileFingerprint] = (),
+    layout: UnitLayout = SYSTEM_LAYOUT,
 ) -> Plan:
     """The ordered actions for the chosen sources, then the unit itself.
 
@@ -400,7 +448,7 @@ def build_plan(
     offers what :func:`method_options` returns).
     """
     by_source = _best_findings(diagnosis)
-    actions = _ActionList()
+    actions = _ActionList(layout)
     steps: list[PlanStep] = []
     for source in choices.sources:
         finding = by_source.get(source)
@@ -450,6 +498,7 @@ def build_plan(
         unit_fingerprints=tuple(unit_prints),
         file_fingerprints=tuple(file_fingerprints),
         notes=tuple(notes),
+        layout=layout,
     )
 
 

@@ -2,8 +2,12 @@
 
 Cron tables, D-Bus activation files, and a cheap text pre-scan of unit files
 for ``systemctl`` (so only units that could call systemctl are loaded over
-D-Bus). Paths are read under a root: "/" on the host, /proc/PID/root for a
-container, whose absolute symlinks are resolved inside that root.
+D-Bus). ``HostFiles`` reads under a root: "/" on the host, /proc/PID/root for
+a container, whose absolute symlinks are resolved inside that root.
+``RemoteFiles`` asks a host over ssh the same questions with one shell script
+run there, which greps and sends back only the lines that matter.
+``system_files`` picks the one a connection needs; both name what they could
+not read in ``notes``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ from __future__ import annotations
 import configparser
 import errno
 import os
+import pwd
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from wizard.model.connection import Connection
 from wizard.model.snapshots import CronEntry, DBusServiceFile
+from wizard.system.access import SshAccess, ssh_access
 
 # systemd.unit(5), "Unit File Load Path"; /lib is there for unmerged systems.
 SYSTEM_UNIT_DIRS = (
@@ -61,6 +71,36 @@ _CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SERVICEDIR = re.compile(r"<servicedir>\s*([^<\s]+)\s*</servicedir>")
 
 
+class SystemFiles(Protocol):
+    """What a diagnosis asks of a system's files, wherever they are."""
+
+    @property
+    def notes(self) -> list[str]:
+        """What could not be read, one sentence each."""
+        ...
+
+    def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
+        """Units whose file or drop-in contains ``needle``, with those file paths."""
+        ...
+
+    def cron_entries(self) -> tuple[CronEntry, ...]:
+        """Every crontab line that runs systemctl."""
+        ...
+
+    def dbus_service_files(self) -> tuple[DBusServiceFile, ...]:
+        """Activation files that hand a bus name to a systemd unit."""
+        ...
+
+
+def system_files(connection: Connection) -> SystemFiles | None:
+    """The files of the system behind a connection, or None when they cannot be reached."""
+    if connection.transport == "host":
+        return RemoteFiles(ssh_access(connection), scope=connection.scope)
+    if connection.files_root is None:
+        return None
+    return HostFiles(connection.files_root, scope=connection.scope)
+
+
 @dataclass(frozen=True)
 class HostFiles:
     """The files of one system, read below ``root``."""
@@ -68,6 +108,7 @@ class HostFiles:
     root: str
     scope: str = "system"
     home: str = "~"
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def _real(self, path: str) -> str:
         """Map a path of the target system to one we can open, symlinks included.
@@ -110,6 +151,9 @@ class HostFiles:
                 return None
             with open(real, "rb") as handle:
                 return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        except PermissionError:
+            self.notes.append(f"could not read {path} (permission denied)")
+            return None
         except OSError:
             return None
 
@@ -117,6 +161,9 @@ class HostFiles:
         """Names in a directory of the target system (empty when absent)."""
         try:
             return sorted(os.listdir(self._real(path)))
+        except PermissionError:
+            self.notes.append(f"could not read {path} (permission denied)")
+            return []
         except OSError:
             return []
 
@@ -205,6 +252,9 @@ class HostFiles:
                 # with a dot (foo.dpkg-old, staydown's own backups) is never run.
                 if _CRON_D_NAME.fullmatch(name):
                     entries.extend(self._parse_crontab(f"{directory}/{name}", with_user=True))
+        if self.scope == "user":
+            entries.extend(self._own_crontab())
+            return tuple(entries)
         for spool in CRON_USER_SPOOLS:
             for name in self.list_dir(spool):
                 if name != "crontabs" and not name.startswith("."):
@@ -213,29 +263,40 @@ class HostFiles:
                     )
         return tuple(entries)
 
+    def _own_crontab(self) -> list[CronEntry]:
+        """The calling user's crontab: ``crontab -l``, as the spool is root's to read.
+
+        Without crontab(1) (no cron installed) the spool file is read directly,
+        which works only where the spool lets the user in.
+        """
+        user = pwd.getpwuid(os.getuid()).pw_name
+        file = f"{CRON_USER_SPOOLS[0]}/{user}"
+        if self.root == "/" and shutil.which("crontab") is not None:
+            done = subprocess.run(["crontab", "-l"], capture_output=True, text=True,
+                                  check=False, timeout=30)
+            if done.returncode != 0:
+                return []  # "no crontab for USER"
+            lines = enumerate(done.stdout.splitlines(), start=1)
+            return list(crontab_entries(file, lines, with_user=False, owner=user))
+        try:
+            os.listdir(self._real(CRON_USER_SPOOLS[0]))
+        except PermissionError:
+            self.notes.append(f"could not read {CRON_USER_SPOOLS[0]} (permission denied) and "
+                              "crontab(1) is not installed: your crontab was not checked")
+            return []
+        except OSError:
+            return []
+        return list(self._parse_crontab(file, with_user=False, owner=user))
+
     def _parse_crontab(
         self, file: str, *, with_user: bool, owner: str = "root"
     ) -> Iterator[CronEntry]:
         text = self.read_text(file)
         if text is None:
             return
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.strip()
-            if not line or line.startswith("#") or "systemctl" not in line:
-                continue
-            if re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=", line):
-                continue  # an environment assignment, not a job
-            fields = line.split()
-            width = 1 if fields[0].startswith("@") else 5
-            if len(fields) <= width + (1 if with_user else 0):
-                continue
-            schedule = " ".join(fields[:width])
-            user = fields[width] if with_user else owner
-            # Keep the command text as written after the schedule (and user).
-            rest = line
-            for token in fields[: width + (1 if with_user else 0)]:
-                rest = rest[rest.index(token) + len(token) :]
-            yield CronEntry(file, number, schedule, user, rest.strip())
+        yield from crontab_entries(
+            file, enumerate(text.splitlines(), start=1), with_user=with_user, owner=owner
+        )
 
     def dbus_service_files(self) -> tuple[DBusServiceFile, ...]:
         """Activation files that hand a bus name to a systemd unit."""
@@ -258,23 +319,188 @@ class HostFiles:
 
     def _parse_dbus_service(self, file: str) -> DBusServiceFile | None:
         text = self.read_text(file)
-        if text is None or "SystemdService" not in text:
-            return None
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        try:
-            parser.read_string(text)
-        except configparser.Error:
-            return None
-        if not parser.has_section("D-BUS Service"):
-            return None
-        section = parser["D-BUS Service"]
-        service = section.get("SystemdService", "").strip()
-        if not service:
-            return None
-        return DBusServiceFile(
-            file=file,
-            bus_name=section.get("Name", "").strip(),
-            systemd_service=service,
-            exec_line=section.get("Exec", "").strip(),
-        )
+        return None if text is None else parse_dbus_service(file, text)
+
+
+def crontab_entries(
+    file: str, lines: Iterable[tuple[int, str]], *, with_user: bool, owner: str = "root"
+) -> Iterator[CronEntry]:
+    """The jobs among a crontab's numbered lines that run systemctl."""
+    for number, raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "systemctl" not in line:
+            continue
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=", line):
+            continue  # an environment assignment, not a job
+        fields = line.split()
+        width = 1 if fields[0].startswith("@") else 5
+        if len(fields) <= width + (1 if with_user else 0):
+            continue
+        schedule = " ".join(fields[:width])
+        user = fields[width] if with_user else owner
+        # Keep the command text as written after the schedule (and user).
+        rest = line
+        for token in fields[: width + (1 if with_user else 0)]:
+            rest = rest[rest.index(token) + len(token) :]
+        yield CronEntry(file, number, schedule, user, rest.strip())
+
+
+def parse_dbus_service(file: str, text: str) -> DBusServiceFile | None:
+    """A D-Bus activation file's bus name and systemd unit, or None when it names none."""
+    if "SystemdService" not in text:
+        return None
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    if not parser.has_section("D-BUS Service"):
+        return None
+    section = parser["D-BUS Service"]
+    service = section.get("SystemdService", "").strip()
+    if not service:
+        return None
+    return DBusServiceFile(
+        file=file,
+        bus_name=section.get("Name", "").strip(),
+        systemd_service=service,
+        exec_line=section.get("Exec", "").strip(),
+    )
+
+
+# The scan RemoteFiles runs on the host: POSIX sh, grep and sed, which every
+# host has. It prints one line per hit, tagged: H a unit file that mentions the
+# needle, C a crontab line (file:number:text), D a line of a D-Bus activation
+# file that names a systemd unit (file:text), U a path it could not read, M a
+# tool that is missing. Only these lines cross the network.
+_REMOTE_SCAN = r"""
+command -v grep >/dev/null 2>&1 || { echo 'M grep'; exit 0; }
+needle=$1
+unit_dirs=$2
+dbus_dirs=$3
+dbus_config=$4
+cron_files=$5
+seen=:
+for d in $unit_dirs; do
+  case $d in "~"*) d="$HOME${d#"~"}" ;; esac
+  [ -d "$d" ] || continue
+  if [ ! -r "$d" ] || [ ! -x "$d" ]; then echo "U $d"; continue; fi
+  # /lib is /usr/lib on merged-/usr systems: read each directory once.
+  real=$(cd "$d" && pwd -P)
+  case $seen in *":$real:"*) continue ;; esac
+  seen="$seen$real:"
+  set --
+  for f in "$d"/* "$d"/*.d/*.conf; do
+    [ -f "$f" ] || continue
+    if [ -r "$f" ]; then set -- "$@" "$f"; else echo "U $f"; fi
+  done
+  [ $# -eq 0 ] || grep -l -F -e "$needle" -- "$@" | sed 's/^/H /'
+done
+# Unquoted on purpose: the lists are split into words and their globs expanded.
+for f in $cron_files; do
+  [ -d "$f" ] && continue
+  [ -e "$f" ] || { d=${f%/*}; [ -d "$d" ] && [ ! -r "$d" ] && echo "U $d"; continue; }
+  if [ -r "$f" ]; then grep -n -H -F -e systemctl -- "$f" | sed 's/^/C /'; else echo "U $f"; fi
+done
+extra=""
+for c in $dbus_config; do
+  [ -r "$c" ] || continue
+  extra="$extra $(grep -o '<servicedir>[^<]*</servicedir>' "$c" | sed -e 's/<[^>]*>//g')"
+done
+for d in $dbus_dirs $extra; do
+  for f in "$d"/*.service; do
+    [ -f "$f" ] || continue
+    [ -r "$f" ] || { echo "U $f"; continue; }
+    grep -q -F SystemdService "$f" || continue
+    grep -H -e '^[[:space:]]*\[' -e '^[[:space:]]*Name[[:space:]]*=' \
+      -e '^[[:space:]]*SystemdService[[:space:]]*=' -e '^[[:space:]]*Exec[[:space:]]*=' \
+      -- "$f" | sed 's/^/D /'
+  done
+done
+"""
+
+
+@dataclass
+class RemoteFiles:
+    """The files of a host over ssh, scanned there by one script per diagnosis."""
+
+    access: SshAccess
+    scope: str = "system"
+    notes: list[str] = field(default_factory=list)
+    _hits: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """The scan's tagged lines, per needle: one run of the script answers all three questions."""
+
+    def _scan(self, needle: str = "systemctl") -> dict[str, list[str]]:
+        if needle in self._hits:
+            return self._hits[needle]
+        user = self.scope == "user"
+        cron = [*CRON_SYSTEM_FILES, *(f"{d}/*" for d in CRON_DIRS_WITH_USER),
+                *(f"{s}/*" for s in CRON_USER_SPOOLS)]
+        arguments = [
+            needle,
+            " ".join(USER_UNIT_DIRS if user else SYSTEM_UNIT_DIRS),
+            " ".join(USER_DBUS_DIRS if user else SYSTEM_DBUS_DIRS),
+            "" if user else " ".join(f"{d}/*" for d in DBUS_CONFIG_DIRS),
+            "" if user else " ".join(cron),
+        ]
+        # The script and each list are one quoted word each; the remote sh splits the lists.
+        done = self.access.run(["sh", "-c", _REMOTE_SCAN, "staydown-scan", *arguments])
+        hits: dict[str, list[str]] = {"H": [], "C": [], "D": [], "U": [], "M": []}
+        for line in done.text.splitlines():
+            tag, _, rest = line.partition(" ")
+            if tag in hits and rest:
+                hits[tag].append(rest)
+        for tool in hits["M"]:
+            self.notes.append(f"{tool} is missing on {self.access.label}: unit files, cron "
+                              "tables and D-Bus activation files there were not checked")
+        if done.returncode != 0 and not any(hits.values()):
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            self.notes.append(f"the files of {self.access.label} could not be scanned: {last}")
+        for path in dict.fromkeys(hits["U"]):
+            self.notes.append(f"could not read {path} on {self.access.label} (permission "
+                              "denied); sources it holds are not in this diagnosis")
+        self._hits[needle] = hits
+        return hits
+
+    def unit_files_mentioning(self, needle: str) -> dict[str, list[str]]:
+        """Units whose file or drop-in on the host contains ``needle`` (grep there)."""
+        found: dict[str, list[str]] = {}
+        for path in self._scan(needle)["H"]:
+            directory, _, name = path.rpartition("/")
+            if name.endswith(".conf") and directory.endswith(".d"):
+                unit = directory.rpartition("/")[2][:-2]
+            else:
+                unit = name
+            found.setdefault(unit, []).append(path)
+        return found
+
+    def cron_entries(self) -> tuple[CronEntry, ...]:
+        """The host's crontab lines that run systemctl, as the local reader parses them."""
+        lines: dict[str, list[tuple[int, str]]] = {}
+        for hit in self._scan()["C"]:
+            file, _, rest = hit.partition(":")
+            number, _, text = rest.partition(":")
+            if number.isdigit():
+                lines.setdefault(file, []).append((int(number), text))
+        entries: list[CronEntry] = []
+        for file, numbered in lines.items():
+            directory, _, name = file.rpartition("/")
+            if directory in CRON_USER_SPOOLS:
+                if name != "crontabs" and not name.startswith("."):
+                    entries.extend(crontab_entries(file, numbered, with_user=False, owner=name))
+            elif file in CRON_SYSTEM_FILES or (
+                directory in CRON_DIRS_WITH_USER and _CRON_D_NAME.fullmatch(name)
+            ):
+                entries.extend(crontab_entries(file, numbered, with_user=True))
+        return tuple(entries)
+
+    def dbus_service_files(self) -> tuple[DBusServiceFile, ...]:
+        """The host's D-Bus activation files that name a systemd unit."""
+        texts: dict[str, list[str]] = {}
+        for hit in self._scan()["D"]:
+            file, separator, text = hit.partition(".service:")
+            if separator:
+                texts.setdefault(f"{file}.service", []).append(text)
+        found = (parse_dbus_service(file, "\n".join(lines)) for file, lines in texts.items())
+        return tuple(f for f in found if f is not None)

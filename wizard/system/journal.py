@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import IO, Any
 from wizard.model.connection import Connection
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
+from wizard.system.access import LocalAccess, access_for
 
 # journalctl --output-fields keeps the JSON small; __CURSOR, __REALTIME_TIMESTAMP
 # and _BOOT_ID are always included (journalctl(1), --output-fields).
@@ -56,6 +56,13 @@ class JournalSource:
     label: str = "the local journal"
     unavailable: str = ""
     """Why this journal cannot be read from here; empty when it can."""
+    connection: Connection | None = None
+    """Whose access runs journalctl (over ssh for --host); None: this machine."""
+
+    @property
+    def access(self) -> LocalAccess:
+        """Where journalctl runs."""
+        return access_for(self.connection)
 
 
 def journal_source(connection: Connection) -> JournalSource:
@@ -70,11 +77,9 @@ def journal_source(connection: Connection) -> JournalSource:
                 (f"--machine={connection.target}",), label=f"the journal of {connection.label}"
             )
         case "host":
-            return JournalSource(
-                label=f"the journal of {connection.label}",
-                unavailable=f"reading the journal of {connection.label} over ssh is not "
-                "supported yet; run staydown on that host for the timeline",
-            )
+            # journalctl runs on the host, over the diagnosis's ssh connection.
+            return JournalSource(label=f"the journal of {connection.label}",
+                                 connection=connection)
     if connection.files_root:
         # --root reads ROOT/var/log/journal and ROOT/run/log/journal, whichever
         # the system's journald uses (a lab keeps it in /var/log/journal).
@@ -232,24 +237,24 @@ def read_journal(
     """
     if source.unavailable:
         return JournalRead(notes=(source.unavailable,))
-    if shutil.which("journalctl") is None:
-        return JournalRead(notes=("journalctl is not installed here, so there is no timeline",))
+    access = source.access
+    if not access.has_program("journalctl"):
+        where = access.label if access.remote else "here"
+        return JournalRead(notes=(f"journalctl is not installed on {where}, so there is no "
+                                  "timeline",))
     # --lines counts from --since onwards; --reverse makes it keep the newest.
     command = [*_command(source), _since(since_usec), f"--lines={limit}", "--reverse"]
     if until_usec is not None:
         command.append(f"--until=@{until_usec // 1_000_000}.{until_usec % 1_000_000:06d}")
     command += match_arguments(units, source)
     try:
-        done = subprocess.run(
-            command, capture_output=True, timeout=JOURNALCTL_TIMEOUT, check=False,
-            env={**os.environ, "SYSTEMD_PAGER": "", "LC_ALL": "C.UTF-8"},
-        )
+        done = access.run(command, timeout=JOURNALCTL_TIMEOUT)
     except subprocess.TimeoutExpired:
         return JournalRead(notes=(f"{source.label} took longer than {JOURNALCTL_TIMEOUT:.0f}s "
                                   "to read, so there is no timeline",))
     entries = parse_lines(reversed(done.stdout.splitlines()), user=source.user)
     notes = []
-    problem = _problem(source, done.returncode, done.stderr.decode("utf-8", errors="replace"))
+    problem = _problem(source, done.returncode, done.stderr)
     if problem and not (entries and done.returncode == 0):
         notes.append(problem)
     truncated = len(entries) >= limit
@@ -276,15 +281,15 @@ class JournalFollower:
         """Start journalctl; a journal that cannot be followed leaves a note."""
         if self.note:
             return
-        if shutil.which("journalctl") is None:
-            self.note = "journalctl is not installed here; the watch uses D-Bus signals only"
+        access = self.source.access
+        if not access.has_program("journalctl"):
+            where = access.label if access.remote else "here"
+            self.note = f"journalctl is not installed on {where}; the watch uses D-Bus " \
+                "signals only"
             return
         command = [*_command(self.source), "--follow", "--lines=all", _since(self._since_usec),
                    *match_arguments(self._units, self.source)]
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            env={**os.environ, "SYSTEMD_PAGER": "", "LC_ALL": "C.UTF-8"},
-        )
+        self._process = access.popen(command)
         assert self._process.stdout is not None
         os.set_blocking(self._process.stdout.fileno(), False)
 
@@ -325,6 +330,9 @@ class JournalFollower:
         process, self._process = self._process, None
         if process is None:
             return
+        if process.stdin is not None:
+            # Over ssh this is what ends the remote journalctl (SshAccess.popen).
+            process.stdin.close()
         if process.poll() is None:
             process.terminate()
             try:

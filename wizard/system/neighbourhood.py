@@ -16,9 +16,10 @@ from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
 from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, UnitSnapshot
 from wizard.model.unit_names import is_valid_unit_name
-from wizard.system.host_files import HostFiles
+from wizard.system.access import ssh_access
+from wizard.system.host_files import system_files
 from wizard.system.systemd import SystemdClient
-from wizard.system.transaction_inputs import complete_for_model, file_facts
+from wizard.system.transaction_inputs import complete_for_model, file_facts, remote_path_check
 
 CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
 MAX_UNITS = 2000
@@ -35,21 +36,21 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     notes: list[str] = []
     first = client.require_unit(target)
     units: dict[str, UnitSnapshot] = {first.name: first}
-    root = client.connection.files_root
     cron_entries: tuple[CronEntry, ...] = ()
     dbus_services: tuple[DBusServiceFile, ...] = ()
-    if root is None:
+    files = system_files(client.connection)
+    if files is None:
         notes.append(
             f"files of {client.connection.label} cannot be read from here: cron jobs, "
             "D-Bus activation files and units calling systemctl were not checked"
         )
     else:
-        files = HostFiles(root, scope=client.connection.scope)
         for name in sorted(files.unit_files_mentioning("systemctl")):
             if name not in units and is_valid_unit_name(name) and "@." not in name:
                 units[name] = _load(client, name, notes)
         cron_entries = files.cron_entries()
         dbus_services = files.dbus_service_files()
+        notes.extend(files.notes)
     cron_active = False
     if cron_entries:
         for daemon in CRON_DAEMONS:
@@ -95,9 +96,13 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     # The walk goes up; systemd's transactions also go down (the pull-ins of
     # every unit a start job reaches), and conditions are judged on the files.
     completed = dataclasses.replace(complete_for_model(client, walked), walked=tuple(units))
-    if root is None:
+    connection = client.connection
+    if connection.transport == "host":
+        check = remote_path_check(ssh_access(connection), completed)
+        return dataclasses.replace(completed, files=file_facts("/", completed, check=check))
+    if connection.files_root is None:
         return completed
-    return dataclasses.replace(completed, files=file_facts(root, completed))
+    return dataclasses.replace(completed, files=file_facts(connection.files_root, completed))
 
 
 def _load(client: SystemdClient, name: str, notes: list[str]) -> UnitSnapshot:

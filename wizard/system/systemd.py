@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pystemd import dbusexc
-from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, DBusRemote, apply_signature
+from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature
 
 from wizard.errors import (
     PermissionDeniedError,
@@ -39,6 +39,7 @@ from wizard.model.snapshots import (
     UnitChange,
     UnitSnapshot,
 )
+from wizard.system.access import ssh_access
 
 SYSTEMD = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"
@@ -264,6 +265,15 @@ def _translate(error: Exception, connection: Connection) -> StaydownError:
             "is systemd the init system here? try --machine NAME or --host HOST",
         )
     errno_value = int(getattr(error, "errno", 0) or 0)
+    if connection.transport == "host":
+        # The bus is systemd-stdio-bridge run over the ssh master; when that
+        # fails, sd-bus only sees the pipe close.
+        return SystemdUnreachableError(
+            f"cannot reach the system bus of {where}: "
+            f"{_describe_errno(errno_value) if errno_value else error}",
+            "check that `ssh HOST systemd-stdio-bridge --version` works (it ships with "
+            "systemd) and that HOST runs systemd",
+        )
     if errno_value in (-13, -1):
         return PermissionDeniedError(
             f"permission denied connecting to {where}", "run staydown as root (sudo)"
@@ -525,7 +535,9 @@ def _open_bus(connection: Connection) -> DBus:
         case "machine":
             return DBusMachine(connection.target.encode())
         case "host":
-            return DBusRemote(connection.target.encode())
+            # Through our own ssh master (one authentication, the operator's
+            # -o options), rather than sd_bus_open_system_remote's plain ssh.
+            return DBusAddress(ssh_access(connection).bus_address().encode())
         case "address":
             return DBusAddress(connection.target.encode())
     raise AssertionError(connection.transport)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from wizard.errors import StaydownError
 from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
+from wizard.system.access import LocalAccess
 from wizard.system.systemd import SystemdClient
 
 # What a start or stop transaction follows from a unit it holds a job for.
@@ -91,14 +92,18 @@ def _path_check(kind: str, root: str, param: str) -> bool | None:
     return None
 
 
+PathCheck = Callable[[str, str], "bool | None"]
+"""(Condition kind, path) -> whether it holds on the target system; None: cannot tell."""
+
+
 def _evaluate(
-    root: str, checks: tuple[tuple[str, bool, bool, str, int], ...]
+    check: PathCheck, checks: tuple[tuple[str, bool, bool, str, int], ...]
 ) -> tuple[bool, str] | None:
     """condition.c condition_test_list(): all plain checks, and one trigger (|) if any."""
     plain_failed: list[str] = []
     triggers: list[tuple[bool, str]] = []
     for kind, trigger, negate, param, _last in checks:
-        result = _path_check(kind, root, param)
+        result = check(kind, param)
         if result is None:
             return None  # one check we cannot evaluate here makes the whole list unknown
         passes = result != negate
@@ -117,22 +122,77 @@ def _evaluate(
 _STATE_SPECS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
 
 
-def file_facts(root: str, snapshot: SystemSnapshot) -> FileFacts:
-    """Evaluate the snapshot's file conditions and path-unit specs under ``root``."""
+def file_facts(
+    root: str, snapshot: SystemSnapshot, check: PathCheck | None = None
+) -> FileFacts:
+    """Evaluate the snapshot's file conditions and path-unit specs under ``root``.
+
+    ``check`` replaces the local test under ``root`` (over ssh: the answers of
+    one script run on the host, :func:`remote_path_check`).
+    """
+    if check is None:
+        def check(kind: str, param: str) -> bool | None:
+            return _path_check(kind, root, param)
     conditions: dict[str, tuple[bool, str]] = {}
     asserts: dict[str, tuple[bool, str]] = {}
     holding: set[str] = set()
     for unit in snapshot.units.values():
         if unit.conditions:
-            result = _evaluate(root, unit.conditions)
+            result = _evaluate(check, unit.conditions)
             if result is not None:
                 conditions[unit.name] = result
         if unit.asserts:
-            result = _evaluate(root, unit.asserts)
+            result = _evaluate(check, unit.asserts)
             if result is not None:
                 asserts[unit.name] = result
         if unit.path is not None:
             for kind, param in unit.path.paths:
-                if kind in _STATE_SPECS and _path_check(kind, root, param):
+                if kind in _STATE_SPECS and check(kind, param):
                     holding.add(param)
     return FileFacts(tuple(sorted(holding)), conditions, asserts)
+
+
+# The same tests as _path_check, in sh, for a host over ssh: one line of 1/0 per pair.
+_REMOTE_TESTS = {
+    "PathExists": '[ -e "$p" ] || [ -L "$p" ]',
+    "PathExistsGlob": 'set -- $p; [ -e "$1" ] || [ -L "$1" ]',
+    "PathIsDirectory": '[ -d "$p" ]',
+    "PathIsSymbolicLink": '[ -L "$p" ]',
+    "DirectoryNotEmpty": '[ -d "$p" ] && [ -n "$(ls "$p" 2>/dev/null)" ]',
+    "FileNotEmpty": '[ -f "$p" ] && [ -s "$p" ]',
+    "FileIsExecutable": '[ -f "$p" ] && [ -x "$p" ]',
+}
+_REMOTE_CHECK = "\n".join([
+    'while [ $# -ge 2 ]; do',
+    '  k=$1; p=$2; shift 2',
+    '  case $k in',
+    *(f'    {kind}) if {test}; then echo 1; else echo 0; fi ;;'
+      for kind, test in _REMOTE_TESTS.items()),
+    '    *) echo - ;;',
+    '  esac',
+    'done',
+])
+
+
+def remote_path_check(access: LocalAccess, snapshot: SystemSnapshot) -> PathCheck:
+    """Every path test the snapshot needs, answered by one script run where ``access`` runs."""
+    pairs: list[tuple[str, str]] = []
+    for unit in snapshot.units.values():
+        for kind, _trigger, _negate, param, _last in (*unit.conditions, *unit.asserts):
+            pairs.append((kind.removeprefix("Condition").removeprefix("Assert"), param))
+        if unit.path is not None:
+            pairs.extend((kind, param) for kind, param in unit.path.paths
+                         if kind in _STATE_SPECS)
+    wanted = sorted({p for p in pairs if p[0] in _REMOTE_TESTS})
+    answers: dict[tuple[str, str], bool] = {}
+    if wanted:
+        done = access.run(["sh", "-c", _REMOTE_CHECK, "staydown-paths",
+                           *(word for pair in wanted for word in pair)])
+        lines = done.text.splitlines()
+        if done.returncode == 0 and len(lines) == len(wanted):
+            answers = {pair: line == "1" for pair, line in zip(wanted, lines, strict=True)}
+
+    def check(kind: str, param: str) -> bool | None:
+        return answers.get((kind.removeprefix("Condition").removeprefix("Assert"), param))
+
+    return check

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.cli.arguments import console_for, diagnosed
+from wizard.cli.arguments import connection_from, console_for, diagnosed, plan_layout
 from wizard.environment import Environment
 from wizard.errors import ExitCode
 from wizard.output.terminal_text import printable
+from wizard.system.access import file_reader, parse_destination
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -19,6 +20,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from wizard.plan.assembly import assemble_plan
     from wizard.plan.build import default_choices
 
+    # Before connecting: root must not even reach for a user's manager.
+    layout = plan_layout(connection_from(args), env)
     connection, snapshot, diagnosis = diagnosed(args)
     choices = default_choices(diagnosis, snapshot, args.persistent)
     console = console_for(env, args)
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
         return ExitCode.OK
     plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
-                                connection.files_root)
+                                file_reader(connection),
+                                layout)
     output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
     outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
                              script_mode=int(args.mode, 8))
@@ -41,6 +45,22 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     for note in notes:
         console.print(f"  note: {printable(note)}")
     script = next(p for p in outputs if p.suffix in (".sh", ".yml") and ".undo." not in p.name)
-    how = ("ansible-playbook -i HOST, " if args.format == "ansible" else "sudo bash ")
-    console.print(f"Review it, then run: {how}{printable(str(script))}")
+    if args.format == "ansible":
+        how = f"ansible-playbook -i {connection.target or 'HOST'}, {script}"
+    elif connection.transport == "host":
+        # The script checks the host's own files: it is meant to run there.
+        where = parse_destination(connection.target)
+        port = ("", "") if where.port is None else (f"-P {where.port} ", f"-p {where.port} ")
+        how = (f"scp {port[0]}{script} {where.login}: && "
+               f"ssh {port[1]}{where.login} sudo bash {script.name}")
+    elif connection.transport == "machine":
+        # The script checks the machine's own files: it is meant to run inside.
+        how = (f"machinectl copy-to {connection.target} {script} /root/{script.name} && "
+               f"systemd-run -M {connection.target} --wait --pipe --quiet /bin/bash "
+               f"/root/{script.name}")
+    elif connection.transport == "user":
+        how = f"bash {script} (as yourself, not root)"
+    else:
+        how = f"sudo bash {script}"
+    console.print(f"Review it, then run: {printable(how)}")
     return ExitCode.OK

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from wizard.analysis import Diagnosis
 from wizard.analysis.findings import REPORT_STEPS, Finding
-from wizard.cli.arguments import connection_from, console_for
+from wizard.cli.arguments import connection_from, console_for, plan_layout
 from wizard.cli.flow import (
     AnswerMode,
     Asker,
@@ -43,6 +43,7 @@ from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan
 from wizard.plan.build import PlanChoices, plannable_findings
 from wizard.plan.options import Method, method_options
+from wizard.system.access import file_reader
 from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import systemd_client
 from wizard.system.unit_history import DEFAULT_SINCE_USEC, collect_timeline, with_timeline
@@ -127,7 +128,8 @@ def run_wizard(
     )
     output_format = str(answers["format"])
     plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
-                                connection.files_root)
+                                file_reader(connection),
+                                plan_layout(connection, env))
     output = Path(str(answers["output"]))
     outputs = render_outputs(plan, output_format, output)
 
