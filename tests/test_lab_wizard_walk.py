@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ STEP_TITLES = ("Status and restart policy", "Sockets and other triggers",
                "Reverse dependencies", "Everything else")
 
 
-def spawn(lab: Lab, cwd: Path, *extra: str, pager: str = "cat") -> pexpect.spawn:
+def spawn(lab: Lab, cwd: Path, *extra: str, pager: str = "cat") -> Any:
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "80", "LINES": "24", "NO_COLOR": "1",
            "PAGER": pager}
     return pexpect.spawn(
@@ -39,14 +40,14 @@ def spawn(lab: Lab, cwd: Path, *extra: str, pager: str = "cat") -> pexpect.spawn
     )
 
 
-def pause(child: pexpect.spawn, number: int) -> None:
+def pause(child: Any, number: int) -> None:
     """Wait for the pause after step ``number``, which offers the next step by default."""
     child.expect(f"Step {number} of 4 done")
     nxt = STEP_TITLES[number] if number < 4 else "What to neutralise"
     child.expect(f"continue to step {number + 1}: {nxt}")
 
 
-def walk_to_step_5(child: pexpect.spawn) -> None:
+def walk_to_step_5(child: Any) -> None:
     for number in range(1, 5):
         child.expect(f"{number}. {STEP_TITLES[number - 1]}")
         pause(child, number)
@@ -61,7 +62,7 @@ def normalised(script: str) -> str:
     return re.sub(r"next elapse \S+ \S+ UTC \(\d+s", "next elapse <time> (<n>s", script)
 
 
-def finish(child: pexpect.spawn) -> int:
+def finish(child: Any) -> int:
     child.expect(pexpect.EOF)
     child.close()
     return int(child.exitstatus)

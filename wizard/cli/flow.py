@@ -188,15 +188,17 @@ def load_answers(path: str) -> dict[str, Any]:
 _CHECKBOX_KEYS = "(Use arrow keys to move, <space> to select, <a> to toggle, <i> to invert"
 
 
-def _go_back_keys() -> KeyBindings:
+def _escape_keys(can_go_back: bool) -> KeyBindings:
     bindings = KeyBindings()
 
     # eager: fire at once, not after waiting to see whether Esc starts a longer
     # binding (Esc-b in a text prompt); arrow keys arrive as one escape sequence
-    # and never reach this binding.
+    # and never reach this binding. Without it a lone Esc ends questionary's
+    # checkbox with "" instead of a list, so it is bound even where it goes nowhere.
     @bindings.add(Keys.Escape, eager=True)
     def _back(event: Any) -> None:
-        event.app.exit(exception=GoBack())
+        if can_go_back:
+            event.app.exit(exception=GoBack())
 
     return bindings
 
@@ -261,11 +263,10 @@ def _prompt(
                 message, default=str(default or ""), validate=validator,
                 instruction=f"({back.lstrip(', ')})" if can_go_back else None, **io,
             )
-    if can_go_back:
-        application = prompt.application
-        application.key_bindings = merge_key_bindings(
-            [application.key_bindings or KeyBindings(), _go_back_keys()]
-        )
+    application = prompt.application
+    application.key_bindings = merge_key_bindings(
+        [application.key_bindings or KeyBindings(), _escape_keys(can_go_back)]
+    )
     try:
         return prompt.unsafe_ask()
     except (KeyboardInterrupt, EOFError) as stop:
