@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from wizard.analysis import diagnose
+from wizard.analysis.findings import Diagnosis
 from wizard.analysis.manual_commands import ManualCommand, ManualRun, shown_output, step_commands
 from wizard.environment import Environment
 from wizard.model.connection import (
@@ -21,11 +22,11 @@ from wizard.model.connection import (
     machine_connection,
     user_connection,
 )
-from wizard.model.snapshots import snapshot_from_json
+from wizard.model.snapshots import SystemSnapshot, snapshot_from_json
 from wizard.output.pager import kind_page_path, page, render_markdown
 from wizard.output.plan_summary import plan_summary
 from wizard.output.report_terminal import print_wrapped
-from wizard.plan.build import build_plan, default_choices
+from wizard.plan.build import Plan, build_plan, default_choices
 from wizard.system.manual_run import check_read_only, run_read_only, with_connection_flags
 
 HERE = Path(__file__).parent
@@ -106,7 +107,7 @@ def test_a_local_read_only_command_runs_without_a_shell():
     assert run.shown == "grep -c root:x /etc/passwd"
 
 
-def _plan(article):
+def _plan(article: tuple[SystemSnapshot, Diagnosis]) -> Plan:
     snapshot, diagnosis = article
     choices = default_choices(diagnosis, snapshot, persistent=False)
     return build_plan(diagnosis, snapshot, choices, created="2026-12-02T00:00:00+00:00")
@@ -148,10 +149,11 @@ def test_the_summary_says_what_each_action_takes_down_when_the_plan_knows(articl
 
 
 def test_long_lines_wrap_under_their_bullet():
-    console = Console(file=io.StringIO(), width=40, no_color=True)
+    stream = io.StringIO()
+    console = Console(file=stream, width=40, no_color=True)
     print_wrapped(console, "   · widget-reconcile.timer: next elapse 2026-11-28 09:12:15 UTC "
                   "(4s from the snapshot)", 5)
-    lines = console.file.getvalue().splitlines()
+    lines = stream.getvalue().splitlines()
     assert len(lines) == 3
     assert all(len(line) <= 40 for line in lines)
     assert all(line.startswith("     ") and not line.startswith("      ") for line in lines[1:])
