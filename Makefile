@@ -9,9 +9,10 @@ PYTHON ?= python3
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
 # generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
 # for the benchmark; the tests check the man page with groff -ww (groff-base) and the
-# zsh completion with zsh -n (zsh).
+# zsh completion with zsh -n (zsh); tmux is the 80x24 terminal of the wizard's screen
+# captures and less the wizard's pager.
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck time groff-base zsh
+        dbus util-linux shellcheck time groff-base zsh tmux less
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 
@@ -21,7 +22,7 @@ help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
-	@echo "make docs   regenerate the man page and shell completions under share/ from the CLI"
+	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
 
 debs:
 	@missing=""; for p in $(DEBS); do \
@@ -86,8 +87,11 @@ bench: deps
 
 # share/: staydown(1) and the bash and zsh completions, generated from
 # wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
+# docs/wizard-screens/: the wizard walked in an 80x24 tmux on the article's lab (root);
+# tests/test_lab_wizard_screens.py fails when they drift.
 docs: deps
 	$(BIN)/python -m docgen.cli_docs
+	$(BIN)/python -m docgen.wizard_screens
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -188,3 +188,13 @@ def test_the_pager_falls_back_to_less_then_to_plain_text(tmp_path):
     assert shown.startswith("plain ")
     assert shown.endswith("text\n")
     assert "\x1b" not in shown  # control characters are neutralised, not sent
+
+
+def test_the_wheel_installs_every_kinds_page_where_the_wizard_looks():
+    import tomllib
+
+    root = HERE.parent
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    installed = pyproject["tool"]["setuptools"]["data-files"]["share/doc/staydown/kinds"]
+    assert sorted(installed) == sorted(
+        str(p.relative_to(root)) for p in (root / "docs" / "kinds").glob("*.md"))
