@@ -238,3 +238,26 @@ def test_enter_at_every_prompt_writes_the_script_staydown_plan_writes(lab_factor
         planned_text = normalised((planned / name).read_text())
         assert walked_text == planned_text, "\n".join(difflib.unified_diff(
             planned_text.splitlines(), walked_text.splitlines(), "plan", "wizard", lineterm=""))
+
+
+def test_colour_follows_no_color_and_the_option(lab_factory, tmp_path):
+    lab = lab_factory("article")
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7])(?:;[0-9]+)*m")
+    seen = {}
+    for name, extra, no_color in (("NO_COLOR", (), "1"), ("--no-color", ("--no-color",), None),
+                                  ("default", (), None)):
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        env.update({"TERM": "xterm", "PAGER": "cat"})
+        if no_color:
+            env["NO_COLOR"] = no_color
+        child = pexpect.spawn(str(STAYDOWN), ["--lab", lab.name, *extra, "widget-daemon"],
+                              cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60,
+                              dimensions=(24, 80))
+        try:
+            child.expect(r"quit \(nothing has been written\)")
+            seen[name] = bool(colour.search(child.before))
+            child.sendcontrol("c")
+            finish(child)
+        finally:
+            child.close()
+    assert seen == {"NO_COLOR": False, "--no-color": False, "default": True}
