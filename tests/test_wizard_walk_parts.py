@@ -198,3 +198,12 @@ def test_the_wheel_installs_every_kinds_page_where_the_wizard_looks():
     installed = pyproject["tool"]["setuptools"]["data-files"]["share/doc/staydown/kinds"]
     assert sorted(installed) == sorted(
         str(p.relative_to(root)) for p in (root / "docs" / "kinds").glob("*.md"))
+
+
+def test_an_exit_status_that_is_an_answer_is_said_in_words(article):
+    _snapshot, diagnosis = article
+    status = next(c for c in step_commands(diagnosis, 1) if c.argv[1] == "status")
+    assert status.exit_meaning(3) == "the unit is not running"
+    assert status.exit_meaning(1) == ""
+    grep = next(c for c in step_commands(diagnosis, 4) if c.argv[0] == "grep")
+    assert grep.exit_meaning(1) == "no file names it"

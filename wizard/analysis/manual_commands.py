@@ -28,6 +28,12 @@ class ManualCommand:
     """Keep only lines with one of these words, as the article's ``| grep`` does."""
     tail: int = 0
     """Show only the last lines (0: all of them)."""
+    exits: tuple[tuple[int, str], ...] = ()
+    """What a non-zero exit status means here (systemctl(1), grep(1)): not an error."""
+
+    def exit_meaning(self, status: int | None) -> str:
+        """The meaning of ``status`` for this command, or empty when it has none."""
+        return dict(self.exits).get(status or 0, "")
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ def step_findings(diagnosis: Diagnosis, number: int) -> list[Finding]:
 
 
 def _status(unit: str, look_for: str) -> ManualCommand:
-    return ManualCommand(("systemctl", "status", "--no-pager", "--lines=5", unit), look_for)
+    return ManualCommand(("systemctl", "status", "--no-pager", "--lines=5", unit), look_for,
+                         exits=((3, "the unit is not running"), (4, "no such unit")))
 
 
 def _status_step(diagnosis: Diagnosis) -> list[ManualCommand]:
@@ -140,12 +147,14 @@ def _rest_step(diagnosis: Diagnosis) -> list[ManualCommand]:
                       "Units that restart it after a stop (UpheldBy=) or start it when "
                       "another unit ends (OnFailureOf=, OnSuccessOf=)."),
         ManualCommand(("systemctl", "is-enabled", unit),
-                      "enabled: a target starts it again at the next boot."),
+                      "enabled: a target starts it again at the next boot.",
+                      exits=((1, "not enabled"),)),
         ManualCommand(
             ("grep", "-rns", "--", _stem(unit), "/etc/systemd/system", "/etc/crontab",
              "/etc/cron.d", "/var/spool/cron/crontabs"),
             "Unit files and cron jobs that name it, such as `systemctl start` lines, which "
             "no dependency shows.",
+            exits=((1, "no file names it"),),
         ),
     ]
 

@@ -196,10 +196,12 @@ def render_manual_runs(
             console.print(Text(f"  ({printable(note)})", style="dim"))
         for line in lines:
             print_wrapped(console, "  " + printable(line.expandtabs()), 6)
+        meaning = command.exit_meaning(run.status)
+        status = f"exit status {run.status}" + (f": {meaning}" if meaning else "")
         if not lines:
-            console.print(Text(f"  (no output; exit status {run.status})", style="dim"))
+            console.print(Text(f"  (no output; {status})", style="dim"))
         elif run.status:
-            console.print(Text(f"  (exit status {run.status})", style="dim"))
+            console.print(Text(f"  ({status})", style="dim"))
         console.print()
     console.print(Text("What staydown concluded from the same facts:", style="bold"))
     if number == 1:
