@@ -13,10 +13,11 @@ PYTHON ?= python3
 # the host's /usr; the tests never start it on the host, but on a host whose init starts
 # services on install, installing it starts the host's sshd as any install of it does),
 # openssh-client and iproute2 (ip netns, ss) reach it; dbus-user-session and libpam-systemd give
-# the lingering user in a lab its session bus and XDG_RUNTIME_DIR (--user tests).
+# the lingering user in a lab its session bus and XDG_RUNTIME_DIR (--user tests); tmux is the
+# 80x24 terminal of the wizard's screen captures and less the wizard's pager.
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
         dbus util-linux shellcheck time groff-base zsh openssh-server openssh-client iproute2 \
-        dbus-user-session libpam-systemd
+        dbus-user-session libpam-systemd tmux less
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 
@@ -26,7 +27,7 @@ help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
-	@echo "make docs   regenerate the man page and shell completions under share/ from the CLI"
+	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
 
 debs:
 	@missing=""; for p in $(DEBS); do \
@@ -91,8 +92,11 @@ bench: deps
 
 # share/: staydown(1) and the bash and zsh completions, generated from
 # wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
+# docs/wizard-screens/: the wizard walked in an 80x24 tmux on the article's lab (root);
+# tests/test_lab_wizard_screens.py fails when they drift.
 docs: deps
 	$(BIN)/python -m docgen.cli_docs
+	$(BIN)/python -m docgen.wizard_screens
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

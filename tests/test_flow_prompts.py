@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,10 +19,13 @@ from prompt_toolkit.output import DummyOutput
 from wizard.cli.flow import (
     AnswerMode,
     Asker,
+    GoBack,
     Option,
     SourceChoice,
     load_answers,
+    pause_question,
     remediation_questions,
+    review_question,
 )
 from wizard.environment import Environment
 from wizard.errors import InterruptedByUserError, UsageError
@@ -173,3 +178,98 @@ def test_unreadable_answers_file_is_a_usage_error(tmp_path):
         load_answers(str(bad))
     with pytest.raises(UsageError, match="cannot read answers file"):
         load_answers(str(tmp_path / "missing.json"))
+
+
+# -- going back (Esc) and the walk's questions --------------------------------------
+
+ESC = "\x1b"
+
+
+def type_in_bursts(pipe, *bursts: str) -> threading.Thread:
+    """Send the keys as an operator would: Esc alone is a key only after a pause.
+
+    prompt_toolkit reads Esc followed at once by more input as the start of an
+    escape sequence (Alt-key); a real terminal delivers a lone Esc by itself.
+    """
+    def send() -> None:
+        for burst in bursts:
+            pipe.send_text(burst)
+            time.sleep(0.8 if burst == ESC else 0.2)
+        pipe.close()
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_esc_goes_back_one_question_and_offers_the_earlier_answer(keyboard):
+    env, pipe = keyboard
+    type_in_bursts(
+        pipe,
+        "n",  # persistent: no
+        DOWN + SPACE + ENTER,  # untick the timer: only the socket
+        DOWN + ENTER,  # socket: the second method
+        ESC,  # at the format question: back to the socket's method
+        ESC,  # back to the sources, which show the earlier choice
+        DOWN + SPACE + ENTER,  # tick the timer again
+        ENTER,  # socket: Enter keeps the method chosen before going back
+        ENTER,  # timer: recommended
+        ENTER + ENTER + ENTER,  # format, output, apply: no
+    )
+    answers = Asker(env).ask(questions(), can_go_back=True)
+    assert answers["sources"] == ["widget-daemon.socket", "widget-reconcile.timer"]
+    assert answers["method:widget-daemon.socket"] == "stop-and-mask-until-reboot"
+    assert answers["method:widget-reconcile.timer"] == "stop"
+    assert answers["format"] == "script"
+
+
+def test_a_source_dropped_after_going_back_loses_its_method(keyboard):
+    env, pipe = keyboard
+    # Both methods answered, then back from the format question to the sources,
+    # where SPACE unticks the socket (the cursor starts on the first row).
+    type_in_bursts(pipe, "n", ENTER, ENTER, ENTER, ESC, ESC, ESC, SPACE + ENTER,
+                   ENTER, ENTER, ENTER, ENTER)
+    answers = Asker(env).ask(questions(), can_go_back=True)
+    assert answers["sources"] == ["widget-reconcile.timer"]
+    assert [k for k in answers if k.startswith("method:")] == ["method:widget-reconcile.timer"]
+
+
+def test_esc_at_the_first_question_is_the_callers_to_handle(keyboard):
+    env, pipe = keyboard
+    type_in_bursts(pipe, ESC)
+    with pytest.raises(GoBack):
+        Asker(env).ask(questions(), can_go_back=True)
+
+
+def test_resume_starts_at_the_last_question_with_the_answers_as_defaults(keyboard):
+    env, pipe = keyboard
+    earlier = {"persistent": False, "sources": ["widget-reconcile.timer"],
+               "method:widget-reconcile.timer": "stop", "format": "script",
+               "output": "fix.sh", "apply": True, "watch_seconds": "12"}
+    type_in_bursts(pipe, ESC, ENTER, ENTER)  # back from watch_seconds to apply: keep both
+    answers = Asker(env).ask(questions(), earlier, can_go_back=True, resume=True)
+    assert answers == earlier
+
+
+def test_without_go_back_esc_does_not_leave_a_question(keyboard):
+    env, pipe = keyboard
+    type_in_bursts(pipe, "n", ESC, ENTER, ENTER, ENTER, ENTER, ENTER, ENTER)
+    answers = Asker(env).ask(questions())
+    assert answers["sources"] == ["widget-daemon.socket", "widget-reconcile.timer"]
+
+
+def test_a_pause_continues_on_enter_and_offers_explain_only_with_findings(keyboard):
+    env, pipe = keyboard
+    type_keys(pipe, ENTER + DOWN + DOWN + ENTER)
+    asker = Asker(env)
+    assert asker.ask([pause_question(1, "Sockets", can_explain=True)])["pause:1"] == "continue"
+    # Without a finding there is nothing to explain: the third row is quit.
+    assert asker.ask([pause_question(2, "Deps", can_explain=False)])["pause:2"] == "quit"
+
+
+def test_the_review_writes_on_enter():
+    env = Environment(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
+                      stdin_isatty=False, stdout_isatty=False, euid=0)
+    question = review_question(will_apply=False)
+    assert Asker(env, AnswerMode.DEFAULTS).ask([question])["review"] == "write"
+    assert [o.value for o in question.options({})] == ["write", "pager", "back", "quit"]

@@ -105,9 +105,17 @@ def test_wizard_end_to_end_in_a_terminal(lab_factory, tmp_path):
     )
     try:
         child.expect("1. Status")
+        child.expect("Step 1 of 4 done")  # on a terminal the wizard pauses after each step
+        child.send(ENTER)
         child.expect("listens on 127.0.0.1:8080")
+        child.expect("Step 2 of 4 done")
+        child.send(ENTER)
         child.expect("3. Reverse dependencies")
         child.expect("widget-reconcile.timer")
+        child.expect("Step 3 of 4 done")
+        child.send(ENTER)
+        child.expect("Step 4 of 4 done")
+        child.send(ENTER)
         child.expect("Should the fix survive a reboot")
         child.send("n")  # a confirm takes the key itself; a newline would answer the next
         child.expect("Which sources")
@@ -124,6 +132,8 @@ def test_wizard_end_to_end_in_a_terminal(lab_factory, tmp_path):
         child.send("y")
         child.expect("Watch for how many seconds")
         child.send("\x15" + "10" + ENTER)
+        child.expect("What now")  # step 6: the summary, then write (and apply)
+        child.send(ENTER)
         child.expect("stayed down for 10 s", timeout=90)
         child.expect(pexpect.EOF)
     finally:

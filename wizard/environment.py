@@ -28,6 +28,8 @@ class Environment:
     # tests do the same).
     prompt_input: Any = None
     prompt_output: Any = None
+    pager: str | None = field(default_factory=lambda: os.environ.get("PAGER"))
+    """$PAGER, for the wizard's full plan and the kinds' pages."""
 
     @property
     def is_root(self) -> bool:

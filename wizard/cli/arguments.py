@@ -72,7 +72,8 @@ def console_for(env: Environment, args: argparse.Namespace) -> Console:
     return Console(
         file=env.stdout,
         force_terminal=color,
-        no_color=not color,
+        # None lets rich honour NO_COLOR (https://no-color.org): styles stay, colours go.
+        no_color=None if color else True,
         highlight=False,
         width=None if env.stdout_isatty else 100,
     )

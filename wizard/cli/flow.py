@@ -6,6 +6,10 @@ an operator at a terminal, ``--yes`` (every recommended answer) and
 ``--answers FILE`` (answers from a JSON file). Prompts always use
 ``unsafe_ask()``: questionary's ``ask()`` swallows Ctrl-C and returns None,
 which would let a half-answered wizard carry on.
+
+At a terminal, Esc goes back one question (step 5 only): the asker keeps a
+history of what was asked and offers the earlier answer as the default, so
+going back and pressing Enter changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import questionary
+from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from prompt_toolkit.keys import Keys
+from prompt_toolkit.output import ColorDepth
 
 from wizard.environment import Environment
 from wizard.errors import InterruptedByUserError, UsageError
@@ -25,6 +32,10 @@ from wizard.output.formats import output_for_format
 
 Answers = dict[str, Any]
 QuestionKind = Literal["select", "checkbox", "confirm", "text", "autocomplete"]
+
+
+class GoBack(Exception):
+    """The operator pressed Esc: go back to the question before this one."""
 
 
 class AnswerMode(StrEnum):
@@ -83,28 +94,58 @@ class Asker:
     env: Environment
     mode: AnswerMode = AnswerMode.INTERACTIVE
     preset: Mapping[str, Any] = field(default_factory=dict)
+    monochrome: bool = False
+    """--no-color: prompts without colour too (NO_COLOR is honoured by prompt_toolkit)."""
 
-    def ask(self, questions: Sequence[Question], answers: Answers | None = None) -> Answers:
-        """Ask each question whose ``when`` holds, in order, and collect the answers."""
+    def ask(
+        self, questions: Sequence[Question], answers: Answers | None = None, *,
+        can_go_back: bool = False, resume: bool = False,
+    ) -> Answers:
+        """Ask each question whose ``when`` holds, in order, and collect the answers.
+
+        ``can_go_back``: Esc at a terminal goes back one question; Esc at the first
+        raises :class:`GoBack` for the caller. ``resume``: start at the last question
+        that applies to ``answers`` (back from the plan to change a choice).
+        """
         answers = dict(answers or {})
-        for question in questions:
+        asked: list[int] = []
+        index = 0
+        if resume:
+            applicable = [i for i, q in enumerate(questions) if q.when(answers)]
+            if applicable:
+                asked, index = applicable[:-1], applicable[-1]
+        while index < len(questions):
+            question = questions[index]
             if not question.when(answers):
+                answers.pop(question.name, None)  # a choice made before going back
+                index += 1
                 continue
-            value = self._answer(question, answers)
+            try:
+                value = self._answer(question, answers, can_go_back)
+            except GoBack:
+                if not asked:
+                    raise
+                index = asked.pop()
+                continue
             problem = self._check(question, answers, value)
             if problem is not None:
                 raise UsageError(f"answer to {question.name!r}: {problem}")
             answers[question.name] = value
+            asked.append(index)
+            index += 1
         return answers
 
-    def _answer(self, question: Question, answers: Answers) -> Any:
+    def _answer(self, question: Question, answers: Answers, can_go_back: bool = False) -> Any:
         default = question.default(answers)
         if self.mode == AnswerMode.DEFAULTS:
             return default
         if self.mode == AnswerMode.FILE:
             found, value = _lookup(self.preset, question.file_key or question.name)
             return value if found else default
-        return _prompt(question, default, answers, self.env)
+        if question.name in answers:
+            # Back at a question: what was chosen before is the default.
+            default = answers[question.name]
+        return _prompt(question, default, answers, self.env, can_go_back, self.monochrome)
 
     @staticmethod
     def _check(question: Question, answers: Answers, value: Any) -> str | None:
@@ -144,14 +185,38 @@ def load_answers(path: str) -> dict[str, Any]:
     return data
 
 
-def _prompt(question: Question, default: Any, answers: Answers, env: Environment) -> Any:
+_CHECKBOX_KEYS = "(Use arrow keys to move, <space> to select, <a> to toggle, <i> to invert"
+
+
+def _escape_keys(can_go_back: bool) -> KeyBindings:
+    bindings = KeyBindings()
+
+    # eager: fire at once, not after waiting to see whether Esc starts a longer
+    # binding (Esc-b in a text prompt); arrow keys arrive as one escape sequence
+    # and never reach this binding. Without it a lone Esc ends questionary's
+    # checkbox with "" instead of a list, so it is bound even where it goes nowhere.
+    @bindings.add(Keys.Escape, eager=True)
+    def _back(event: Any) -> None:
+        if can_go_back:
+            event.app.exit(exception=GoBack())
+
+    return bindings
+
+
+def _prompt(
+    question: Question, default: Any, answers: Answers, env: Environment,
+    can_go_back: bool = False, monochrome: bool = False,
+) -> Any:
     io: dict[str, Any] = {}
     if env.prompt_input is not None:
         io["input"] = env.prompt_input
     if env.prompt_output is not None:
         io["output"] = env.prompt_output
+    if monochrome:
+        io["color_depth"] = ColorDepth.MONOCHROME
     message = question.message
     options = list(question.options(answers))
+    back = ", Esc goes back" if can_go_back else ""
 
     def validator(value: Any) -> bool | str:
         problem = question.validate(value)
@@ -164,8 +229,11 @@ def _prompt(question: Question, default: Any, answers: Answers, env: Environment
                 questionary.Choice(o.title, value=o.value, description=o.description or None)
                 for o in options
             ]
+            if default not in {o.value for o in options}:
+                default = question.default(answers)
+            help_text = question.help + back if question.help else back.lstrip(", ")
             prompt = questionary.select(
-                message, choices=choices, default=default, instruction=question.help or None,
+                message, choices=choices, default=default, instruction=help_text or None,
                 **io,
             )
         case "checkbox":
@@ -175,17 +243,30 @@ def _prompt(question: Question, default: Any, answers: Answers, env: Environment
                                    description=o.description or None)
                 for o in options
             ]
-            prompt = questionary.checkbox(message, choices=choices, **io)
+            prompt = questionary.checkbox(
+                message, choices=choices,
+                instruction=f"{_CHECKBOX_KEYS}{back})" if can_go_back else None, **io,
+            )
         case "confirm":
-            prompt = questionary.confirm(message, default=bool(default), **io)
+            yes_no = "(Y/n" if default else "(y/N"
+            prompt = questionary.confirm(
+                message, default=bool(default),
+                instruction=f"{yes_no}{back}) " if can_go_back else None, **io,
+            )
         case "autocomplete":
             prompt = questionary.autocomplete(
                 message, choices=[o.value for o in options], default=str(default or ""),
                 validate=validator, **io,
             )
         case _:
-            prompt = questionary.text(message, default=str(default or ""), validate=validator,
-                                      **io)
+            prompt = questionary.text(
+                message, default=str(default or ""), validate=validator,
+                instruction=f"({back.lstrip(', ')})" if can_go_back else None, **io,
+            )
+    application = prompt.application
+    application.key_bindings = merge_key_bindings(
+        [application.key_bindings or KeyBindings(), _escape_keys(can_go_back)]
+    )
     try:
         return prompt.unsafe_ask()
     except (KeyboardInterrupt, EOFError) as stop:
@@ -326,3 +407,60 @@ def remediation_questions(
         ),
     ]
     return questions
+
+
+# -- the walk: pauses after steps 1 to 4, and the plan's review in step 6 -------------
+
+
+def pause_question(number: int, next_title: str, *, can_explain: bool) -> Question:
+    """After step ``number`` (1 to 4) on a terminal: go on, see it by hand, read more, quit."""
+    onward = f"continue to step {number + 1}: {next_title}"
+    options = [
+        Option("continue", onward),
+        Option("commands", "run this step's commands by hand and show their output",
+               "The read-only commands the article used, run for real against the same "
+               "manager, beside what staydown concluded."),
+    ]
+    if can_explain:
+        options.append(Option("explain", "explain a finding of this step in more depth",
+                              "How the mechanism works, its evidence and how to neutralise "
+                              "it (the page in docs/kinds/)."))
+    options.append(Option("quit", "quit (nothing has been written)"))
+    return Question(
+        name=f"pause:{number}",
+        kind="select",
+        message=f"Step {number} of 4 done.",
+        options=lambda _a: options,
+        default=lambda _a: "continue",
+        help="Enter continues",
+    )
+
+
+def finding_question(number: int, findings: Sequence[Option]) -> Question:
+    """Which finding of step ``number`` to explain, when it has more than one."""
+    return Question(
+        name=f"explain:{number}",
+        kind="select",
+        message="Explain which finding?",
+        options=lambda _a: findings,
+        default=lambda _a: findings[0].value if findings else None,
+    )
+
+
+def review_question(*, will_apply: bool, what: str = "script") -> Question:
+    """Step 6, after the summary: write it, read it all first, change a choice, or quit."""
+    write = "write it, then apply it now" if will_apply else "write it"
+    options = [
+        Option("write", write),
+        Option("pager", f"read the full {what} first (in a pager)"),
+        Option("back", "go back and change a choice"),
+        Option("quit", "quit without writing anything"),
+    ]
+    return Question(
+        name="review",
+        kind="select",
+        message="What now?",
+        options=lambda _a: options,
+        default=lambda _a: "write",
+        help="Enter writes",
+    )

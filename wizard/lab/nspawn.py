@@ -134,7 +134,8 @@ class Lab:
     def connection(self) -> Connection:
         """How the adapter talks to this lab's systemd."""
         return address_connection(
-            self.bus_address, files_root=f"/proc/{self.leader_pid}/root", label=f"lab {self.name}"
+            self.bus_address, files_root=f"/proc/{self.leader_pid}/root", label=f"lab {self.name}",
+            enter_pid=self.leader_pid,
         )
 
     def exec(

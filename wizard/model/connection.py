@@ -28,6 +28,9 @@ class Connection:
     files_root: str | None = "/"
     label: str = "the local system manager"
     ssh_options: tuple[str, ...] = ()
+    enter_pid: int | None = None
+    """PID 1 of the container (a lab) the manager runs in, when commands reach it only
+    from inside its namespaces (nsenter); None when they run from here."""
 
     @property
     def scope(self) -> str:
@@ -63,11 +66,14 @@ def host_connection(host: str, ssh_options: tuple[str, ...] = ()) -> Connection:
                       ssh_options=ssh_options)
 
 
-def address_connection(address: str, files_root: str | None = None, label: str = "") -> Connection:
+def address_connection(
+    address: str, files_root: str | None = None, label: str = "", enter_pid: int | None = None
+) -> Connection:
     """Any D-Bus address with a system manager behind it."""
     return Connection(
         transport="address",
         target=address,
         files_root=files_root,
         label=label or f"the bus at {address}",
+        enter_pid=enter_pid,
     )

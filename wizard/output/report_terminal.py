@@ -19,6 +19,13 @@ from wizard.analysis.findings import (
     WatchOutcome,
 )
 from wizard.analysis.kinds.all_kinds import check_commands
+from wizard.analysis.manual_commands import (
+    ManualCommand,
+    ManualRun,
+    grep_shown,
+    shown_output,
+    step_findings,
+)
 from wizard.output.terminal_text import printable
 
 TIMELINE_ROWS = 20
@@ -42,6 +49,30 @@ STEP_LESSONS = (
 )
 
 
+def print_wrapped(console: Console, text: str | Text, indent: int, style: str = "") -> None:
+    """Print a line wrapped to the console's width, continuation lines indented.
+
+    rich wraps long lines back to column 0; evidence and command output read
+    better when a wrapped line stays under its bullet.
+    """
+    body = text if isinstance(text, Text) else Text(text, style=style)
+    width = max(console.width, indent + 20)
+    pad = Text(" " * indent)
+    remainder = body
+    first = True
+    while remainder.plain:
+        room = width if first else width - indent
+        line = remainder.wrap(console, room, overflow="fold")[0]
+        taken = len(line.plain.rstrip()) or room
+        head, remainder = remainder[:taken], remainder[taken:]
+        skip = len(remainder.plain) - len(remainder.plain.lstrip(" "))
+        remainder = remainder[skip:]
+        console.print(head if first else pad + head, soft_wrap=True)
+        first = False
+    if first:
+        console.print(body, soft_wrap=True)
+
+
 def _finding(console: Console, finding: Finding) -> None:
     marker = Text(" LIVE ", style="bold white on red") if finding.live else Text(
         " not live ", style="black on grey70"
@@ -54,14 +85,13 @@ def _finding(console: Console, finding: Finding) -> None:
         console.print(Text("   chain: " + "  →  ".join(printable(n) for n in finding.chain)))
     console.print(Text(printable(finding.explanation)), style=None, soft_wrap=False)
     for evidence in finding.evidence:
-        console.print(
-            Text(f"   · {printable(evidence.subject)}: {printable(evidence.fact)}", style="dim")
-        )
+        print_wrapped(console, f"   · {printable(evidence.subject)}: {printable(evidence.fact)}",
+                      5, "dim")
     if finding.remedies:
         console.print(Text("   how to stop it:", style="italic"))
         for remedy in finding.remedies:
             lasts = "for good" if remedy.lasts == "persistent" else "until reboot"
-            console.print(Text(f"     - {printable(remedy.summary)} ({lasts})"))
+            print_wrapped(console, f"     - {printable(remedy.summary)} ({lasts})", 7)
     console.print()
 
 
@@ -139,8 +169,56 @@ def render_step(console: Console, diagnosis: Diagnosis, number: int, *, teach: b
         console.print(Text("   check it yourself:", style="italic"))
         for command in dict.fromkeys(c for kind in kinds
                                      for c in check_commands(kind, diagnosis.unit)):
-            console.print(Text(f"     $ {printable(command)}", style="bold"))
+            print_wrapped(console, f"     $ {printable(command)}", 9, "bold")
         console.print()
+
+
+def render_manual_runs(
+    console: Console, diagnosis: Diagnosis, number: int,
+    runs: list[tuple[ManualCommand, ManualRun]], where: str,
+) -> None:
+    """Step ``number`` by hand, then what staydown concluded from the same facts.
+
+    Each command with what to look for and its real output.
+    """
+    title, _kinds = REPORT_STEPS[number - 1]
+    console.rule(Text(f"{number}. {title}, by hand on {printable(where)}", style="bold"),
+                 align="left", style="dim")
+    for command, run in runs:
+        print_wrapped(console, f"$ {printable(run.shown + grep_shown(command))}", 4, "bold")
+        print_wrapped(console, f"  look for: {printable(command.look_for)}", 12, "italic")
+        if run.not_run:
+            print_wrapped(console, f"  (not run: {printable(run.not_run)})", 4, "yellow")
+            console.print()
+            continue
+        lines, note = shown_output(command, run)
+        if note:
+            console.print(Text(f"  ({printable(note)})", style="dim"))
+        for line in lines:
+            print_wrapped(console, "  " + printable(line.expandtabs()), 6)
+        meaning = command.exit_meaning(run.status)
+        status = f"exit status {run.status}" + (f": {meaning}" if meaning else "")
+        if not lines:
+            console.print(Text(f"  (no output; {status})", style="dim"))
+        elif run.status:
+            console.print(Text(f"  ({status})", style="dim"))
+        console.print()
+    console.print(Text("What staydown concluded from the same facts:", style="bold"))
+    if number == 1:
+        print_wrapped(console, f"  {printable(diagnosis.state.summary)}", 4)
+    found = step_findings(diagnosis, number)
+    if not found:
+        console.print(Text("  nothing in this step can start it", style="green"))
+    for finding in found:
+        live = "LIVE" if finding.live else "not live"
+        chain = " → ".join(printable(n) for n in finding.chain)
+        print_wrapped(console, f"  {live} {finding.kind.value}: {chain}", 6,
+                      "bold red" if finding.live else "")
+        for evidence in finding.evidence:
+            print_wrapped(console,
+                          f"    · {printable(evidence.subject)}: {printable(evidence.fact)}",
+                          6, "dim")
+    console.print()
 
 
 def render_verdict(console: Console, diagnosis: Diagnosis) -> None:

@@ -3,6 +3,12 @@
 Every prompt comes before anything is written, so Ctrl-C at any question
 leaves the disk as it was. Applying is a separate, explicit answer (default
 no) and needs root; verification afterwards only reads.
+
+On a terminal the wizard walks with the operator: it pauses after each of
+steps 1 to 4 (continue, the step's commands run by hand, a finding's page,
+quit), Esc goes back through step 5's questions, and step 6 summarises the
+plan before writing it (the full script only on request, in a pager).
+``--yes``, ``--answers``, ``--brief`` (no pauses) and a pipe never stop.
 """
 
 from __future__ import annotations
@@ -19,14 +25,20 @@ from rich.text import Text
 
 from wizard.analysis import Diagnosis
 from wizard.analysis.findings import REPORT_STEPS, Finding
+from wizard.analysis.manual_commands import step_commands, step_findings
 from wizard.cli.arguments import connection_from, console_for, plan_layout
 from wizard.cli.flow import (
     AnswerMode,
+    Answers,
     Asker,
+    GoBack,
     Option,
     SourceChoice,
+    finding_question,
     load_answers,
+    pause_question,
     remediation_questions,
+    review_question,
     unit_question,
 )
 from wizard.environment import Environment
@@ -37,13 +49,21 @@ from wizard.model.snapshots import SystemSnapshot
 from wizard.model.unit_names import normalise_unit_name
 from wizard.output.files import write_outputs
 from wizard.output.formats import default_output
-from wizard.output.render import render_outputs
-from wizard.output.report_terminal import render_step, render_verdict
+from wizard.output.pager import kind_page_path, page, render_markdown
+from wizard.output.plan_summary import plan_summary
+from wizard.output.render import Rendered, render_outputs
+from wizard.output.report_terminal import (
+    print_wrapped,
+    render_manual_runs,
+    render_step,
+    render_verdict,
+)
 from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan
-from wizard.plan.build import PlanChoices, plannable_findings
+from wizard.plan.build import Plan, PlanChoices, plannable_findings
 from wizard.plan.options import Method, method_options
 from wizard.system.access import file_reader
+from wizard.system.manual_run import run_read_only
 from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import systemd_client
 from wizard.system.unit_history import DEFAULT_SINCE_USEC, collect_timeline, with_timeline
@@ -59,6 +79,10 @@ class WizardOptions:
     teach: bool
     force: bool
     lab_name: str | None
+    pause: bool = False
+    """Stop after each of steps 1 to 4 (a terminal, no --brief, --yes or --answers)."""
+    review: bool = False
+    """Esc goes back in step 5; step 6 is a summary and a choice (an interactive terminal)."""
 
 
 def _source_choices(diagnosis: Diagnosis, snapshot: SystemSnapshot) -> list[SourceChoice]:
@@ -102,8 +126,8 @@ def run_wizard(
     console.print(Text(f"staydown: who keeps bringing {printable(unit)} back?", style="bold"))
     console.print()
     for number in range(1, len(REPORT_STEPS) + 1):
-        render_step(console, diagnosis, number, teach=options.teach)
-    render_verdict(console, diagnosis)
+        if not _show_step(number, diagnosis, connection, options, asker, console, env):
+            return _nothing_written(diagnosis, console, f"Stopped after step {number}")
     console.print()
 
     sources = _source_choices(diagnosis, snapshot)
@@ -111,40 +135,54 @@ def run_wizard(
         console.print(Text("There is nothing to neutralise; no plan is needed."))
         return ExitCode.OK
     console.rule(Text("5. What to neutralise, and how", style="bold cyan"), align="left")
-    answers = asker.ask(
-        remediation_questions(
-            unit, sources, default_output=str(default_output(unit, "script")),
-            can_apply=_can_apply(connection, options, env),
-        )
+    questions = remediation_questions(
+        unit, sources, default_output=str(default_output(unit, "script")),
+        can_apply=_can_apply(connection, options, env),
     )
-    chosen = tuple(answers.get("sources") or ())
-    if not chosen:
-        console.print(Text("No source chosen; nothing was written."))
-        return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
-    choices = PlanChoices(
-        sources=chosen,
-        methods={s: Method(answers[f"method:{s}"]) for s in chosen},
-        persistent=bool(answers.get("persistent")),
-    )
-    output_format = str(answers["format"])
-    plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
-                                file_reader(connection),
-                                plan_layout(connection, env))
-    output = Path(str(answers["output"]))
-    outputs = render_outputs(plan, output_format, output)
-
-    console.rule(Text("6. The plan", style="bold cyan"), align="left")
-    for path, rendered in outputs.items():
-        if ".undo." in path.name:
-            continue  # its path is printed below; the plan itself is what to review
-        console.print(Text(f"{path}:", style="bold"))
-        if not env.stdout_isatty:
-            # Into a file or a pipe: the text as written, no highlighting, no wrapping.
-            console.print(Text(rendered.text), soft_wrap=True)
+    answers: Answers = {}
+    resume = False
+    while True:
+        if options.review:
+            console.print(Text("Esc goes back to the question before; Ctrl-C quits, writing "
+                               "nothing.", style="dim"))
+        try:
+            answers = asker.ask(questions, answers, can_go_back=options.review, resume=resume)
+        except GoBack:
+            # Esc at the first question of step 5: back to step 4 and its pause.
+            number = len(REPORT_STEPS)
+            if not _show_step(number, diagnosis, connection, options, asker, console, env):
+                return _nothing_written(diagnosis, console, f"Stopped after step {number}")
+            console.rule(Text("5. What to neutralise, and how", style="bold cyan"),
+                         align="left")
+            resume = False
             continue
-        lexer = {".sh": "bash", ".yml": "yaml"}.get(path.suffix, "ini")
-        console.print(Syntax(rendered.text, lexer, word_wrap=True,
-                             background_color="default"))
+        chosen = tuple(answers.get("sources") or ())
+        if not chosen:
+            console.print(Text("No source chosen; nothing was written."))
+            return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+        choices = PlanChoices(
+            sources=chosen,
+            methods={s: Method(answers[f"method:{s}"]) for s in chosen},
+            persistent=bool(answers.get("persistent")),
+        )
+        output_format = str(answers["format"])
+        plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
+                                    file_reader(connection), plan_layout(connection, env))
+        output = Path(str(answers["output"]))
+        outputs = render_outputs(plan, output_format, output)
+        if not options.review:
+            _show_plan(outputs, console, env)
+            break
+        decision = _review(plan, outputs, output_format, answers, connection, asker,
+                           console, env)
+        if decision == "write":
+            break
+        if decision == "quit":
+            return _nothing_written(diagnosis, console, "Stopped before writing")
+        console.rule(Text("5. What to neutralise, and how (again)", style="bold cyan"),
+                     align="left")
+        resume = True
+
     for result in write_outputs(outputs, force=options.force):
         console.print(Text(f"{result.status.value} {printable(str(result.path))}", style="green"))
     for note in notes:
@@ -164,6 +202,98 @@ def run_wizard(
             style="bold red"))
         return ExitCode.LIVE_SOURCES
     return _verify(connection, unit, int(answers["watch_seconds"]), console)
+
+
+def _nothing_written(diagnosis: Diagnosis, console: Console, what: str) -> int:
+    console.print(Text(f"{what}; nothing was written or changed."))
+    return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+
+
+def _show_step(
+    number: int, diagnosis: Diagnosis, connection: Connection, options: WizardOptions,
+    asker: Asker, console: Console, env: Environment,
+) -> bool:
+    """One of steps 1 to 4, then its pause on a terminal; False when the operator quits."""
+    render_step(console, diagnosis, number, teach=options.teach)
+    if number == len(REPORT_STEPS):
+        render_verdict(console, diagnosis)
+        if options.pause:
+            console.print()
+    if not options.pause:
+        return True
+    following = (REPORT_STEPS[number][0] if number < len(REPORT_STEPS)
+                 else "What to neutralise, and how")
+    found = step_findings(diagnosis, number)
+    while True:
+        question = pause_question(number, following, can_explain=bool(found))
+        choice = asker.ask([question])[question.name]
+        if choice == "continue":
+            console.print()
+            return True
+        if choice == "quit":
+            return False
+        if choice == "commands":
+            runs = [(command, run_read_only(connection, command.argv))
+                    for command in step_commands(diagnosis, number)]
+            render_manual_runs(console, diagnosis, number, runs, connection.label)
+        elif choice == "explain":
+            _explain(number, found, asker, console, env)
+
+
+def _explain(
+    number: int, found: list[Finding], asker: Asker, console: Console, env: Environment
+) -> None:
+    finding = found[0]
+    if len(found) > 1:
+        options = [Option(str(i), f"{f.kind.value}: {f.source}") for i, f in enumerate(found)]
+        question = finding_question(number, options)
+        finding = found[int(asker.ask([question])[question.name])]
+    path = kind_page_path(finding.kind.value)
+    if path is None:
+        print_wrapped(console, f"The page docs/kinds/{finding.kind.value}.md is not installed "
+                      "here; what staydown says about it:", 0, "yellow")
+        print_wrapped(console, printable(finding.explanation), 0)
+        return
+    page(render_markdown(path.read_text(), console.width, color=False), env, console)
+
+
+def _show_plan(outputs: dict[Path, Rendered], console: Console, env: Environment) -> None:
+    """Step 6 as --yes and --answers print it: every file in full."""
+    console.rule(Text("6. The plan", style="bold cyan"), align="left")
+    for path, rendered in outputs.items():
+        if ".undo." in path.name:
+            continue  # its path is printed below; the plan itself is what to review
+        console.print(Text(f"{path}:", style="bold"))
+        if not env.stdout_isatty:
+            # Into a file or a pipe: the text as written, no highlighting, no wrapping.
+            console.print(Text(rendered.text), soft_wrap=True)
+            continue
+        lexer = {".sh": "bash", ".yml": "yaml"}.get(path.suffix, "ini")
+        console.print(Syntax(rendered.text, lexer, word_wrap=True,
+                             background_color="default"))
+
+
+def _review(
+    plan: Plan, outputs: dict[Path, Rendered], output_format: str, answers: Answers,
+    connection: Connection, asker: Asker, console: Console, env: Environment,
+) -> str:
+    """Step 6 on a terminal: the summary, then write, read it all, go back or quit."""
+    console.print()
+    console.rule(Text("6. The plan", style="bold cyan"), align="left")
+    written = [p for p in outputs if ".undo." not in p.name]
+    undo = next((p for p in outputs if ".undo." in p.name), None)
+    for line in plan_summary(plan, connection.label, written, undo):
+        print_wrapped(console, printable(line.text), line.indent, line.style)
+    what = {"script": "script", "ansible": "playbook"}.get(output_format, "drop-ins")
+    question = review_question(will_apply=bool(answers.get("apply")), what=what)
+    while True:
+        console.print()
+        choice = str(asker.ask([question])[question.name])
+        if choice != "pager":
+            return choice
+        text = "\n".join(f"==> {path} <==\n{outputs[path].text}" if len(written) > 1
+                         else outputs[path].text for path in written)
+        page(text, env, console)
 
 
 def _apply(script: Path, options: WizardOptions, env: Environment, console: Console) -> int:
@@ -220,7 +350,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                 "use --yes for the recommended answers, --answers FILE, or staydown plan",
             )
         asker = Asker(env)
+    interactive = asker.mode == AnswerMode.INTERACTIVE and env.stdout_isatty
+    asker.monochrome = bool(args.no_color)
     options = WizardOptions(
-        unit=args.unit, teach=not args.brief, force=args.force, lab_name=args.lab
+        unit=args.unit, teach=not args.brief, force=args.force, lab_name=args.lab,
+        pause=interactive and not args.brief, review=interactive,
     )
     return run_wizard(connection_from(args), options, asker, console_for(env, args), env)
