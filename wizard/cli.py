@@ -188,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode", choices=("0700", "0755"), default="0700",
         help="permissions of the scripts written (default 0700: only root reads them)",
     )
+    plan_parser.add_argument(
+        "--allow-protected", metavar="UNIT", action="append", default=[],
+        help="let the plan stop, mask, hold or disable UNIT although it is part of the "
+        "host's own machinery (dbus, journald, logind, udevd, gettys, sshd in an ssh "
+        "session, basic targets: docs/safety.md); repeat for each unit",
+    )
+    plan_parser.add_argument(
+        "--json", action="store_true",
+        help="print the plan as one JSON object (docs/json.md) instead of the summary",
+    )
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
@@ -436,29 +446,47 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
 def run_plan(args: argparse.Namespace, env: Environment) -> int:
     """Staydown plan UNIT: write the recommended fix and its undo; change nothing."""
     from wizard.output_files import write_outputs
-    from wizard.plan import default_choices
+    from wizard.plan import default_choices, side_effects
     from wizard.plan_assembly import assemble_plan
+    from wizard.protected_units import caller_context
     from wizard.render import default_output, render_outputs
+    from wizard.report_json import plan_document
 
     connection, snapshot, diagnosis = _diagnosed(args)
-    choices = default_choices(diagnosis, snapshot, args.persistent)
-    console = _console(env, args)
-    if not choices.sources:
-        console.print(
-            f"{printable(diagnosis.unit)}: no live revival source; systemctl stop is enough, "
-            "so no plan was written."
-            + ("" if args.persistent else " (--persistent also covers the next boot.)")
-        )
-        return ExitCode.OK
+    context = caller_context(connection.transport, env.cgroup, env.ssh_session)
+    allowed = frozenset(normalise_unit_name(u) for u in args.allow_protected)
+    choices = default_choices(diagnosis, snapshot, args.persistent, context, allowed)
     plan, notes = assemble_plan(diagnosis, snapshot, choices, args.format,
-                                connection.files_root)
+                                connection.files_root, context)
     output = Path(args.output) if args.output else default_output(diagnosis.unit, args.format)
     outputs = render_outputs(plan, args.format, output, Path(args.undo) if args.undo else None,
                              script_mode=int(args.mode, 8))
-    for result in write_outputs(outputs, force=args.force):
+    results = write_outputs(outputs, force=args.force)
+    if args.json:
+        env.stdout.write(render_json(plan_document(
+            plan, args.format, [str(r.path) for r in results], notes, connection.label)))
+        return ExitCode.OK
+    console = _console(env, args)
+    for result in results:
         console.print(f"{result.status.value:<11} {printable(str(result.path))}")
+    for use in plan.protected_named:
+        console.print(f"  WARNING: acts on {printable(use.unit)}, which you named although "
+                      f"it is {printable(use.reason)}")
+    if not choices.sources:
+        console.print(
+            f"  {printable(diagnosis.unit)} has no live revival source: nothing else needs "
+            f"neutralising; the script only {'disables and ' if args.persistent else ''}"
+            f"stops {printable(diagnosis.unit)}."
+            + ("" if args.persistent else " (--persistent also covers the next boot.)")
+        )
     for step in plan.steps[:-1]:
         console.print(f"  neutralises {printable(step.title)}: {printable(step.does)}")
+    for left in plan.left_out:
+        console.print(f"  left out: {printable(left.unit)} (source {printable(left.source)}) "
+                      f"is {printable(left.reason)}; instead: {printable(left.instead)}")
+    for action, effect in side_effects(plan):
+        console.print(f"  side effect of \"{printable(action.why)}\": {effect.effect.value} "
+                      f"{printable(effect.reason)}")
     for note in notes:
         console.print(f"  note: {printable(note)}")
     script = next(p for p in outputs if p.suffix in (".sh", ".yml") and ".undo." not in p.name)

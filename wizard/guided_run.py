@@ -22,11 +22,26 @@ from wizard.analysis.findings import REPORT_STEPS, Finding
 from wizard.connection import Connection
 from wizard.environment import Environment
 from wizard.errors import ExitCode, PermissionDeniedError
-from wizard.flow import Asker, Option, SourceChoice, remediation_questions, unit_question
+from wizard.flow import (
+    Asker,
+    Option,
+    SourceChoice,
+    protected_question,
+    remediation_questions,
+    unit_question,
+)
 from wizard.neighbourhood import collect_neighbourhood
 from wizard.output_files import write_outputs
-from wizard.plan import Method, PlanChoices, method_options, plannable_findings
+from wizard.plan import (
+    Method,
+    PlanChoices,
+    method_options,
+    plannable_findings,
+    protected_acting_units,
+    side_effects,
+)
 from wizard.plan_assembly import assemble_plan
+from wizard.protected_units import CallerContext, caller_context, protection
 from wizard.render import default_output, render_outputs
 from wizard.report_terminal import render_step, render_verdict
 from wizard.snapshots import SystemSnapshot
@@ -48,19 +63,21 @@ class WizardOptions:
     lab_name: str | None
 
 
-def _source_choices(diagnosis: Diagnosis, snapshot: SystemSnapshot) -> list[SourceChoice]:
+def _source_choices(
+    diagnosis: Diagnosis, snapshot: SystemSnapshot, context: CallerContext
+) -> list[SourceChoice]:
     choices = []
     for finding in plannable_findings(diagnosis):
 
         def methods(persistent: bool, f: Finding = finding) -> list[Option]:
             return [
                 Option(o.method.value, o.label, o.explanation)
-                for o in method_options(f, snapshot, persistent)
+                for o in method_options(f, snapshot, persistent, context)
             ]
 
         choices.append(
             SourceChoice(finding.source, f"{finding.kind.value}: {finding.source}", finding.live,
-                         methods)
+                         methods, protected_acting_units(finding, snapshot, context))
         )
     return choices
 
@@ -94,11 +111,20 @@ def run_wizard(
     render_verdict(console, diagnosis)
     console.print()
 
-    sources = _source_choices(diagnosis, snapshot)
-    if not sources:
-        console.print(Text("There is nothing to neutralise; no plan is needed."))
-        return ExitCode.OK
+    context = caller_context(connection.transport, env.cgroup, env.ssh_session)
+    allowed: set[str] = set()
+    target_reason = protection(unit, snapshot, context)
+    if target_reason is not None:
+        # A separate confirmation naming the unit and why, default no (even --yes).
+        if not asker.ask([protected_question(unit, target_reason, target=True)])[f"allow:{unit}"]:
+            console.print(Text(f"{unit} is left alone; nothing was written."))
+            return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+        allowed.add(unit)
+    sources = _source_choices(diagnosis, snapshot, context)
     console.rule(Text("5. What to neutralise, and how", style="bold cyan"), align="left")
+    if not sources:
+        console.print(Text(f"{unit} has no revival source: nothing else needs neutralising; "
+                           "the plan only stops it (and disables it, to survive a reboot)."))
     answers = asker.ask(
         remediation_questions(
             unit, sources, default_output=str(default_output(unit, "script")),
@@ -106,17 +132,19 @@ def run_wizard(
         )
     )
     chosen = tuple(answers.get("sources") or ())
-    if not chosen:
-        console.print(Text("No source chosen; nothing was written."))
-        return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+    if sources and not chosen:
+        console.print(Text(f"No source chosen: the plan only stops {unit}."))
+    allowed |= {key.removeprefix("allow:") for key, yes in answers.items()
+                if key.startswith("allow:") and yes is True}
     choices = PlanChoices(
         sources=chosen,
         methods={s: Method(answers[f"method:{s}"]) for s in chosen},
         persistent=bool(answers.get("persistent")),
+        allow_protected=frozenset(allowed),
     )
     output_format = str(answers["format"])
     plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
-                                connection.files_root)
+                                connection.files_root, context)
     output = Path(str(answers["output"]))
     outputs = render_outputs(plan, output_format, output)
 
@@ -136,6 +164,16 @@ def run_wizard(
         console.print(Text(f"{result.status.value} {printable(str(result.path))}", style="green"))
     for note in notes:
         console.print(Text(f"note: {printable(note)}"))
+    for left in plan.left_out:
+        console.print(Text(f"left out: {printable(left.unit)} (source {printable(left.source)}) "
+                           f"is {printable(left.reason)}; instead: {printable(left.instead)}",
+                           style="yellow"))
+    for use in plan.protected_named:
+        console.print(Text(f"WARNING: the plan acts on {printable(use.unit)}: "
+                           f"{printable(use.reason)}", style="bold red"))
+    for action, effect in side_effects(plan):
+        console.print(Text(f"side effect of \"{printable(action.why)}\": {effect.effect.value} "
+                           f"{printable(effect.reason)}", style="yellow"))
 
     if not answers.get("apply"):
         console.print(

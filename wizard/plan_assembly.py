@@ -25,6 +25,7 @@ from wizard.plan import (
     build_plan,
     fingerprinted_paths,
 )
+from wizard.protected_units import NO_CONTEXT, CallerContext
 from wizard.snapshots import SystemSnapshot
 
 
@@ -73,7 +74,8 @@ def drop_in_choices(choices: PlanChoices) -> PlanChoices:
         source: method if method in (Method.COMMENT_OUT, Method.HOLD_UNIT) else Method.DROP_IN
         for source, method in choices.methods.items()
     }
-    return PlanChoices(choices.sources, methods, choices.persistent, drop_ins_only=True)
+    return PlanChoices(choices.sources, methods, choices.persistent, drop_ins_only=True,
+                       allow_protected=choices.allow_protected)
 
 
 def assemble_plan(
@@ -82,6 +84,7 @@ def assemble_plan(
     choices: PlanChoices,
     output_format: str,
     files_root: str | None,
+    context: CallerContext = NO_CONTEXT,
 ) -> tuple[Plan, tuple[str, ...]]:
     """The plan to render, stamped with the time, and notes for the operator."""
     if snapshot.manager.scope == "user":
@@ -92,6 +95,7 @@ def assemble_plan(
     if output_format == "dropin":
         choices = drop_in_choices(choices)
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8))
+    plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8),
+                      context=context)
     plan, notes = with_file_fingerprints(plan, snapshot, files_root)
     return plan, (*plan.notes, *notes)
