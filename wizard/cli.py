@@ -486,7 +486,7 @@ def run_plan(args: argparse.Namespace, env: Environment) -> int:
                       f"is {printable(left.reason)}; instead: {printable(left.instead)}")
     for action, effect in side_effects(plan):
         console.print(f"  side effect of \"{printable(action.why)}\": {effect.effect.value} "
-                      f"{printable(effect.reason)}")
+                      f"{printable(effect.unit)} ({printable(effect.reason)})")
     for note in notes:
         console.print(f"  note: {printable(note)}")
     script = next(p for p in outputs if p.suffix in (".sh", ".yml") and ".undo." not in p.name)

@@ -172,8 +172,9 @@ def run_wizard(
         console.print(Text(f"WARNING: the plan acts on {printable(use.unit)}: "
                            f"{printable(use.reason)}", style="bold red"))
     for action, effect in side_effects(plan):
-        console.print(Text(f"side effect of \"{printable(action.why)}\": {effect.effect.value} "
-                           f"{printable(effect.reason)}", style="yellow"))
+        console.print(Text(
+            f"side effect of \"{printable(action.why)}\": {effect.effect.value} "
+            f"{printable(effect.unit)} ({printable(effect.reason)})", style="yellow"))
 
     if not answers.get("apply"):
         console.print(

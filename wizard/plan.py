@@ -680,6 +680,7 @@ def build_plan(
     by_source = _best_findings(diagnosis)
     actions = _ActionList()
     steps: list[PlanStep] = []
+    spared_out: list[LeftOut] = []
     for source in choices.sources:
         finding = by_source.get(source)
         if finding is None:
@@ -690,8 +691,19 @@ def build_plan(
         }
         if method not in offered:
             raise ValueError(f"{method.value} does not apply to {source}")
-        steps.append(_step_for(finding, method, snapshot, choices.persistent, actions,
-                               choices.drop_ins_only))
+        step = _step_for(finding, method, snapshot, choices.persistent, actions,
+                         choices.drop_ins_only)
+        spared = protected_acting_units(finding, snapshot, context, allowed)
+        if spared and method in (Method.HOLD_UNIT, Method.COMMENT_OUT):
+            # Said plainly: the source is left alone, and why.
+            target = finding.chain[-1]
+            spared_out.extend(
+                LeftOut(source, unit, reason, f"{target} itself is held; {source} keeps "
+                        "running and its start requests are refused")
+                for unit, reason in spared.items())
+            step = dataclasses.replace(step, does=step.does + " Leaves " + ", ".join(
+                f"{u} alone: it is {r}" for u, r in spared.items()) + ".")
+        steps.append(step)
     # The unit last: after its sources, so nothing is left to start it again.
     last: list[Action] = []
     does = f"Stops {diagnosis.unit}, now that nothing is left to start it again."
@@ -741,7 +753,7 @@ def build_plan(
         file_fingerprints=tuple(file_fingerprints),
         notes=tuple(notes),
         protected_named=named,
-        left_out=left_out,
+        left_out=(*spared_out, *left_out),
         allowed_protected=tuple(sorted(allowed)),
     )
 

@@ -58,7 +58,7 @@ PROTECTED: tuple[ProtectedSet, ...] = (
          "halt.target", "kexec.target", "final.target", "umount.target", "slices.target",
          "swap.target", "getty.target", "network.target", "network-online.target",
          "network-pre.target", "cryptsetup.target", "ctrl-alt-del.target",
-         "initrd.target"),
+         "initrd.target", "runlevel*.target"),
         "a basic target: the boot's synchronisation points, whose stop stops whatever is "
         "part of them",
     ),
@@ -103,7 +103,7 @@ def names_of(snapshot: SystemSnapshot | None, name: str) -> tuple[str, ...]:
     """The unit's name and every alias systemd knows for it (``Names=``)."""
     unit = snapshot.unit(name) if snapshot is not None else None
     names = [name]
-    for alias in unit.names if unit is not None else ():
+    for alias in (unit.name, *unit.names) if unit is not None else ():
         if alias not in names:
             names.append(alias)
     return tuple(names)

@@ -29,6 +29,7 @@ class SideEffect:
     unit: str
     effect: Effect
     reason: str
+    """Why, in systemd's words: ``Requires=docker.socket``, "the mount behind x.automount"."""
 
 
 # systemd.unit(5): a stop of U is propagated to units that have Requires=U or
@@ -39,7 +40,7 @@ _STOP_PROPAGATES_FROM = (
     ("BoundBy", "BindsTo={unit}"),
     ("ConsistsOf", "PartOf={unit}"),
 )
-_STOP_PROPAGATES_TO = (("PropagatesStopTo", "{unit} has PropagatesStopTo={other}"),)
+_STOP_PROPAGATES_TO = (("PropagatesStopTo", "PropagatesStopTo={other} in {unit}"),)
 # A start of a unit that Requires=/BindsTo= a masked unit fails ("Unit is masked"
 # fails the job, and the dependant's job with it). A hold does not: a failed
 # condition skips the unit without failing the units that require it.
@@ -65,13 +66,13 @@ def side_effects_of_stop(snapshot: SystemSnapshot, unit: str) -> tuple[SideEffec
 
     for prop, reason in _STOP_PROPAGATES_FROM:
         for other in me.related(prop):
-            add(other, f"{other}: {reason.format(unit=unit)}")
+            add(other, reason.format(unit=unit))
     for prop, reason in _STOP_PROPAGATES_TO:
         for other in me.related(prop):
             add(other, reason.format(unit=unit, other=other))
     if me.type == "automount":
         for mount in me.related("Triggers"):
-            add(mount, f"{mount} is the mount behind {unit}; it is unmounted with it")
+            add(mount, f"the mount behind {unit}, unmounted with it")
     return tuple(found.values())
 
 
@@ -86,7 +87,6 @@ def side_effects_of_mask(snapshot: SystemSnapshot, unit: str) -> tuple[SideEffec
             if other != unit and other not in found:
                 found[other] = SideEffect(
                     other, Effect.KEEPS_FROM_STARTING,
-                    f"{other}: {reason.format(unit=unit)}; its start fails while {unit} "
-                    "is masked",
+                    f"{reason.format(unit=unit)}: its start fails while {unit} is masked",
                 )
     return tuple(found.values())
