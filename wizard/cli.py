@@ -472,7 +472,7 @@ def run_plan(args: argparse.Namespace, env: Environment) -> int:
     for use in plan.protected_named:
         console.print(f"  WARNING: acts on {printable(use.unit)}, which you named although "
                       f"it is {printable(use.reason)}")
-    if not choices.sources:
+    if not diagnosis.live_findings:
         console.print(
             f"  {printable(diagnosis.unit)} has no live revival source: nothing else needs "
             f"neutralising; the script only {'disables and ' if args.persistent else ''}"
