@@ -68,7 +68,7 @@ demo: deps
 	@echo "Stop it with: $(BIN)/staydown lab down --name $(DEMO_LAB)"
 
 lint: deps
-	$(BIN)/ruff check wizard tests bench
+	$(BIN)/ruff check wizard docgen tests bench
 
 typecheck: deps
 	$(BIN)/mypy
@@ -85,9 +85,9 @@ bench: deps
 	$(BIN)/python bench/diagnose_bench.py
 
 # share/: staydown(1) and the bash and zsh completions, generated from
-# wizard.cli.build_parser(); tests/test_cli_docs.py fails when they are stale.
+# wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
 docs: deps
-	$(BIN)/python -m wizard.cli_docs
+	$(BIN)/python -m docgen.cli_docs
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard import lab as lab_module
-from wizard.journal_reader import journal_source, read_journal
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.snapshots import (
+from wizard.lab import nspawn as lab_module
+from wizard.model.snapshots import (
     JobSignal,
     JournalEntry,
     ManagerSnapshot,
@@ -38,7 +36,9 @@ from wizard.snapshots import (
     snapshot_from_json,
     snapshot_to_json,
 )
-from wizard.systemd_adapter import ManagerSignals, SystemdClient, systemd_client
+from wizard.system.journal import journal_source, read_journal
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import ManagerSignals, SystemdClient, systemd_client
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots" / "journals"
 DAEMON = "widget-daemon.service"

@@ -32,18 +32,19 @@ import pytest
 
 from tests.conftest import CliResult, lab_unavailable_reason, run_cli
 from tests.lab_helpers import diagnose_json, is_active, wait_until
-from wizard import lab as lab_module
+from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import ExitCode
-from wizard.practice_generator import (
-    LEVELS,
+from wizard.lab import nspawn as lab_module
+from wizard.lab.catalogue import RevivalSource
+from wizard.practice import LEVELS
+from wizard.practice.generator import (
     TEMPLATE_NAMES,
     Challenge,
-    ChallengeSource,
     generate_challenge,
 )
-from wizard.practice_grading import Grade, grade_attempt, render_grade
-from wizard.practice_hints import hint_sequence, kind_commands, render_hint
-from wizard.practice_lab import hints_given, load_challenge, start_challenge
+from wizard.practice.grading import Grade, grade_attempt, render_grade
+from wizard.practice.hints import hint_sequence, render_hint
+from wizard.practice.lab import hints_given, load_challenge, start_challenge
 
 pytestmark = pytest.mark.lab
 
@@ -120,7 +121,7 @@ class GradingOutcome:
     error: str = ""
 
 
-def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: ChallengeSource) -> bool:
+def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: RevivalSource) -> bool:
     """Only this source may act (the other unit sources are stopped): does it revive the unit?"""
     target = challenge.target
     root_is_unit = source.kind not in ("restart-policy", "bus-activation")
@@ -161,7 +162,7 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
 
         # The manual commands the hints and the report give, run inside as a trainee would.
         for source in challenge.sources:
-            commands = " ; ".join(kind_commands(source.kind, target))
+            commands = " ; ".join(check_commands(source.kind, target))
             outcome.by_hand[source.source] = lab.exec(["bash", "-c", commands]).stdout
 
         outcome.hints = [run_cli("lab", "hint", "--name", name) for _ in range(HINTS_ASKED)]

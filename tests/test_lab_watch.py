@@ -26,9 +26,9 @@ from tests.lab_helpers import (
     wait_until,
 )
 from wizard.errors import ExitCode
-from wizard.lab import Lab, scenario_from_directory
-from wizard.systemd_adapter import SystemdClient, systemd_client
-from wizard.watch import raised_log_level
+from wizard.lab.nspawn import Lab, scenario_from_directory
+from wizard.system.systemd import SystemdClient, systemd_client
+from wizard.system.watch import raised_log_level
 
 pytestmark = pytest.mark.lab
 

@@ -25,16 +25,18 @@ from wizard.analysis.stop_effects import (
     side_effects_of_stop,
 )
 from wizard.errors import ExitCode, ProtectedUnitError
-from wizard.plan import (
+from wizard.model.snapshots import snapshot_from_json
+from wizard.output.render import case_patterns, render_outputs, render_script, render_undo
+from wizard.output.report_json import plan_document
+from wizard.plan.build import (
     ActionKind,
-    Method,
     PlanChoices,
     build_plan,
     default_choices,
-    method_options,
     plannable_findings,
 )
-from wizard.protected_units import (
+from wizard.plan.options import Method, method_options
+from wizard.plan.protected_units import (
     OWN_REASON,
     SSH_REASON,
     CallerContext,
@@ -42,9 +44,6 @@ from wizard.protected_units import (
     protection,
     units_of_cgroup,
 )
-from wizard.render import case_patterns, render_outputs, render_script, render_undo
-from wizard.report_json import plan_document
-from wizard.snapshots import snapshot_from_json
 
 # -- the protected set -------------------------------------------------------------
 
@@ -260,8 +259,8 @@ def test_side_effects_show_in_the_script_summary_json_and_ansible():
     summary = script.split("set -euo pipefail")[0]
     assert ("#   1. stop evtd.socket\n"
             "#        also stops evtd-monitor.service (Requires=evtd.socket)\n") in summary
-    assert "# made (the record decides, not this list):\n#   evtd-monitor.service (Requires=" \
-        "evtd.socket)\nrestore_active\n" in render_undo(plan)
+    assert "# Predicted when the plan was made (the record decides, not this list):\n" \
+        "#   evtd-monitor.service (Requires=evtd.socket)\nrestore_active\n" in render_undo(plan)
     document = plan_document(plan, "script", ["fix.sh", "fix.undo.sh"], (), "lab x")
     json.dumps(document)
     assert document["side_effects"] == [{

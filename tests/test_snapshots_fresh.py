@@ -9,7 +9,7 @@ import pytest
 from tests.record_snapshots import RECORDINGS, SNAPSHOT_DIR, record
 from tests.test_analysis_recorded import summary
 from wizard.analysis import diagnose
-from wizard.snapshots import snapshot_from_json
+from wizard.model.snapshots import snapshot_from_json
 
 pytestmark = pytest.mark.lab
 

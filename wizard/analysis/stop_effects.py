@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wizard.snapshots import SystemSnapshot
+from wizard.model.snapshots import SystemSnapshot
 
 
 class Effect(StrEnum):
