@@ -18,6 +18,7 @@ from wizard.cli.flow import (
     AnswerMode,
     Asker,
     Option,
+    Question,
     SourceChoice,
     load_answers,
     remediation_questions,
@@ -184,7 +185,7 @@ PROTECTED_SOURCES = [
 ]
 
 
-def protected_questions():
+def protected_questions() -> list[Question]:
     return remediation_questions("x.service", PROTECTED_SOURCES, default_output="fix.sh",
                                  can_apply=False)
 

@@ -30,6 +30,7 @@ from wizard.output.render import case_patterns, render_outputs, render_script, r
 from wizard.output.report_json import plan_document
 from wizard.plan.build import (
     ActionKind,
+    Plan,
     PlanChoices,
     build_plan,
     default_choices,
@@ -245,7 +246,7 @@ def test_an_automount_stop_names_its_mount():
     assert [e.unit for e in effects if "mount behind" in e.reason] == active_mounts
 
 
-def requires_socket_plan():
+def requires_socket_plan() -> Plan:
     snapshot = load("requires-socket-booted")
     diagnosis = diagnose(snapshot)
     return build_plan(diagnosis, snapshot, default_choices(diagnosis, snapshot, False),
