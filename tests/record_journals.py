@@ -202,7 +202,7 @@ def record(recording: JournalRecording, lab_name: str) -> Recorded:
             recorded = _provoke(lab, client, recording, since)
             snapshot = _neighbourhoods(client, recording.targets)
             recorded.snapshot = snapshot
-            read = read_journal(journal_source(lab.connection), sorted(snapshot.units), since,
+            read = read_journal(journal_source(lab.connection), snapshot.history_units(), since,
                                 until_usec=recorded.until_usec)
             if read.notes:
                 raise RuntimeError(f"journal not read: {read.notes}")
@@ -216,7 +216,8 @@ def _neighbourhoods(client: SystemdClient, targets: tuple[str, ...]) -> SystemSn
     """One snapshot holding the neighbourhood of every target (the first is its target)."""
     snapshots = [collect_neighbourhood(client, target) for target in targets]
     units = {name: unit for snapshot in snapshots for name, unit in snapshot.units.items()}
-    return dataclasses.replace(snapshots[0], units=units)
+    walked = tuple(dict.fromkeys(n for snapshot in snapshots for n in snapshot.walked))
+    return dataclasses.replace(snapshots[0], units=units, walked=walked)
 
 
 def _provoke(lab: lab_module.Lab, client: SystemdClient, recording: JournalRecording,

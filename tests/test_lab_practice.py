@@ -110,6 +110,7 @@ class GradingOutcome:
     challenge: Challenge
     briefing: CliResult | None = None
     live_at_boot: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
+    armed_at_boot: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
     by_hand: dict[str, str] = field(default_factory=dict)
     hints: list[CliResult] = field(default_factory=list)
     hints_remembered: int = 0
@@ -159,6 +160,8 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
         _code, document = diagnose_json(lab, target)
         outcome.live_at_boot = {(f["kind"], f["source"], tuple(f["chain"]))
                                 for f in document["findings"] if f["live"]}
+        outcome.armed_at_boot = {(f["kind"], f["source"], tuple(f["chain"]))
+                                 for f in document["findings"] if f["armed"]}
 
         # The manual commands the hints and the report give, run inside as a trainee would.
         for source in challenge.sources:
@@ -277,8 +280,12 @@ def test_the_briefing_names_only_the_target(outcomes, case):
 def test_the_catalogue_is_what_diagnose_finds_live(outcomes, case):
     outcome = outcomes[0][case]
     assert outcome.error == ""
+    # A restart policy that acts only on a running unit (after a kill) is armed
+    # at boot, not live: nothing has restarted the unit yet (issue 10).
     assert outcome.live_at_boot == {(s.kind, s.source, s.chain)
-                                    for s in outcome.challenge.sources}
+                                    for s in outcome.challenge.sources if s.stop_target}
+    assert outcome.armed_at_boot == {(s.kind, s.source, s.chain)
+                                     for s in outcome.challenge.sources if not s.stop_target}
 
 
 @pytest.mark.parametrize("case", SEEDS, ids=_ids)

@@ -84,6 +84,9 @@ class Finding:
     """Why a finding that is not live does not start the unit now, in plain words."""
     wakes: str = ""
     """What would make a dormant finding start the unit."""
+    armed: bool = False
+    """A restart policy in force while the unit runs: a crash or a kill would bring it
+    back, though no restart has been seen (so it is not live)."""
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,14 @@ class SystemSnapshot:
     notes: tuple[str, ...] = ()
     files: FileFacts | None = None
     """The file conditions and watched paths, when the system's files could be read."""
+    walked: tuple[str, ...] = ()
+    """The units the walk up from the target found: the ones whose history matters.
+    The rest were loaded for the transaction model (pull-ins below). Empty in
+    recordings made before the model, where every unit was walked."""
+
+    def history_units(self) -> list[str]:
+        """The units whose journal a timeline reads, sorted."""
+        return sorted(self.walked or self.units)
 
     def unit(self, name: str) -> UnitSnapshot | None:
         """Look a unit up by its name or by one of its aliases."""

@@ -157,8 +157,12 @@ def _is_this_source(finding: Finding, source: RevivalSource) -> bool:
 
 def source_statuses(challenge: Challenge, diagnosis: Diagnosis
                     ) -> tuple[tuple[SourceStatus, ...], tuple[Finding, ...]]:
-    """Each catalogued source with its live findings; and live findings outside the catalogue."""
-    live = diagnosis.live_findings
+    """Each catalogued source with its live findings; and live findings outside the catalogue.
+
+    An armed restart policy counts here: while the unit runs, a kill or a crash
+    brings it back, which is what a check that provokes sources must name.
+    """
+    live = tuple(f for f in diagnosis.findings if f.live or f.armed)
     statuses = tuple(
         SourceStatus(source, tuple(f for f in live if _is_this_source(f, source)))
         for source in challenge.sources

@@ -94,7 +94,7 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     )
     # The walk goes up; systemd's transactions also go down (the pull-ins of
     # every unit a start job reaches), and conditions are judged on the files.
-    completed = complete_for_model(client, walked)
+    completed = dataclasses.replace(complete_for_model(client, walked), walked=tuple(units))
     if root is None:
         return completed
     return dataclasses.replace(completed, files=file_facts(root, completed))

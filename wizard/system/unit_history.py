@@ -27,7 +27,7 @@ def collect_timeline(
     """The target's starts and stops since a moment, from its system's journal."""
     until = until_usec if until_usec is not None else time.time_ns() // 1000
     source = journal_source(connection)
-    read = read_journal(source, sorted(snapshot.units), since_usec, until_usec=until)
+    read = read_journal(source, snapshot.history_units(), since_usec, until_usec=until)
     notes = list(read.notes)
     if read.truncated:
         notes.append(

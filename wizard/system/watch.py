@@ -157,7 +157,7 @@ def watch_unit(
     # OnFailure=, say) may not even be loaded when the watch starts.
     signals = client.subscribe(None)
     source = journal_source(connection)
-    follower = JournalFollower(source, sorted(snapshot.units) if source.user else [],
+    follower = JournalFollower(source, snapshot.history_units() if source.user else [],
                                outcome.started_usec - JOURNAL_LEAD_USEC)
     with follower, termination_ends_watch():
         if follower.note:

@@ -108,6 +108,7 @@ def restart_policy_finding(unit: UnitSnapshot) -> Finding | None:
         explanation=text,
         remedies=tuple(remedies),
         dormant="" if live else verdict.reason,
+        armed=verdict.armed and not live and unit.is_active,
         wakes="" if live or not verdict.armed else (
             f"{unit.name}'s process crashes, exits or is killed while it runs"),
     )
