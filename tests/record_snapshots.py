@@ -103,6 +103,12 @@ RECORDINGS = (
     # A vendor daemon activated over D-Bus through an alias: the host's hostnamed,
     # whose activation file says SystemdService=dbus-org.freedesktop.hostname1.service.
     Recording("hostnamed-idle", "control", "systemd-hostnamed.service"),
+    # A stop that takes a dependant with it: evtd-monitor.service Requires= the
+    # socket a plan for evtd.service stops (the plan's predicted side effects).
+    Recording("requires-socket-booted", "requires-socket", "evtd.service"),
+    # The host's own machinery as a target, with a protected source (dbus.socket).
+    Recording("dbus-booted", "control", "dbus.service"),
+    Recording("logind-booted", "control", "systemd-logind.service"),
 )
 
 

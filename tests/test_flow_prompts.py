@@ -21,6 +21,7 @@ from wizard.cli.flow import (
     Asker,
     GoBack,
     Option,
+    Question,
     SourceChoice,
     load_answers,
     pause_question,
@@ -273,3 +274,46 @@ def test_the_review_writes_on_enter():
     question = review_question(will_apply=False)
     assert Asker(env, AnswerMode.DEFAULTS).ask([question])["review"] == "write"
     assert [o.value for o in question.options({})] == ["write", "pager", "back", "quit"]
+
+
+# -- the separate confirmation for the host's own machinery (issue 11) ----------------
+
+PROTECTED_SOURCES = [
+    SourceChoice("dbus.socket", "socket dbus.socket", True,
+                 lambda _p: [Option("hold-unit", "hold the unit itself"), Option("stop", "stop")],
+                 {"dbus.socket": "the system bus"}),
+]
+
+
+def protected_questions() -> list[Question]:
+    return remediation_questions("x.service", PROTECTED_SOURCES, default_output="fix.sh",
+                                 can_apply=False)
+
+
+def test_a_protected_source_is_confirmed_separately_and_no_is_the_default():
+    env = Environment(stdin=io.StringIO(), stdout=io.StringIO(), stdin_isatty=False,
+                      stdout_isatty=False)
+    # --yes: the recommended method spares the source; nothing to confirm.
+    answers = Asker(env, AnswerMode.DEFAULTS).ask(protected_questions())
+    assert answers["method:dbus.socket"] == "hold-unit"
+    assert "allow:dbus.socket" not in answers
+    # A method that would stop it asks; the file answers yes only when it names the unit.
+    chosen = {"sources": ["dbus.socket"], "methods": {"dbus.socket": "stop"}}
+    answers = Asker(env, AnswerMode.FILE, chosen).ask(protected_questions())
+    assert answers["allow:dbus.socket"] is False
+    answers = Asker(env, AnswerMode.FILE, {**chosen, "allow_protected": ["dbus.socket"]}).ask(
+        protected_questions())
+    assert answers["allow:dbus.socket"] is True
+
+
+def test_the_protected_confirmation_names_the_unit_and_the_reason(keyboard):
+    env, pipe = keyboard
+    # persistent [Enter]; sources [Enter]; method: down to stop [Enter]; confirm [Enter=no];
+    # format [Enter]; output [Enter]
+    type_keys(pipe, ENTER + ENTER + DOWN + ENTER + ENTER + ENTER + ENTER)
+    questions = protected_questions()
+    confirm = next(q for q in questions if q.name == "allow:dbus.socket")
+    assert "dbus.socket is part of the host's own machinery: the system bus" in confirm.message
+    answers = Asker(env).ask(questions)
+    assert answers["method:dbus.socket"] == "stop"
+    assert answers["allow:dbus.socket"] is False

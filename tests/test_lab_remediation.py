@@ -288,6 +288,12 @@ def test_undo_restores_the_states_before_the_plan(outcomes, case):
     # and the unit itself, must be exactly as they were.
     stable = {u for u in outcome.before if not u.endswith(".service")} | {outcome.target}
     assert {u: outcome.after[u][1] for u in stable} == {u: outcome.before[u][1] for u in stable}
+    # Units a stop took down with it (Requires= on a socket the plan stopped) are
+    # started again too: the scenario names them ("restored").
+    restored = _scenario_meta(case.scenario).get("restored") or []
+    assert {u: outcome.before[u][1] for u in restored} == dict.fromkeys(restored, "active")
+    assert {u: outcome.after[u][1] for u in restored} == dict.fromkeys(restored, "active")
+    assert "back as it was" in stdout
     code, stdout, _ = outcome.undo_again
     assert code == 0
     assert "nothing to undo" in stdout

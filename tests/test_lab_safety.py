@@ -184,3 +184,166 @@ def test_plan_output_is_never_clobbered(lab_factory, tmp_path):
     assert run_cli("plan", "--lab", lab.name, "-o", str(output), "--force",
                    "widget-daemon").code == 0
     assert output.read_text().startswith("#!/usr/bin/env bash")
+
+
+# -- issue 11: the host's own machinery, the undo that brings everything back ----------
+
+REQUIRES = ("evtd.socket", "evtd.service", "evtd-monitor.service")
+
+
+def test_the_script_refuses_a_protected_unit_the_plan_does_not_name(lab_factory, tmp_path):
+    lab = lab_factory("requires-socket")
+    output = tmp_path / "fix.sh"
+    # evtd-monitor.service has no live source: the plan only stops it.
+    result = run_cli("plan", "--lab", lab.name, "-o", str(output), "evtd-monitor.service")
+    assert result.code == 0, result.stderr
+    assert "nothing else needs neutralising" in result.stdout
+    script = output.read_text()
+    assert "\nstop_unit a1 evtd-monitor.service\n" in script
+    # A plan file edited afterwards: the stop now names logind, by its D-Bus alias.
+    edited = tmp_path / "edited.sh"
+    edited.write_text(script.replace("\nstop_unit a1 evtd-monitor.service\n",
+                                     "\nstop_unit a1 dbus-org.freedesktop.login1.service\n"))
+    before = states(lab, "systemd-logind.service", *REQUIRES)
+    assert before["systemd-logind.service"][1] == "active"
+
+    code, stdout, stderr = run_script(lab, edited)
+
+    assert code == 5, (stdout, stderr)
+    assert "REFUSED: dbus-org.freedesktop.login1.service is part of the host's own machinery" \
+        in stderr
+    assert states(lab, "systemd-logind.service", *REQUIRES) == before
+    # sshd counts only inside an ssh session: the script looks at its own.
+    ssh = tmp_path / "ssh.sh"
+    ssh.write_text(script.replace("\nstop_unit a1 evtd-monitor.service\n",
+                                  "\nstop_unit a1 ssh.service\n"))
+    inside = lab.exec(["env", "SSH_CONNECTION=10.0.0.1 40000 10.0.0.2 22", "bash", "-s", "--"],
+                      input_text=ssh.read_text())
+    assert inside.returncode == 5, (inside.stdout, inside.stderr)
+    assert "the ssh server this session came in through" in inside.stderr
+    code, stdout, stderr = run_script(lab, tmp_path / "fix.undo.sh")
+    assert code == 0, (stdout, stderr)
+
+    # The unedited plan runs, and its undo starts the monitor again.
+    code, stdout, stderr = run_script(lab, output)
+    assert code == 0, (stdout, stderr)
+    assert not is_active(lab, "evtd-monitor.service")
+    code, stdout, stderr = run_script(lab, tmp_path / "fix.undo.sh")
+    assert code == 0, (stdout, stderr)
+    assert wait_until(lambda: states(lab, "systemd-logind.service", *REQUIRES) == before,
+                      timeout=10)
+
+
+def test_a_plan_for_a_protected_unit_needs_it_named(lab_factory, tmp_path):
+    lab = lab_factory("requires-socket")
+    output = tmp_path / "dbus.sh"
+    refused = run_cli("plan", "--lab", lab.name, "-o", str(output), "dbus.service")
+    assert refused.code == 2
+    assert "dbus.service is part of the host's own machinery" in refused.stderr
+    assert "--allow-protected dbus.service" in refused.stderr
+    assert not output.exists()
+
+    named = run_cli("plan", "--lab", lab.name, "-o", str(output), "--allow-protected",
+                    "dbus.service", "dbus.service")
+    assert named.code == 0, named.stderr
+    script = output.read_text()
+    assert script.splitlines()[3].startswith("# !!!!")
+    assert "WARNING: THIS SCRIPT ACTS ON THE HOST'S OWN MACHINERY" in script
+    # Its socket is protected too and was not named: the plan holds dbus.service instead.
+    assert "left out: dbus.socket" in named.stdout
+    assert "stop_unit a" not in script.replace("stop_unit a2 dbus.service", "")
+
+    # The wizard asks separately, and no is the answer unless the operator says yes.
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"output": str(tmp_path / "w.sh"), "apply": False}))
+    result = run_cli("wizard", "--lab", lab.name, "--answers", str(answers), "--brief",
+                     "dbus.service")
+    assert "dbus.service is left alone; nothing was written" in result.stdout
+    assert not (tmp_path / "w.sh").exists()
+    answers.write_text(json.dumps({"output": str(tmp_path / "w.sh"), "apply": False,
+                                   "allow_protected": ["dbus.service"]}))
+    result = run_cli("wizard", "--lab", lab.name, "--answers", str(answers), "--brief",
+                     "dbus.service")
+    assert (tmp_path / "w.sh").exists(), result.stdout + result.stderr
+    assert "WARNING: the plan acts on dbus.service" in result.stdout
+
+
+@pytest.mark.parametrize(("output_format", "persistent"), [
+    ("script", False), ("script", True), ("dropin", False), ("dropin", True), ("ansible", False),
+])
+def test_a_unit_with_no_live_source_gets_a_script_and_an_undo(lab_factory, tmp_path,
+                                                              output_format, persistent):
+    lab = lab_factory("requires-socket")
+    name = {"script": "fix.sh", "dropin": "fix.d", "ansible": "fix.yml"}[output_format]
+    output = tmp_path / name
+    result = run_cli("plan", "--lab", lab.name, "-o", str(output), "--format", output_format,
+                     *(["--persistent"] if persistent else []), "evtd-monitor.service")
+    assert result.code == 0, result.stderr
+    assert "has no live revival source: nothing else needs neutralising" in result.stdout
+    if output_format == "ansible":
+        assert "Stop evtd-monitor.service" in output.read_text()
+        assert "Start evtd-monitor.service" in output.with_name("fix.undo.yml").read_text()
+        return
+    script = output / "install.sh" if output_format == "dropin" else output
+    undo = (output / "install.undo.sh" if output_format == "dropin"
+            else output.with_name("fix.undo.sh"))
+    before = states(lab, *REQUIRES)
+    assert before["evtd-monitor.service"] == ("enabled", "active")
+    code, stdout, stderr = run_script(lab, script)
+    assert code == 0, (stdout, stderr)
+    # --persistent keeps it from starting at boot: disabled, or (drop-in format) held.
+    enabled = "disabled" if persistent and output_format == "script" else "enabled"
+    assert states(lab, "evtd-monitor.service")["evtd-monitor.service"] == (enabled, "inactive")
+    code, stdout, stderr = run_script(lab, undo)
+    assert code == 0, (stdout, stderr)
+    assert wait_until(lambda: states(lab, *REQUIRES) == before, timeout=10)
+
+
+@pytest.mark.parametrize("kill_after", [0.3, 0.7, 1.2])
+def test_a_run_killed_half_way_undoes_what_its_stops_took_down(lab_factory, tmp_path,
+                                                                kill_after):
+    lab = lab_factory("requires-socket")
+    lab.exec(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8096"])
+    assert wait_until(lambda: is_active(lab, "evtd.service"), timeout=10)
+    output = tmp_path / "fix.sh"
+    assert run_cli("plan", "--lab", lab.name, "-o", str(output), "evtd.service").code == 0
+    before = states(lab, *REQUIRES)
+    assert {u: s[1] for u, s in before.items()} == dict.fromkeys(REQUIRES, "active")
+    killer = (
+        f"bash -s -- <<'STAYDOWN_PLAN' &\n{output.read_text()}\nSTAYDOWN_PLAN\n"
+        f"pid=$!; sleep {kill_after}; kill -KILL \"$pid\"; wait \"$pid\"; echo killed=$?"
+    )
+    result = lab.exec(["bash", "-c", killer], timeout=120)
+    assert "killed=137" in result.stdout, "the script finished before it could be killed"
+
+    code, stdout, stderr = run_script(lab, output.with_name("fix.undo.sh"))
+    assert code == 0, (stdout, stderr)
+    assert wait_until(lambda: states(lab, *REQUIRES) == before, timeout=10), (
+        states(lab, *REQUIRES), stdout)
+
+
+def test_the_undo_names_a_unit_it_could_not_bring_back(lab_factory, tmp_path):
+    lab = lab_factory("requires-socket")
+    output = tmp_path / "fix.sh"
+    assert run_cli("plan", "--lab", lab.name, "-o", str(output), "evtd.service").code == 0
+    code, stdout, stderr = run_script(lab, output)
+    assert code == 0, (stdout, stderr)
+    assert not is_active(lab, "evtd-monitor.service")  # taken down with the socket
+    # Something else breaks the monitor meanwhile: it cannot start any more.
+    broken = "/run/systemd/system/evtd-monitor.service.d/broken.conf"
+    lab.exec(["mkdir", "-p", broken.rsplit("/", 1)[0]], check=True)
+    lab.exec(["bash", "-c", f"printf '[Service]\\nExecStartPre=/bin/false\\n' > {broken} && "
+                            "systemctl daemon-reload"], check=True)
+
+    code, stdout, stderr = run_script(lab, output.with_name("fix.undo.sh"))
+
+    assert code == 1, (stdout, stderr)
+    assert "NOT BACK: evtd-monitor.service was active before the plan" in stderr
+    assert "back as it was" not in stdout
+    assert is_active(lab, "evtd.socket")
+    # Mended, the undo runs again from the record it kept, and finishes.
+    lab.exec(["bash", "-c", f"rm {broken} && systemctl daemon-reload"], check=True)
+    code, stdout, stderr = run_script(lab, output.with_name("fix.undo.sh"))
+    assert code == 0, (stdout, stderr)
+    assert "back as it was" in stdout
+    assert is_active(lab, "evtd-monitor.service")

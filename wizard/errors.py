@@ -54,6 +54,19 @@ class UsageError(StaydownError):
     exit_code = ExitCode.USAGE
 
 
+class ProtectedUnitError(UsageError):
+    """A plan for a unit the host needs (docs/safety.md), without the operator naming it."""
+
+    def __init__(self, unit: str, reason: str) -> None:
+        super().__init__(
+            f"{unit} is part of the host's own machinery ({reason}); no plan was written",
+            f"if you really mean to stop it, name it: staydown plan --allow-protected {unit} "
+            f"{unit}",
+        )
+        self.unit = unit
+        self.reason = reason
+
+
 class UnitNotFoundError(StaydownError):
     """systemd has no unit by that name, loaded or on disk."""
 

@@ -12,17 +12,25 @@
 # exactly what this script changed, even after a run that was cut short.
 # Running it twice changes nothing the second time.
 #
+# What it will do, in order (side effects: other units a change takes down
+# or keeps from starting):
+#   1. stop widget-daemon.socket
+#   2. stop widget-reconcile.timer
+#   3. stop widget-daemon.service itself
+#
 # Run as root:  bash <this file> [--force]
 # Undo:         bash staydown-widget-daemon.service.undo.sh
 # Exit status:  0 done and verified    1 a step failed or not root
 #               2 bad arguments        3 the host changed since the plan (--force)
 #               4 done, but the final check found something running or not in place
+#               5 refused: a unit the host needs, which the plan does not name
 set -euo pipefail
 export LC_ALL=C SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 
 readonly PLAN_ID=<plan-id>
 readonly RECORD=/var/lib/staydown/<plan-id>.done
 readonly LINKS=/var/lib/staydown/<plan-id>.links
+readonly ACTIVE=/var/lib/staydown/<plan-id>.active
 readonly SETTLE_SECONDS="${STAYDOWN_SETTLE_SECONDS:-2}"
 force=0
 
@@ -61,8 +69,82 @@ drop_in_active() { # unit path: whether systemd has loaded that drop-in
   [[ " $paths " == *" $2 "* ]]
 }
 
+# -- The host's own machinery (docs/safety.md) --------------------------------
+# The plan leaves these units alone unless the operator named them; checked
+# again here, before each change, in case this file was edited or the host
+# changed (an alias, an ssh session, the unit this script runs in).
+readonly -a ALLOWED=()
+own_units=()
+while IFS= read -r line; do
+  IFS=/ read -ra parts <<<"${line#*:*:}"
+  for part in "${parts[@]}"; do
+    [[ $part == *.service || $part == *.scope ]] && own_units+=("$part")
+  done
+done </proc/self/cgroup
+in_ssh_session() {
+  local pid=$$ comm stat
+  [[ -n ${SSH_CONNECTION:-} ]] && return 0
+  # sudo drops SSH_CONNECTION; an sshd among the ancestors still tells.
+  while ((pid > 1)); do
+    comm=$(<"/proc/$pid/comm") 2>/dev/null || return 1
+    [[ $comm == sshd* ]] && return 0
+    stat=$(<"/proc/$pid/stat") 2>/dev/null || return 1
+    stat=${stat##*) }
+    read -r _ pid _ <<<"$stat"
+  done
+  return 1
+}
+ssh_session=0
+if in_ssh_session; then ssh_session=1; fi
+unit_names() { # unit: its name and every alias systemd knows, one per line
+  local names=()
+  read -ra names <<<"$(systemctl show -P Names -- "$1" 2>/dev/null || true)"
+  printf '%s\n' "$1" "${names[@]}"
+}
+protected_why() { # unit: why it is the host's own machinery; nothing when it is not
+  local name own
+  while IFS= read -r name; do
+    case $name in
+      init.scope | -.slice | system.slice | -.mount) printf '%s\n' 'PID 1'"'"'s own unit (init.scope), the root slice and mount, or the slice every service runs in: stopping it stops the system'; return 0 ;;
+      dbus.service | dbus.socket | dbus-broker.service | messagebus.service) printf '%s\n' 'the system bus: systemctl, logind, polkit and every D-Bus service depend on it'; return 0 ;;
+      systemd-journald.service | systemd-journald*.socket | systemd-journald@*.service) printf '%s\n' 'the journal and its sockets: every unit'"'"'s logging goes through it'; return 0 ;;
+      systemd-logind.service | dbus-org.freedesktop.login1.service) printf '%s\n' 'the login manager: sessions, seats and logins'; return 0 ;;
+      systemd-udevd.service | udev.service | systemd-udevd-*.socket) printf '%s\n' 'the device manager and its sockets: device units, module loading and hot-plug'; return 0 ;;
+      console-getty.service | getty@*.service | serial-getty@*.service | autovt@*.service | container-getty@*.service | getty-static.service) printf '%s\n' 'the console and the login prompts: the way back in when the network is gone'; return 0 ;;
+      sysinit.target | basic.target | sockets.target | timers.target | paths.target | local-fs.target | local-fs-pre.target | remote-fs.target | remote-fs-pre.target | multi-user.target | graphical.target | default.target | emergency.target | rescue.target | shutdown.target | reboot.target | poweroff.target | halt.target | kexec.target | final.target | umount.target | slices.target | swap.target | getty.target | network.target | network-online.target | network-pre.target | cryptsetup.target | ctrl-alt-del.target | initrd.target | runlevel*.target) printf '%s\n' 'a basic target: the boot'"'"'s synchronisation points, whose stop stops whatever is part of them'; return 0 ;;
+    esac
+    if ((ssh_session)); then
+      case $name in
+        ssh.service | sshd.service | ssh.socket | sshd.socket | ssh@*.service | sshd@*.service) printf '%s\n' 'the ssh server this session came in through: stopping it can lock you out'; return 0 ;;
+      esac
+    fi
+    for own in "${own_units[@]}"; do
+      [[ $name == "$own" ]] && { printf '%s\n' 'the unit or scope that runs staydown itself'; return 0; }
+    done
+  done < <(unit_names "$1")
+  return 0
+}
+is_allowed() { # unit: named by the operator, under any of its names
+  local name allowed
+  while IFS= read -r name; do
+    for allowed in "${ALLOWED[@]}"; do
+      [[ $name == "$allowed" ]] && return 0
+    done
+  done < <(unit_names "$1")
+  return 1
+}
+guard() { # unit: exit 5 unless it is no protected unit, or one the plan names
+  local why
+  why=$(protected_why "$1")
+  [[ -z $why ]] && return 0
+  is_allowed "$1" && return 0
+  printf 'staydown: REFUSED: %s is part of the host'"'"'s own machinery (%s), and this plan does not name it; nothing more is changed\n' "$1" "$why" >&2
+  exit 5
+}
+
 stop_unit() { # id unit
   local attempt
+  guard "$2"
   if ! is_running "$2"; then
     say "$2 is already stopped"
     return 0
@@ -81,6 +163,7 @@ stop_unit() { # id unit
 }
 mask_unit() { # id unit [--runtime]
   local state
+  guard "$2"
   state=$(file_state "$2")
   if [[ $state == masked || $state == "masked${3:+-runtime}" ]]; then
     say "$2 is already masked"
@@ -102,6 +185,7 @@ save_links() { # id unit: the links disable removes, so the undo can put back ex
 }
 disable_unit() { # id unit
   local state
+  guard "$2"
   state=$(file_state "$2")
   if [[ $state != enabled && $state != enabled-runtime ]]; then
     say "$2 is not enabled (${state:-unknown})"
@@ -114,6 +198,7 @@ disable_unit() { # id unit
 }
 install_drop_in() { # id unit path text
   local tmp
+  guard "$2"
   if [[ -f $3 ]]; then
     [[ $(<"$3") == "$4" ]] || fail "$3 exists with other content; staydown will not overwrite it"
     say "$3 is already in place"
@@ -185,12 +270,38 @@ if ((${#drift[@]})); then
   fi
 fi
 
-# Which units run now, recorded before anything changes: stopping or masking
-# one unit can take another down with it (an automount its mount, a masked
-# timer whose trigger vanishes), and the undo must start those again too.
-if is_running widget-daemon.socket; then note 'a1 stop'; fi
-if is_running widget-reconcile.timer; then note 'a2 stop'; fi
-if is_running widget-daemon.service; then note 'a3 stop'; fi
+# Every unit this plan changes, checked against the host's own machinery
+# before the first change: a refusal here changes nothing.
+guard widget-daemon.socket
+guard widget-reconcile.timer
+guard widget-daemon.service
+
+# Which units are active now, in the whole manager, recorded before anything
+# changes: stopping or masking one unit can take others down with it (units
+# that Requires= it, an automount's mount, a masked timer's service), and the
+# undo starts again every one of them that is down then. Not overwritten by a
+# second run, which would see the plan's own result.
+if [[ ! -f $ACTIVE ]]; then
+  mkdir -p -- "${ACTIVE%/*}"
+  active_tmp=$(mktemp -- "$ACTIVE.XXXXXX")
+  systemctl list-units --all --plain --no-legend --full --state=active |
+    while read -r unit _; do printf '%s\n' "$unit"; done >"$active_tmp"
+  mv -f -- "$active_tmp" "$ACTIVE"
+  sync -- "$ACTIVE" 2>/dev/null || true
+fi
+# And which of the plan's own units run now (the undo starts those in the
+# plan's order), written in one go: a run killed in the middle of a list
+# written line by line would leave the undo stopping half of them and not the
+# rest (a socket stopped while its service runs cannot start again).
+running_before=''
+if is_running widget-daemon.socket && ! did 'a1 stop'; then running_before+='a1 stop'$'\n'; fi
+if is_running widget-reconcile.timer && ! did 'a2 stop'; then running_before+='a2 stop'$'\n'; fi
+if is_running widget-daemon.service && ! did 'a3 stop'; then running_before+='a3 stop'$'\n'; fi
+if [[ -n $running_before ]]; then
+  mkdir -p -- "${RECORD%/*}"
+  printf '%s' "$running_before" >>"$RECORD"
+  sync -- "$RECORD" 2>/dev/null || true
+fi
 
 # -- 1. socket: widget-daemon.socket (live)
 # Chain: widget-daemon.socket -> widget-daemon.service

@@ -3,16 +3,22 @@
 #
 # Reverses exactly what staydown-widget-daemon.service.sh recorded in its record file, and
 # nothing else: masks and holds are lifted, removed links put back, cron lines
-# restored, then the units it stopped are started again. Running it twice, or
-# after the plan was cut short, is safe: what was not done is not undone.
+# restored, then the units it stopped are started again, and with them every
+# unit that was active before the plan ran and is down now (the units a stop
+# took down with it). Running it twice, or after the plan was cut short, is
+# safe: what was not done is not undone. It checks that every one of them is
+# back, and names any that is not.
 #
 # Run as root:  bash <this file>
-# Exit status:  0 undone (or nothing to undo)   1 a step failed or not root   2 bad arguments
+# Exit status:  0 undone (or nothing to undo)   1 a step failed, a unit did not
+#               come back, or not root          2 bad arguments
 set -euo pipefail
 export LC_ALL=C SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 
 readonly RECORD=/var/lib/staydown/<plan-id>.done
 readonly LINKS=/var/lib/staydown/<plan-id>.links
+readonly ACTIVE=/var/lib/staydown/<plan-id>.active
+readonly SETTLE_SECONDS="${STAYDOWN_SETTLE_SECONDS:-2}"
 
 for arg in "$@"; do
   case $arg in
@@ -30,6 +36,8 @@ say() { printf 'staydown: %s\n' "$*"; }
 did() { grep -Fxq -- "$1" "$RECORD"; }
 
 if [[ ! -f $RECORD ]]; then
+  # A run killed before its first change leaves only the list of active units.
+  rm -f -- "$ACTIVE"
   say "nothing to undo: no record at $RECORD (the plan has not run, or was undone already)"
   exit 0
 fi
@@ -74,6 +82,41 @@ start_again() { # id unit
   say "starting $2 (it was running before the plan)"
   systemctl start -- "$2" || failed=1
 }
+restore_active() { # start every unit active before the plan and down now; check them
+  local unit triggers=() mounts=() services=() last=() started=() missing=()
+  [[ -f $ACTIVE ]] || { say "no list of the units active before the plan ($ACTIVE)"; failed=1; return 0; }
+  while IFS= read -r unit; do
+    [[ -n $unit ]] || continue
+    is_running "$unit" && continue
+    # Scopes and devices cannot be started by systemctl; the kernel and
+    # whoever created them bring them.
+    case $unit in
+      *.scope | *.device) continue ;;
+      # A socket refuses to start while its service runs, and an automount
+      # while its mount is mounted: triggers come before what they trigger.
+      *.socket | *.path | *.automount) triggers+=("$unit") ;;
+      *.slice | *.mount | *.swap) mounts+=("$unit") ;;
+      # A timer or target last: the units they start are in place by then.
+      *.timer | *.target) last+=("$unit") ;;
+      *) services+=("$unit") ;;
+    esac
+  done <"$ACTIVE"
+  for unit in "${triggers[@]}" "${mounts[@]}" "${services[@]}" "${last[@]}"; do
+    started+=("$unit")
+    is_running "$unit" && continue  # an earlier start brought it back
+    say "starting $unit (it was active before the plan ran)"
+    systemctl start -- "$unit" || true
+  done
+  ((${#started[@]})) || return 0
+  sleep "$SETTLE_SECONDS"
+  for unit in "${started[@]}"; do
+    is_running "$unit" || missing+=("$unit")
+  done
+  if ((${#missing[@]})); then
+    printf 'staydown: NOT BACK: %s was active before the plan and is not now\n' "${missing[@]}" >&2
+    failed=1
+  fi
+}
 uncomment() { # file line
   local tmp
   [[ $(sed -n "$2p" -- "$1") == '#staydown# '* ]] || return 0
@@ -101,17 +144,23 @@ fi
 # Start again what the plan stopped, in the plan's order: a socket refuses to
 # start while its service is already running, so sources go first. After a run
 # that was cut short some of them still run; they are stopped first, so each
-# comes back the way it was.
-settle_down a3 widget-daemon.service
-settle_down a2 widget-reconcile.timer
+# comes back the way it was, and in the plan's order too: a timer left running
+# while its unit is stopped can start that unit again in between, and then the
+# socket in front of it refuses to start.
 settle_down a1 widget-daemon.socket
+settle_down a2 widget-reconcile.timer
+settle_down a3 widget-daemon.service
 start_again a1 widget-daemon.socket
 start_again a2 widget-reconcile.timer
 start_again a3 widget-daemon.service
+
+# Then everything else that was active before the plan ran and is down now,
+# and only those: what the stops took with them.
+restore_active
 
 if ((failed)); then
   echo "staydown: some steps failed (above); the record is kept, so this undo can run again" >&2
   exit 1
 fi
-rm -f -- "$RECORD" "$LINKS"
+rm -f -- "$RECORD" "$LINKS" "$ACTIVE"
 say 'undone: what the plan changed for widget-daemon.service is back as it was'

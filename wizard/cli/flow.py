@@ -164,6 +164,10 @@ class Asker:
 
 
 def _lookup(preset: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+    if key.startswith("allow_protected."):
+        # A list in the file: the units named in it are answered yes, the rest no.
+        named = preset.get("allow_protected")
+        return True, isinstance(named, list) and key.split(".", 1)[1] in named
     current: Any = preset
     for part in key.split(".", 1) if key.startswith("methods.") else [key]:
         if not isinstance(current, Mapping) or part not in current:
@@ -318,6 +322,51 @@ class SourceChoice:
     live: bool
     methods: Callable[[bool], Sequence[Option]]
     """Options for the method question, recommended first, given persistence."""
+    protected: Mapping[str, str] = field(default_factory=dict)
+    """Units the source is neutralised through that are the host's own machinery, and why."""
+
+
+SPARING_METHODS = ("hold-unit", "comment-out")
+"""Methods that act on the target (or a cron line), never on the source's units."""
+
+
+def protected_question(unit: str, reason: str, *, target: bool = False) -> Question:
+    """The separate confirmation a protected unit needs; no by default, even with --yes."""
+    return Question(
+        name=f"allow:{unit}",
+        kind="confirm",
+        message=(f"{unit} is part of the host's own machinery: {reason}. "
+                 + ("Write a plan that stops it anyway?" if target
+                    else "Let the plan stop, mask or disable it anyway?")),
+        default=lambda _a: False,
+        help="No (the default) leaves it alone"
+        + ("." if target else "; hold the unit itself instead (hold-unit)."),
+        file_key=f"allow_protected.{unit}",
+    )
+
+
+def _protected_questions(sources: Sequence[SourceChoice]) -> list[Question]:
+    reasons: dict[str, str] = {}
+    for choice in sources:
+        for unit, reason in choice.protected.items():
+            reasons.setdefault(unit, reason)
+    questions = []
+    for unit, reason in reasons.items():
+
+        def touches(answers: Answers, unit: str = unit) -> bool:
+            return any(
+                unit in c.protected and c.source in (answers.get("sources") or ())
+                and answers.get(f"method:{c.source}") not in SPARING_METHODS
+                for c in sources
+            )
+
+        question = protected_question(unit, reason)
+        questions.append(Question(
+            name=question.name, kind=question.kind, message=question.message,
+            default=question.default, when=touches, help=question.help,
+            file_key=question.file_key,
+        ))
+    return questions
 
 
 def _method_question(choice: SourceChoice) -> Question:
@@ -367,10 +416,12 @@ def remediation_questions(
                 Option(s.source, f"{s.title}{'' if s.live else '  (not live)'}") for s in sources
             ],
             default=lambda _a: [s.source for s in sources if s.live],
+            when=lambda _a: bool(sources),
             help="live sources are preselected",
         ),
     ]
     questions.extend(_method_question(choice) for choice in sources)
+    questions.extend(_protected_questions(sources))
     questions += [
         Question(
             name="format",
@@ -395,7 +446,7 @@ def remediation_questions(
             kind="confirm",
             message="Apply it now? (it is written either way; review first if unsure)",
             default=lambda _a: False,
-            when=lambda a: can_apply and a.get("format") == "script" and bool(a.get("sources")),
+            when=lambda a: can_apply and a.get("format") == "script",
         ),
         Question(
             name="watch_seconds",

@@ -163,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode", choices=("0700", "0755"), default="0700",
         help="permissions of the scripts written (default 0700: only root reads them)",
     )
+    plan_parser.add_argument(
+        "--allow-protected", metavar="UNIT", action="append", default=[],
+        help="let the plan stop, mask, hold or disable UNIT although it is part of the "
+        "host's own machinery (dbus, journald, logind, udevd, gettys, sshd in an ssh "
+        "session, basic targets: docs/safety.md); repeat for each unit",
+    )
+    plan_parser.add_argument(
+        "--json", action="store_true",
+        help="print the plan as one JSON object (docs/json.md) instead of the summary",
+    )
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"

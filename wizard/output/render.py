@@ -24,6 +24,7 @@ import jinja2
 from wizard import __version__
 from wizard.output.formats import OUTPUT_FORMATS, undo_path_for
 from wizard.plan.build import ActionKind, Plan
+from wizard.plan.protected_units import OWN_REASON, PROTECTED, SSH_PATTERNS, SSH_REASON
 
 
 class Quoted(str):
@@ -89,6 +90,24 @@ def yaml_list(values: object) -> Quoted:
     return Quoted("[" + ", ".join(yaml(v) for v in items) + "]")
 
 
+_CASE_PATTERN = re.compile(r"[A-Za-z0-9@._:*-]+")
+
+
+def case_patterns(patterns: object) -> Quoted:
+    """Unit-name glob patterns for a bash ``case`` (``a.service | b@*.service``).
+
+    A pattern is code, not a quoted word, so only the characters of unit names
+    and ``*`` pass; anything else is refused at render time.
+    """
+    items = list(patterns) if isinstance(patterns, list | tuple) else [patterns]
+    checked: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not _CASE_PATTERN.fullmatch(item):
+            raise ValueError(f"not a unit-name pattern: {item!r}")
+        checked.append(item)
+    return Quoted(" | ".join(checked))
+
+
 def regex_escape(value: object) -> str:
     """A literal for a Python regular expression (Ansible's replace module)."""
     return re.escape(str(value))
@@ -119,9 +138,12 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         sh=sh, comment=comment, inline=inline, unit_value=unit_value, yaml=yaml,
-        yaml_list=yaml_list, regex_escape=regex_escape,
+        yaml_list=yaml_list, regex_escape=regex_escape, case_patterns=case_patterns,
     )
-    env.globals.update(ActionKind=ActionKind, version=Quoted(__version__))
+    env.globals.update(
+        ActionKind=ActionKind, version=Quoted(__version__), protected=PROTECTED,
+        ssh_patterns=SSH_PATTERNS, ssh_reason=SSH_REASON, own_reason=OWN_REASON,
+    )
     return env
 
 

@@ -1,11 +1,11 @@
-"""The --json form of a diagnosis (schema in docs/json.md)."""
+"""The --json forms of a diagnosis and of a plan (schema in docs/json.md)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.analysis.findings import (
     Diagnosis,
@@ -15,6 +15,9 @@ from wizard.analysis.findings import (
     WatchOutcome,
 )
 from wizard.model.snapshots import ManagerSnapshot
+
+if TYPE_CHECKING:
+    from wizard.plan.build import Action, Plan
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +61,56 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
         "until": iso_time(timeline.until_usec),
         "omitted": timeline.omitted,
         "events": [event_document(e) for e in timeline.events],
+    }
+
+
+def _action_document(action: Action) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "kind": action.kind.value,
+        "unit": action.unit,
+        "drop_in": action.drop_in.path if action.drop_in else None,
+        "cron": f"{action.cron.file}:{action.cron.line_number}" if action.cron else None,
+        "why": action.why,
+        "side_effects": [
+            {"unit": e.unit, "effect": e.effect.value, "reason": e.reason}
+            for e in action.side_effects
+        ],
+    }
+
+
+def plan_document(
+    plan: Plan, output_format: str, written: list[str], notes: tuple[str, ...],
+    connection_label: str,
+) -> dict[str, Any]:
+    """``plan --json``: what the written files will do, step by step, with side effects."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "unit": plan.unit,
+        "plan_id": plan.plan_id,
+        "created": plan.created,
+        "connection": connection_label,
+        "persistent": plan.persistent,
+        "format": output_format,
+        "files": written,
+        "state_summary": plan.state_summary,
+        "steps": [
+            {
+                "title": step.title, "kind": step.kind, "source": step.source,
+                "live": step.live, "chain": list(step.chain), "does": step.does,
+                "actions": [_action_document(a) for a in step.actions],
+            }
+            for step in plan.steps
+        ],
+        "side_effects": [
+            {"action": a.id, "unit": e.unit, "effect": e.effect.value, "reason": e.reason}
+            for a in plan.actions for e in a.side_effects
+        ],
+        "protected_named": [{"unit": p.unit, "reason": p.reason} for p in plan.protected_named],
+        "left_out": [dataclasses.asdict(left) for left in plan.left_out],
+        "record": {"done": plan.record_path, "links": plan.links_path,
+                   "active": plan.active_path},
+        "notes": list(notes),
     }
 
 

@@ -29,6 +29,7 @@ from wizard.plan.build import (
     fingerprinted_paths,
 )
 from wizard.plan.options import Method
+from wizard.plan.protected_units import NO_CONTEXT, CallerContext
 
 FileReader = Callable[[str], bytes | None]
 """Reads one of the target system's files by its own path; None when it cannot."""
@@ -75,7 +76,8 @@ def drop_in_choices(choices: PlanChoices) -> PlanChoices:
         source: method if method in (Method.COMMENT_OUT, Method.HOLD_UNIT) else Method.DROP_IN
         for source, method in choices.methods.items()
     }
-    return PlanChoices(choices.sources, methods, choices.persistent, drop_ins_only=True)
+    return PlanChoices(choices.sources, methods, choices.persistent, drop_ins_only=True,
+                       allow_protected=choices.allow_protected)
 
 
 def assemble_plan(
@@ -85,6 +87,7 @@ def assemble_plan(
     output_format: str,
     read_file: FileReader | None,
     layout: UnitLayout = SYSTEM_LAYOUT,
+    context: CallerContext = NO_CONTEXT,
 ) -> tuple[Plan, tuple[str, ...]]:
     """The plan to render, stamped with the time, and notes for the operator.
 
@@ -102,6 +105,6 @@ def assemble_plan(
         choices = drop_in_choices(choices)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     plan = build_plan(diagnosis, snapshot, choices, created=created, nonce=secrets.token_hex(8),
-                      layout=layout)
+                      layout=layout, context=context)
     plan, notes = with_file_fingerprints(plan, snapshot, read_file)
     return plan, (*plan.notes, *notes)

@@ -24,6 +24,7 @@ The traps this module exists for (systemd.unit(5), "Unit File Load Path"):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wizard.analysis.findings import Diagnosis, Finding, FindingKind
+from wizard.analysis.stop_effects import SideEffect, side_effects_of_mask, side_effects_of_stop
+from wizard.errors import ProtectedUnitError
 from wizard.model.snapshots import CronEntry, SystemSnapshot, UnitSnapshot
-from wizard.plan.options import Method, acting_units, cron_entry, method_options, recommended_method
+from wizard.plan.options import (
+    Method,
+    acting_units,
+    cron_entry,
+    method_options,
+    protected_acting_units,
+    recommended_method,
+)
+from wizard.plan.protected_units import NO_CONTEXT, CallerContext, is_allowed, protection
 
 HOLD_CONDITION = "/dev/null/staydown-hold"
 """A path that can never exist (/dev/null is no directory): the hold's condition."""
@@ -124,6 +135,8 @@ class PlanChoices:
     persistent: bool = False
     drop_ins_only: bool = False
     """--format dropin: where the unit itself is held, hold it with a drop-in, not a mask."""
+    allow_protected: frozenset[str] = frozenset()
+    """Protected units the operator named explicitly (``plan --allow-protected UNIT``)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,8 @@ class Action:
     drop_in: DropIn | None = None
     cron: CronEntry | None = None
     why: str = ""
+    side_effects: tuple[SideEffect, ...] = ()
+    """Units this change stops or keeps from starting beyond its own unit, with why."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +176,25 @@ class PlanStep:
     evidence: tuple[str, ...]
     does: str
     actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class ProtectedUse:
+    """A protected unit the plan acts on because the operator named it, and why it is one."""
+
+    unit: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A change the plan did not make because it would touch a protected unit."""
+
+    source: str
+    unit: str
+    reason: str
+    instead: str
+    """What the operator can do instead (the method that acts on the target)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +231,11 @@ class Plan:
     file_fingerprints: tuple[FileFingerprint, ...]
     notes: tuple[str, ...] = field(default=())
     layout: UnitLayout = SYSTEM_LAYOUT
+    protected_named: tuple[ProtectedUse, ...] = ()
+    """Protected units the plan acts on because the operator named them: a loud warning."""
+    left_out: tuple[LeftOut, ...] = ()
+    allowed_protected: tuple[str, ...] = ()
+    """Every name the operator allowed, as the script checks them when it runs."""
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -216,6 +255,11 @@ class Plan:
     def links_path(self) -> str:
         """Where the script keeps the enablement links ``disable`` removes."""
         return f"{self.layout.record_dir}/{self.plan_id}.links"
+
+    @property
+    def active_path(self) -> str:
+        """Where the script lists the manager's active units before its first change."""
+        return f"{RECORD_DIR}/{self.plan_id}.active"
 
 
 # -- building the plan -----------------------------------------------------------------
@@ -342,7 +386,8 @@ def plannable_findings(diagnosis: Diagnosis) -> list[Finding]:
 
 
 def default_choices(
-    diagnosis: Diagnosis, snapshot: SystemSnapshot, persistent: bool
+    diagnosis: Diagnosis, snapshot: SystemSnapshot, persistent: bool,
+    context: CallerContext = NO_CONTEXT, allowed: frozenset[str] = frozenset(),
 ) -> PlanChoices:
     """Every live source, each with its recommended method; what ``plan`` does."""
     live = [f for f in plannable_findings(diagnosis) if f.live]
@@ -351,8 +396,10 @@ def default_choices(
                  if f.kind == FindingKind.BOOT and f not in live]
     return PlanChoices(
         sources=tuple(f.source for f in live),
-        methods={f.source: recommended_method(f, snapshot, persistent) for f in live},
+        methods={f.source: recommended_method(f, snapshot, persistent, context, allowed)
+                 for f in live},
         persistent=persistent,
+        allow_protected=allowed,
     )
 
 
@@ -437,19 +484,30 @@ def build_plan(
     nonce: str = "",
     file_fingerprints: Sequence[FileFingerprint] = (),
     layout: UnitLayout = SYSTEM_LAYOUT,
+    context: CallerContext = NO_CONTEXT,
 ) -> Plan:
     """The ordered actions for the chosen sources, then the unit itself.
 
     ``nonce`` tells apart plans made in the same second (each has its own
     record, so one plan's undo never reverses another's changes).
 
+    A change to a protected unit (``wizard.protected_units``) the operator
+    did not name in ``choices.allow_protected`` is left out and listed in
+    ``Plan.left_out``; a protected target not named raises
+    :class:`ProtectedUnitError`.
+
     Raises ValueError for a source the diagnosis does not know or a method
     that does not fit it: both are programming errors upstream (the flow only
     offers what :func:`method_options` returns).
     """
+    allowed = choices.allow_protected
+    target_reason = protection(diagnosis.unit, snapshot, context)
+    if target_reason is not None and not is_allowed(diagnosis.unit, snapshot, allowed):
+        raise ProtectedUnitError(diagnosis.unit, target_reason)
     by_source = _best_findings(diagnosis)
     actions = _ActionList(layout)
     steps: list[PlanStep] = []
+    spared_out: list[LeftOut] = []
     for source in choices.sources:
         finding = by_source.get(source)
         if finding is None:
@@ -460,9 +518,30 @@ def build_plan(
         }
         if method not in offered:
             raise ValueError(f"{method.value} does not apply to {source}")
-        steps.append(_step_for(finding, method, snapshot, choices.persistent, actions,
-                               choices.drop_ins_only))
+        step = _step_for(finding, method, snapshot, choices.persistent, actions,
+                         choices.drop_ins_only)
+        spared = protected_acting_units(finding, snapshot, context, allowed)
+        if spared and method in (Method.HOLD_UNIT, Method.COMMENT_OUT):
+            # Said plainly: the source is left alone, and why.
+            target = finding.chain[-1]
+            spared_out.extend(
+                LeftOut(source, unit, reason, f"{target} itself is held; {source} keeps "
+                        "running and its start requests are refused")
+                for unit, reason in spared.items())
+            step = dataclasses.replace(step, does=step.does + " Leaves " + ", ".join(
+                f"{u} alone: it is {r}" for u, r in spared.items()) + ".")
+        steps.append(step)
     # The unit last: after its sources, so nothing is left to start it again.
+    last: list[Action] = []
+    does = f"Stops {diagnosis.unit}, now that nothing is left to start it again."
+    if not choices.sources and choices.persistent:
+        # No source at all: what keeps it down across reboots is its own enablement.
+        disable = actions.make(ActionKind.DISABLE, diagnosis.unit,
+                               f"disable {diagnosis.unit} so it does not start at boot")
+        last.extend([disable] if disable else [])
+        does = f"Disables and stops {diagnosis.unit}; nothing else needs neutralising."
+    elif not choices.sources:
+        does = f"Stops {diagnosis.unit}; nothing else needs neutralising."
     final = actions.make(ActionKind.STOP, diagnosis.unit, f"stop {diagnosis.unit} itself")
     if final is None:
         raise AssertionError(f"the stop of {diagnosis.unit} was planned before the last block")
@@ -474,9 +553,11 @@ def build_plan(
         chain=(diagnosis.unit,),
         explanation=diagnosis.state.summary,
         evidence=(),
-        does=f"Stops {diagnosis.unit}, now that nothing is left to start it again.",
-        actions=(final,),
+        does=does,
+        actions=(*last, final),
     ))
+    steps, left_out, named = _guarded(steps, snapshot, context, allowed)
+    steps = [_with_side_effects(step, snapshot, diagnosis.unit) for step in steps]
     touched = sorted({a.unit for a in actions_of(steps) if a.unit})
     unit_prints = []
     for name in touched:
@@ -499,7 +580,70 @@ def build_plan(
         file_fingerprints=tuple(file_fingerprints),
         notes=tuple(notes),
         layout=layout,
+        protected_named=named,
+        left_out=(*spared_out, *left_out),
+        allowed_protected=tuple(sorted(allowed)),
     )
+
+
+def _guarded(
+    steps: Sequence[PlanStep], snapshot: SystemSnapshot, context: CallerContext,
+    allowed: frozenset[str],
+) -> tuple[list[PlanStep], tuple[LeftOut, ...], tuple[ProtectedUse, ...]]:
+    """The steps without changes to protected units nobody named; what was left out."""
+    left_out: list[LeftOut] = []
+    named: dict[str, ProtectedUse] = {}
+    guarded: list[PlanStep] = []
+    for step in steps:
+        kept: list[Action] = []
+        dropped: dict[str, str] = {}
+        for action in step.actions:
+            reason = protection(action.unit, snapshot, context) if action.unit else None
+            if reason is None:
+                kept.append(action)
+            elif is_allowed(action.unit, snapshot, allowed):
+                kept.append(action)
+                named.setdefault(action.unit, ProtectedUse(action.unit, reason))
+            else:
+                dropped[action.unit] = reason
+        if not dropped:
+            guarded.append(step)
+            continue
+        target = step.chain[-1]
+        for unit, reason in dropped.items():
+            left_out.append(LeftOut(
+                source=step.source, unit=unit, reason=reason,
+                instead=f"hold {target} itself (method hold-unit), or name {unit} with "
+                        f"--allow-protected {unit} if you really mean to act on it",
+            ))
+        left = ", ".join(f"{u} ({r})" for u, r in dropped.items())
+        guarded.append(dataclasses.replace(
+            step, actions=tuple(kept),
+            does=f"{step.does} LEFT OUT, protected: {left}. Hold {target} itself instead "
+                 "(hold-unit), or name the unit with --allow-protected.",
+        ))
+    return guarded, tuple(left_out), tuple(named.values())
+
+
+def _with_side_effects(step: PlanStep, snapshot: SystemSnapshot, target: str) -> PlanStep:
+    """Each action with the units it stops or keeps from starting beyond its own."""
+    actions = []
+    for action in step.actions:
+        if action.kind == ActionKind.STOP:
+            effects = side_effects_of_stop(snapshot, action.unit)
+        elif action.kind in (ActionKind.MASK, ActionKind.MASK_RUNTIME):
+            effects = side_effects_of_mask(snapshot, action.unit)
+        else:
+            effects = ()
+        # The target is stopped by the plan anyway: not a side effect.
+        effects = tuple(e for e in effects if e.unit != target)
+        actions.append(dataclasses.replace(action, side_effects=effects))
+    return dataclasses.replace(step, actions=tuple(actions))
+
+
+def side_effects(plan: Plan) -> list[tuple[Action, SideEffect]]:
+    """Every predicted side effect of the plan with the action that causes it, in order."""
+    return [(a, e) for a in plan.actions for e in a.side_effects]
 
 
 def actions_of(steps: Sequence[PlanStep]) -> tuple[Action, ...]:

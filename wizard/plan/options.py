@@ -16,6 +16,7 @@ from wizard.analysis.findings import Finding, FindingKind
 from wizard.analysis.kinds import boot
 from wizard.model.snapshots import CronEntry, SystemSnapshot
 from wizard.model.unit_names import has_unit_suffix
+from wizard.plan.protected_units import NO_CONTEXT, CallerContext, is_allowed, protection
 
 
 class Method(StrEnum):
@@ -99,12 +100,32 @@ def _cron_editable(entry: CronEntry) -> bool:
 # -- the options the operator chooses from ------------------------------------------
 
 
+def protected_acting_units(
+    finding: Finding, snapshot: SystemSnapshot, context: CallerContext = NO_CONTEXT,
+    allowed: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """The source's units that are the host's own machinery (and not named), with why."""
+    found = {}
+    for name in acting_units(finding, snapshot):
+        reason = protection(name, snapshot, context)
+        if reason is not None and not is_allowed(name, snapshot, allowed):
+            found[name] = reason
+    return found
+
+
 def method_options(
-    finding: Finding, snapshot: SystemSnapshot, persistent: bool
+    finding: Finding, snapshot: SystemSnapshot, persistent: bool,
+    context: CallerContext = NO_CONTEXT, allowed: frozenset[str] = frozenset(),
 ) -> list[MethodOption]:
-    """Ways to neutralise one source, the recommended one first."""
+    """Ways to neutralise one source, the recommended one first.
+
+    When the source is a protected unit (dbus.socket, a getty...), holding
+    the target itself comes first: it keeps the unit down without touching
+    what the host needs.
+    """
     target = finding.chain[-1]
     units = acting_units(finding, snapshot)
+    protected = protected_acting_units(finding, snapshot, context, allowed)
     names = " and ".join(units) if units else target
     if finding.kind == FindingKind.RESTART_POLICY:
         stop = MethodOption(
@@ -196,15 +217,34 @@ def method_options(
            if finding.kind == FindingKind.SOCKET else ""),
     )
     if persistent:
-        return [disable, mask, drop_in, stop, mask_runtime, hold_unit]
-    if finding.kind == FindingKind.BOOT:
-        return [disable, mask, drop_in, hold_unit]
-    return [stop, mask_runtime, drop_in, disable, mask, hold_unit]
+        options = [disable, mask, drop_in, stop, mask_runtime, hold_unit]
+    elif finding.kind == FindingKind.BOOT:
+        options = [disable, mask, drop_in, hold_unit]
+    else:
+        options = [stop, mask_runtime, drop_in, disable, mask, hold_unit]
+    if protected:
+        why = "; ".join(f"{u} is {r}" for u, r in protected.items())
+        hold_unit = MethodOption(
+            Method.HOLD_UNIT,
+            hold_unit.label + " (recommended: the source is the host's own machinery)",
+            f"{why}. A plan does not touch it unless you name it explicitly. "
+            + hold_unit.explanation,
+        )
+        options = [hold_unit] + [
+            MethodOption(o.method, f"{o.label} (touches protected "
+                         f"{', '.join(protected)}: needs explicit confirmation)",
+                         o.explanation)
+            for o in options if o.method != Method.HOLD_UNIT
+        ]
+    return options
 
 
-def recommended_method(finding: Finding, snapshot: SystemSnapshot, persistent: bool) -> Method:
+def recommended_method(
+    finding: Finding, snapshot: SystemSnapshot, persistent: bool,
+    context: CallerContext = NO_CONTEXT, allowed: frozenset[str] = frozenset(),
+) -> Method:
     """The first option: what ``--yes`` and ``staydown plan`` choose."""
-    return method_options(finding, snapshot, persistent)[0].method
+    return method_options(finding, snapshot, persistent, context, allowed)[0].method
 
 
 # -- the same advice for someone doing it by hand -----------------------------------

@@ -37,6 +37,7 @@ from wizard.cli.flow import (
     finding_question,
     load_answers,
     pause_question,
+    protected_question,
     remediation_questions,
     review_question,
     unit_question,
@@ -60,8 +61,9 @@ from wizard.output.report_terminal import (
 )
 from wizard.output.terminal_text import printable
 from wizard.plan.assembly import assemble_plan
-from wizard.plan.build import Plan, PlanChoices, plannable_findings
-from wizard.plan.options import Method, method_options
+from wizard.plan.build import Plan, PlanChoices, plannable_findings, side_effects
+from wizard.plan.options import Method, method_options, protected_acting_units
+from wizard.plan.protected_units import CallerContext, caller_context, protection
 from wizard.system.access import file_reader
 from wizard.system.manual_run import run_read_only
 from wizard.system.neighbourhood import diagnose_unit
@@ -85,19 +87,21 @@ class WizardOptions:
     """Esc goes back in step 5; step 6 is a summary and a choice (an interactive terminal)."""
 
 
-def _source_choices(diagnosis: Diagnosis, snapshot: SystemSnapshot) -> list[SourceChoice]:
+def _source_choices(
+    diagnosis: Diagnosis, snapshot: SystemSnapshot, context: CallerContext
+) -> list[SourceChoice]:
     choices = []
     for finding in plannable_findings(diagnosis):
 
         def methods(persistent: bool, f: Finding = finding) -> list[Option]:
             return [
                 Option(o.method.value, o.label, o.explanation)
-                for o in method_options(f, snapshot, persistent)
+                for o in method_options(f, snapshot, persistent, context)
             ]
 
         choices.append(
             SourceChoice(finding.source, f"{finding.kind.value}: {finding.source}", finding.live,
-                         methods)
+                         methods, protected_acting_units(finding, snapshot, context))
         )
     return choices
 
@@ -130,11 +134,20 @@ def run_wizard(
             return _nothing_written(diagnosis, console, f"Stopped after step {number}")
     console.print()
 
-    sources = _source_choices(diagnosis, snapshot)
-    if not sources:
-        console.print(Text("There is nothing to neutralise; no plan is needed."))
-        return ExitCode.OK
+    context = caller_context(connection.transport, env.cgroup, env.ssh_session)
+    allowed: set[str] = set()
+    target_reason = protection(unit, snapshot, context)
+    if target_reason is not None:
+        # A separate confirmation naming the unit and why, default no (even --yes).
+        if not asker.ask([protected_question(unit, target_reason, target=True)])[f"allow:{unit}"]:
+            console.print(Text(f"{unit} is left alone; nothing was written."))
+            return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+        allowed.add(unit)
+    sources = _source_choices(diagnosis, snapshot, context)
     console.rule(Text("5. What to neutralise, and how", style="bold cyan"), align="left")
+    if not sources:
+        console.print(Text(f"{unit} has no revival source: nothing else needs neutralising; "
+                           "the plan only stops it (and disables it, to survive a reboot)."))
     questions = remediation_questions(
         unit, sources, default_output=str(default_output(unit, "script")),
         can_apply=_can_apply(connection, options, env),
@@ -157,17 +170,20 @@ def run_wizard(
             resume = False
             continue
         chosen = tuple(answers.get("sources") or ())
-        if not chosen:
-            console.print(Text("No source chosen; nothing was written."))
-            return ExitCode.LIVE_SOURCES if diagnosis.live_findings else ExitCode.OK
+        if sources and not chosen:
+            console.print(Text(f"No source chosen: the plan only stops {unit}."))
+        allowed_now = allowed | {key.removeprefix("allow:") for key, yes in answers.items()
+                                 if key.startswith("allow:") and yes is True}
         choices = PlanChoices(
             sources=chosen,
             methods={s: Method(answers[f"method:{s}"]) for s in chosen},
             persistent=bool(answers.get("persistent")),
+            allow_protected=frozenset(allowed_now),
         )
         output_format = str(answers["format"])
         plan, notes = assemble_plan(diagnosis, snapshot, choices, output_format,
-                                    file_reader(connection), plan_layout(connection, env))
+                                    file_reader(connection), plan_layout(connection, env),
+                                    context)
         output = Path(str(answers["output"]))
         outputs = render_outputs(plan, output_format, output)
         if not options.review:
@@ -187,6 +203,17 @@ def run_wizard(
         console.print(Text(f"{result.status.value} {printable(str(result.path))}", style="green"))
     for note in notes:
         console.print(Text(f"note: {printable(note)}"))
+    for left in plan.left_out:
+        console.print(Text(f"left out: {printable(left.unit)} (source {printable(left.source)}) "
+                           f"is {printable(left.reason)}; instead: {printable(left.instead)}",
+                           style="yellow"))
+    for use in plan.protected_named:
+        console.print(Text(f"WARNING: the plan acts on {printable(use.unit)}: "
+                           f"{printable(use.reason)}", style="bold red"))
+    for action, effect in side_effects(plan):
+        console.print(Text(
+            f"side effect of \"{printable(action.why)}\": {effect.effect.value} "
+            f"{printable(effect.unit)} ({printable(effect.reason)})", style="yellow"))
 
     if not answers.get("apply"):
         console.print(
