@@ -120,8 +120,11 @@ def test_the_summary_lists_each_action_in_order_with_how_long_it_lasts(article):
     assert lines == [
         "In this order, on lab t (the plan lasts until the next reboot):",
         "   1. stop widget-daemon.socket  [until reboot]",
+        "takes down with it: nothing else",
         "   2. stop widget-reconcile.timer  [until reboot]",
+        "takes down with it: nothing else",
         "   3. stop widget-daemon.service (the unit itself, last)  [until reboot]",
+        "takes down with it: nothing else",
         "Writes: fix.sh",
         "Undo:   fix.undo.sh  (run it to put everything back)",
     ]

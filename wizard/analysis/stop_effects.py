@@ -1,10 +1,9 @@
 """What stopping (or masking) one unit does to others: the plan's predicted side effects.
 
 Pure: a snapshot and a unit in, the other units the change stops or keeps
-from starting, each with its reason. This is the direct version, read off
-the unit's own reverse dependencies; the full stop/start transaction model
-(``wizard/analysis/transaction.py``) is meant to replace the body of
-:func:`side_effects_of_stop` without changing its callers.
+from starting, each with its reason. A stop is the stop model's
+(stop_model.after_stop, systemd's stop transaction replayed); a mask is read
+off the units that require the masked one.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from wizard.analysis.stop_model import after_stop, stopped_with
 from wizard.model.snapshots import SystemSnapshot
 
 
@@ -54,25 +54,38 @@ def _running_or_unknown(snapshot: SystemSnapshot, name: str) -> bool:
 
 
 def side_effects_of_stop(snapshot: SystemSnapshot, unit: str) -> tuple[SideEffect, ...]:
-    """Units that stopping ``unit`` stops too (direct dependants only), with the reason."""
-    found: dict[str, SideEffect] = {}
+    """Units that stopping ``unit`` stops too, transitively, with the reason.
+
+    The stop is systemd's own transaction as the stop model replays it
+    (stop_model.after_stop: Requires=/BindsTo=/PartOf=/PropagatesStopTo=
+    propagated, StopWhenUnneeded= cleaned up); units it names but the snapshot
+    does not hold were not read, and a stop may still reach them, so the direct
+    relations name those too.
+    """
     me = snapshot.unit(unit)
     if me is None:
         return ()
+    found: dict[str, SideEffect] = {}
+    for other, why in stopped_with(after_stop(snapshot, me.name)).items():
+        # The model words it "x.service: Requires=y.socket"; the unit is in its own field.
+        reason = why.removeprefix(f"{other}: ")
+        found[other] = SideEffect(other, Effect.STOPS, reason)
 
     def add(name: str, reason: str) -> None:
-        if name != unit and name not in found and _running_or_unknown(snapshot, name):
+        if name != me.name and name not in found and snapshot.unit(name) is None:
             found[name] = SideEffect(name, Effect.STOPS, reason)
 
     for prop, reason in _STOP_PROPAGATES_FROM:
         for other in me.related(prop):
-            add(other, reason.format(unit=unit))
+            add(other, reason.format(unit=me.name))
     for prop, reason in _STOP_PROPAGATES_TO:
         for other in me.related(prop):
-            add(other, reason.format(unit=unit, other=other))
+            add(other, reason.format(unit=me.name, other=other))
     if me.type == "automount":
         for mount in me.related("Triggers"):
-            add(mount, f"the mount behind {unit}, unmounted with it")
+            if mount not in found and _running_or_unknown(snapshot, mount):
+                found[mount] = SideEffect(mount, Effect.STOPS,
+                                          f"the mount behind {me.name}, unmounted with it")
     return tuple(found.values())
 
 

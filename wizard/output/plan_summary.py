@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from wizard.analysis.stop_effects import Effect
 from wizard.plan.build import HOLD_DROP_IN, Action, ActionKind, Plan
 
 UNTIL_REBOOT = "until reboot"
@@ -57,17 +57,13 @@ def action_phrase(action: Action, unit: str) -> tuple[str, str]:
 
 
 def _effect_lines(action: Action) -> list[SummaryLine]:
-    # The plan's side effects (Action.side_effects: SideEffect(unit, effect, reason)),
-    # read by name so this renders them wherever the plan provides them.
-    effects: Sequence[Any] | None = getattr(action, "side_effects", None)
-    if effects is None:
-        return []
-    if not effects:
+    """What the action takes down with it (Action.side_effects, from the stop model)."""
+    if not action.side_effects:
         return [SummaryLine("takes down with it: nothing else", 6, "dim")]
     lines = []
-    for effect in effects:
-        kind = str(getattr(getattr(effect, "effect", ""), "value", getattr(effect, "effect", "")))
-        verb = "keeps from starting" if kind == "keeps-from-starting" else "takes down with it"
+    for effect in action.side_effects:
+        verb = ("keeps from starting" if effect.effect == Effect.KEEPS_FROM_STARTING
+                else "takes down with it")
         lines.append(SummaryLine(f"{verb}: {effect.unit} ({effect.reason})", 6, "yellow"))
     return lines
 
