@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__, lab
 from wizard.analysis import diagnose
-from wizard.command_choices import CHALLENGE_LEVELS, OUTPUT_FORMATS
+from wizard.command_choices import (
+    BUSES,
+    CHALLENGE_LEVELS,
+    DEFAULT_BUS,
+    OS_TREE_NAMES,
+    OUTPUT_FORMATS,
+)
 from wizard.connection import (
     Connection,
     address_connection,
@@ -195,14 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="ACTION",
                                              parser_class=_Parser)
     up = lab_commands.add_parser("up", parents=[common], help="boot a lab with a scenario")
-    up.add_argument("--scenario", default="article", help="scenario to load (default: article)")
+    up.add_argument("--scenario", default=None,
+                    help="scenario to load (default: article; none with --os)")
     up.add_argument("--name", default=lab.DEFAULT_LAB, help="lab name (default: default)")
+    up.add_argument("--os", default=None, choices=OS_TREE_NAMES, dest="os_tree",
+                    help="boot this Debian tree instead of the host's (built with mmdebstrap "
+                    "and cached on first use; see staydown lab trees)")
+    up.add_argument("--bus", default=DEFAULT_BUS, choices=BUSES,
+                    help="the system bus of an --os tree (default: dbus-daemon)")
     run = lab_commands.add_parser("exec", parents=[common], help="run a command inside the lab")
     run.add_argument("--name", default=lab.DEFAULT_LAB)
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
     down = lab_commands.add_parser("down", parents=[common], help="stop the lab")
     down.add_argument("--name", default=lab.DEFAULT_LAB)
     lab_commands.add_parser("scenarios", help="list the scenarios")
+    lab_commands.add_parser("trees", help="list the OS trees lab up --os boots, and their cache")
     lab_commands.add_parser("status", help="list the running labs")
     challenge = lab_commands.add_parser(
         "challenge", parents=[common], help="boot a lab with a hidden scenario to practise on",
@@ -379,13 +392,22 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
 
     match args.lab_command:
         case "up":
-            scenario = lab.load_scenario(args.scenario)
-            booted = lab.up(scenario, args.name)
+            if args.os_tree is None or args.scenario is not None:
+                scenario = lab.load_scenario(args.scenario or "article")
+                booted = lab.up(scenario, args.name, args.os_tree, args.bus)
+                target = scenario.target
+                what = f"scenario {scenario.name}: {scenario.description}"
+            else:
+                booted = lab.up(None, args.name, args.os_tree, args.bus)
+                target = "UNIT"
+                what = "no scenario"
+            if booted.os_tree:
+                what = f"OS tree {booted.os_tree} (bus {booted.bus}), {what}"
             env.stdout.write(
-                f"lab {booted.name} is up with scenario {scenario.name}: {scenario.description}\n"
-                f"  look at it:  staydown diagnose --lab {booted.name} {scenario.target}\n"
+                f"lab {booted.name} is up with {what}\n"
+                f"  look at it:  staydown diagnose --lab {booted.name} {target}\n"
                 f"  inside it:   staydown lab exec --name {booted.name} -- systemctl status "
-                f"{scenario.target}\n"
+                f"{target}\n"
                 f"  bus address: {booted.bus_address}\n"
             )
             return ExitCode.OK
@@ -410,8 +432,14 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
             return ExitCode.OK
         case "status":
             for running in lab.running_labs():
-                env.stdout.write(f"{running.name:<12} scenario={running.scenario} "
+                tree = f" os={running.os_tree} bus={running.bus}" if running.os_tree else ""
+                env.stdout.write(f"{running.name:<12} scenario={running.scenario}{tree} "
                                  f"nspawn={running.nspawn_pid} bus={running.bus_address}\n")
+            return ExitCode.OK
+        case "trees":
+            from wizard.lab_os_trees import describe_trees
+
+            env.stdout.write("".join(f"{line}\n" for line in describe_trees()))
             return ExitCode.OK
         case "challenge":
             seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
@@ -429,7 +457,7 @@ def run_lab(args: argparse.Namespace, env: Environment) -> int:
             record_hints(practice, min(number, len(hints)))
             return ExitCode.OK
     raise UsageError(
-        "lab needs an action: up, exec, down, scenarios, status, challenge, check or hint"
+        "lab needs an action: up, exec, down, scenarios, trees, status, challenge, check or hint"
     )
 
 

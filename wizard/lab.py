@@ -150,6 +150,8 @@ class Lab:
     nspawn_pid: int
     leader_pid: int
     directory: Path
+    os_tree: str = ""  # "" for the host's own tree, else a name from lab_os_trees.TREES
+    bus: str = ""
 
     @property
     def bus_address(self) -> str:
@@ -236,7 +238,8 @@ def find_lab(name: str = DEFAULT_LAB) -> Lab | None:
         state = json.loads(_state_file(directory).read_text())
     except (OSError, ValueError):
         return None
-    lab = Lab(name, state["scenario"], state["nspawn_pid"], state["leader_pid"], directory)
+    lab = Lab(name, state["scenario"], state["nspawn_pid"], state["leader_pid"], directory,
+              state.get("os", ""), state.get("bus", ""))
     return lab if lab.is_running() else None
 
 
@@ -262,16 +265,30 @@ def _preflight() -> None:
         raise LabError("nsenter is not installed", "install it: apt-get install util-linux")
 
 
-def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> Lab:
+def up(
+    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB,
+    os_name: str | None = None, bus: str = "dbus-daemon",
+) -> Lab:
     """Boot a lab with the scenario's units and wait until its systemd is up.
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
     :func:`scenario_from_directory` (the benchmark and ``lab challenge``
-    generate their own). The scenario's units and files are copied into the
+    generate their own), or None for no units of ours (an OS tree as its
+    packages left it). The scenario's units and files are copied into the
     lab's state directory, so the scenario directory may go once it is booted.
+    ``os_name`` boots a Debian tree from lab_os_trees (built on first use)
+    instead of the host's, with ``bus`` as its system bus.
     """
     _preflight()
     _check_name(name)
+    if scenario_name is None:
+        scenario_name = Scenario("none", "no scenario", "", Path("/nonexistent"), {})
+    tree = None
+    if os_name is not None:
+        from wizard import lab_os_trees
+
+        lab_os_trees.check_bus(bus)
+        tree = lab_os_trees.ensure_tree(lab_os_trees.tree_spec(os_name))
     scenario = (
         scenario_name if isinstance(scenario_name, Scenario) else load_scenario(scenario_name)
     )
@@ -284,7 +301,11 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         shutil.rmtree(directory)
     units = directory / "units"
     overlay: list[str] = []
-    if scenario.unit_dir == "vendor":
+    root = "" if tree is None else str(tree.root)
+    if not (scenario.directory / "units").is_dir():
+        units.mkdir(parents=True)
+        link_to = scenario.unit_path
+    elif scenario.unit_dir == "vendor":
         # The host's /usr is the lab's /usr, read-only: a read-only overlay puts
         # the scenario's units on top of the host's vendor units inside the lab
         # only. /etc/systemd/system is still ours, for enablement links.
@@ -292,7 +313,7 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         shutil.copytree(scenario.directory / "units", vendor, symlinks=True)
         units.mkdir()
         link_to = scenario.unit_path  # absolute, as `systemctl enable` links vendor units
-        overlay.append(f"--overlay-ro={link_to}:{vendor}:{link_to}")
+        overlay.append(f"--overlay-ro={root}{link_to}:{vendor}:{link_to}")
     else:
         shutil.copytree(scenario.directory / "units", units, symlinks=True)
         link_to = ".."
@@ -304,18 +325,25 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         for unit in wanted:
             (wants / unit).symlink_to(f"{link_to}/{unit}")
     (directory / "machine-id").write_text(uuid.uuid4().hex + "\n")
+    environment = dict(os.environ)
+    if tree is None:
+        root_options = ["--volatile=yes", "--directory=/", f"--bind={units}:/etc/systemd/system"]
+    else:
+        from wizard import lab_os_trees
+
+        lab_os_trees.write_bus_links(units, lab_os_trees.bus_links(tree, bus))
+        root_options = lab_os_trees.nspawn_root_options(tree, units)
+        environment.update(tree.nspawn_environment)
     command = [
         "systemd-nspawn",
         "--quiet",
-        "--volatile=yes",
-        "--directory=/",
+        *root_options,
         "--boot",
         "--private-network",
         "--register=no",
         "--keep-unit",
         "--console=read-only",
         f"--machine=staydown-{name}",
-        f"--bind={units}:/etc/systemd/system",
         f"--bind-ro={directory / 'machine-id'}:/etc/machine-id",
         *overlay,
     ]
@@ -324,12 +352,12 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
         # directory after the boot (a generated challenge boots from a temporary one).
         extra = directory / "files"
         shutil.copytree(scenario.directory / "files", extra, symlinks=True)
-        command.extend(_file_mounts(extra))
+        command.extend(_file_mounts(extra, root))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, env=environment,
     )
     log.close()
     try:
@@ -337,13 +365,16 @@ def up(scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB) -> La
     except BaseException:
         _terminate(process.pid, name)
         raise
+    os_label = "" if os_name is None else os_name
+    bus_label = "" if tree is None else bus
     _state_file(directory).write_text(
-        json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader})
+        json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader,
+                    "os": os_label, "bus": bus_label})
     )
-    return Lab(name, scenario.name, process.pid, leader, directory)
+    return Lab(name, scenario.name, process.pid, leader, directory, os_label, bus_label)
 
 
-def _file_mounts(extra: Path) -> list[str]:
+def _file_mounts(extra: Path, root: str = "") -> list[str]:
     """The nspawn options that put a scenario's files/ tree at the same paths inside.
 
     Files outside /usr are bind-mounted one by one (nspawn creates the mount
@@ -359,13 +390,13 @@ def _file_mounts(extra: Path) -> list[str]:
             mounts.append(f"--bind-ro={source}:{inside}")
             continue
         directory = os.path.dirname(inside)
-        while not os.path.isdir(directory):
+        while not os.path.isdir(f"{root}{directory}"):
             directory = os.path.dirname(directory)
         overlays.add(directory)
     for directory in sorted(overlays):
         # An overlay of a directory already shows the scenario's subdirectories.
         if not any(directory.startswith(f"{other}/") for other in overlays):
-            mounts.append(f"--overlay-ro={directory}:{extra}{directory}:{directory}")
+            mounts.append(f"--overlay-ro={root}{directory}:{extra}{directory}:{directory}")
     return mounts
 
 
