@@ -9,18 +9,23 @@ PYTHON ?= python3
 # systemd-nspawn for the lab; dbus runs inside the lab; shellcheck checks the
 # generated scripts in the tests; util-linux has nsenter; time is /usr/bin/time
 # for the benchmark; the tests check the man page with groff -ww (groff-base) and the
-# zsh completion with zsh -n (zsh).
+# zsh completion with zsh -n (zsh). mmdebstrap builds the lab's Debian OS trees from
+# Debian's registry (debian-archive-keyring verifies bookworm, trixie and sid).
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
-        dbus util-linux shellcheck time groff-base zsh
+        dbus util-linux shellcheck time groff-base zsh mmdebstrap debian-archive-keyring
+# The OS trees the tests boot (docs/lab.md): built once, cached in /var/cache/staydown/os-trees.
+TEST_OS_TREES := bookworm-server trixie sid
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 
-.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean
+.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean \
+        os-trees sweep-real
 
 help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
+	@echo "make sweep-real  re-record the real-package ground truth (~25 min, tests/real_packages/)"
 	@echo "make docs   regenerate the man page and shell completions under share/ from the CLI"
 
 debs:
@@ -73,13 +78,23 @@ lint: deps
 typecheck: deps
 	$(BIN)/mypy
 
-pytest: deps
+# Builds the trees the lab tests boot, or reuses them when their package lists are unchanged.
+os-trees: deps
+	$(BIN)/python -m wizard.lab_os_trees $(TEST_OS_TREES)
+
+pytest: deps os-trees
 	STAYDOWN_REQUIRE_LAB=1 $(BIN)/pytest -q
 
 test: lint typecheck pytest
 
 snapshots: deps
 	$(BIN)/python -m tests.record_snapshots
+
+# Stop every unit of the bookworm-server tree and fire each candidate source
+# for real; the results and staydown's snapshot of the lab are committed.
+sweep-real: deps os-trees
+	$(BIN)/python -m tests.real_packages.sweep \
+	  --snapshot tests/real_packages/bookworm-server-booted.json
 
 bench: deps
 	$(BIN)/python bench/diagnose_bench.py
