@@ -201,3 +201,24 @@ def test_a_scenario_boots_on_top_of_an_os_tree() -> None:
         assert {"widget-daemon.socket", "widget-reconcile.timer"} <= live
     finally:
         lab_module.down(name)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(("tree", "bus"), [("trixie", "dbus-broker"), ("sid", "dbus-daemon")])
+def test_bus_activation_works_under_either_bus(tree: str, bus: str) -> None:
+    # The scenario's name holder is a python3 script: the base trees carry python3.
+    from tests.lab_helpers import is_active, wait_until
+    from tests.real_packages.labs import require_lab
+    from wizard import lab as lab_module
+
+    require_lab()
+    name = f"osbus{os.getpid()}"
+    booted = lab_module.up("bus-activation", name, os_name=tree, bus=bus)
+    try:
+        booted.systemctl("stop", "echo-bus.service")
+        assert not is_active(booted, "echo-bus.service")
+        booted.exec(["dbus-send", "--system", "--type=method_call", "--dest=org.staydown.Echo",
+                     "/org/staydown/Echo", "org.freedesktop.DBus.Peer.Ping"])
+        assert wait_until(lambda: is_active(booted, "echo-bus.service"), timeout=15)
+    finally:
+        lab_module.down(name)

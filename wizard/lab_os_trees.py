@@ -35,6 +35,9 @@ BUILDER_VERSION = "1"
 # What every tree has: an init, both buses (the lab picks one at boot, see
 # bus_links), and dbus-broker's own package so its unit is the distribution's.
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "dbus-broker")
+# The base trees also get python3: scenarios' helper scripts (the bus-activation
+# scenario's name holder) and the project's own interpreter run inside them.
+SCENARIO_PACKAGES = BASE_PACKAGES + ("python3",)
 # Ordinary server packages that ship sockets, paths, timers and D-Bus-activated
 # services (issue 10's real-package lab). apt, cron and logrotate bring
 # apt-daily*, dpkg-db-backup and logrotate timers; lvm2 brings dm-event.socket,
@@ -57,7 +60,7 @@ class TreeSpec:
     name: str
     suite: str
     description: str
-    packages: tuple[str, ...] = BASE_PACKAGES
+    packages: tuple[str, ...] = SCENARIO_PACKAGES
     apt_options: tuple[str, ...] = ()
 
     @property
@@ -80,15 +83,17 @@ _SID_APT = ('Acquire::Check-Valid-Until "false"',)
 TREES: dict[str, TreeSpec] = {
     spec.name: spec
     for spec in (
-        TreeSpec("bookworm", "bookworm", "Debian 12, systemd 252, base system"),
+        TreeSpec("bookworm", "bookworm", "Debian 12, systemd 252, base system",
+                 packages=SCENARIO_PACKAGES),
         TreeSpec(
             "bookworm-server", "bookworm",
             "Debian 12, systemd 252, with server packages that enable their own units",
             packages=BASE_PACKAGES + SERVER_PACKAGES,
         ),
-        TreeSpec("trixie", "trixie", "Debian 13, systemd 257, base system"),
+        TreeSpec("trixie", "trixie", "Debian 13, systemd 257, base system",
+                 packages=SCENARIO_PACKAGES),
         TreeSpec("sid", "sid", "Debian unstable, the newest systemd, base system",
-                 apt_options=_SID_APT),
+                 packages=SCENARIO_PACKAGES, apt_options=_SID_APT),
     )
 }
 

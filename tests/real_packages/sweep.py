@@ -32,7 +32,10 @@ How each kind of source is fired:
   Ping`, which makes the bus daemon ask systemd to start the activation unit.
 - a cron line that runs systemctl: its command, run with /bin/sh inside the lab.
 - any other root (a unit nothing above it pulls in: a target, a service):
-  `systemctl start`, which is what an operator or a boot does.
+  `systemctl start`, which is what an operator or a boot does. Roots whose start
+  would change the system's state (an inactive target with AllowIsolate=yes such
+  as rescue.target or initrd.target, or a unit that Conflicts= with a running
+  one) are recorded as not provoked.
 """
 
 from __future__ import annotations
@@ -106,6 +109,53 @@ class UnitResult:
     back_by_itself: bool = False
     sources: list[Source] = field(default_factory=list)
     seconds: float = 0.0
+
+
+# The issues' measurements, by name: a (unit, source) pair that must not revive,
+# or a unit that a stop takes down with it. regression_cases() reads them out of
+# a sweep document; test_real_packages.py provokes each again in a lab.
+REGRESSION_CASES: tuple[dict[str, Any], ...] = (
+    {"name": "apt-daily-timer-does-not-revive-lvm2-monitor", "issue": 10,
+     "unit": "lvm2-monitor.service", "source": "apt-daily.timer", "revived": False,
+     "why": "apt-daily.timer -> apt-daily.service -> sysinit.target: sysinit.target is active, "
+            "so its start job is redundant and dropped with the jobs only it pulled in"},
+    {"name": "docker-socket-does-not-revive-containerd-while-docker-runs", "issue": 10,
+     "unit": "containerd.service", "source": "docker.socket", "revived": False,
+     "why": "a socket whose service runs starts nothing; docker answers the connection"},
+    {"name": "cups-socket-stops-with-cups", "issue": 10, "unit": "cups.service",
+     "also_stopped": "cups.socket", "why": "cups.socket has PartOf=cups.service"},
+    {"name": "cups-path-stops-with-cups", "issue": 10, "unit": "cups.service",
+     "also_stopped": "cups.path", "why": "cups.path has PartOf=cups.service"},
+    {"name": "docker-service-stops-with-docker-socket", "issue": 11, "unit": "docker.socket",
+     "also_stopped": "docker.service", "why": "docker.service has Requires=docker.socket"},
+    {"name": "lvm2-monitor-stops-with-dm-event-socket", "issue": 11, "unit": "dm-event.socket",
+     "also_stopped": "lvm2-monitor.service",
+     "why": "lvm2-monitor.service has Requires=dm-event.socket"},
+    {"name": "dbus-stops-with-dbus-socket", "issue": 11, "unit": "dbus.socket",
+     "also_stopped": "dbus.service", "why": "dbus.service has Requires=dbus.socket"},
+    {"name": "apt-daily-timer-does-revive-apt-daily", "issue": 10, "unit": "apt-daily.service",
+     "source": "apt-daily.timer", "revived": True,
+     "why": "the control case: a timer does start its own unit"},
+)
+
+
+def regression_cases(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each named case with what the sweep in ``document`` observed for it."""
+    cases = []
+    for case in REGRESSION_CASES:
+        unit = document["units"].get(case["unit"])
+        observed: Any = None
+        if unit is not None and "source" in case:
+            observed = next((s["revived"] for s in unit["sources"]
+                             if s["source"] == case["source"]), None)
+            expected: Any = case["revived"]
+        elif unit is not None:
+            observed = case["also_stopped"] in unit["also_stopped"]
+            expected = True
+        else:
+            expected = case.get("revived", True)
+        cases.append({**case, "observed": observed, "as_expected": observed == expected})
+    return cases
 
 
 # -- reading the lab ---------------------------------------------------------------------------
@@ -545,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     document = run_sweep(args.lab_name, args.sample, args.seed, args.sources, args.unit,
                          snapshot=args.snapshot)
+    document["regression_cases"] = regression_cases(document)
     args.output.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n")
     print(json.dumps(document["summary"]), f"in {document['seconds']} s -> {args.output}")
     return 0
