@@ -86,7 +86,10 @@ class Source:
     provoke: str = ""  # what was done, in words a reader can repeat by hand
     provoked: bool = True
     detail: str = ""
-    revived: bool = False
+    # True: the unit was down and this provocation started it; False: it stayed
+    # down; None: undetermined, because the unit was already back before the
+    # source was fired (it does not stay down, see UnitResult.back_by_itself).
+    revived: bool | None = False
     active_after: bool = False
     # Whether the unit the provocation starts first (the timer's or socket's
     # unit, the activated service, the root itself) was started by it: false
@@ -107,6 +110,9 @@ class UnitResult:
     also_stopped: list[str] = field(default_factory=list)
     also_started: list[str] = field(default_factory=list)
     back_by_itself: bool = False
+    # For a unit that comes back by itself: its triggers that are active (a
+    # socket that receives messages all the time, such as journald's).
+    active_triggers: list[str] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -472,11 +478,14 @@ def sweep_unit(sweep_lab: SweepLab, unit: str, limit: int | None = None,
     wait_for_jobs(lab)
     result.back_by_itself = unit_state(lab, unit)[0] in ("active", "activating", "reloading")
     if result.back_by_itself:
+        result.active_triggers = sorted(
+            t for t in words(facts.graph.get(unit, {}), "TriggeredBy")
+            if unit_state(lab, t)[0] == "active")
         stop_unit(lab, unit)
         wait_for_jobs(lab)
         post_stop = active_set(lab)
     for source in sources:
-        _state, exit_before = unit_state(lab, unit)
+        state_before, exit_before = unit_state(lab, unit)
         source.fired_unit = first_started(facts, source)
         fired_before = unit_state(lab, source.fired_unit) if source.fired_unit else ("", 0)
         created = fire(lab, facts, source)
@@ -486,7 +495,14 @@ def sweep_unit(sweep_lab: SweepLab, unit: str, limit: int | None = None,
             fired_now = unit_state(lab, source.fired_unit)
             source.fired_unit_started = fired_now[1] != fired_before[1]
         source.active_after = state_now in ("active", "activating", "reloading")
-        source.revived = source.active_after or exit_now != exit_before
+        if not source.provoked:
+            source.revived = False
+        elif state_before in ("active", "activating", "reloading"):
+            source.revived = None
+            source.detail = (f"{source.detail}; " if source.detail else "") + (
+                f"undetermined: {unit} was {state_before} again before this source was fired")
+        else:
+            source.revived = source.active_after or exit_now != exit_before
         source.restore = restore(lab, unit, post_stop, created)
         if source.restore == "failed":
             lab = sweep_lab.boot()
@@ -573,6 +589,8 @@ def run_sweep(lab_name: str, sample: int | None, seed: int, sources_per_unit: in
             "sources_provoked": sum(1 for s in provoked if s["provoked"]),
             "sources_not_provokable": sum(1 for s in provoked if not s["provoked"]),
             "revived": sum(1 for s in provoked if s["revived"]),
+            "undetermined": sum(1 for s in provoked if s["revived"] is None),
+            "units_back_by_themselves": sum(1 for r in results.values() if r["back_by_itself"]),
             "units_revived_by_something": sum(
                 1 for r in results.values() if any(s["revived"] for s in r["sources"])),
             "restores_failed": sum(1 for s in provoked if s["restore"].startswith("failed")),
