@@ -37,7 +37,7 @@ BUILDER_VERSION = "1"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "dbus-broker")
 # The base trees also get python3: scenarios' helper scripts (the bus-activation
 # scenario's name holder) and the project's own interpreter run inside them.
-SCENARIO_PACKAGES = BASE_PACKAGES + ("python3",)
+SCENARIO_PACKAGES = (*BASE_PACKAGES, "python3")
 # Ordinary server packages that ship sockets, paths, timers and D-Bus-activated
 # services (issue 10's real-package lab). apt, cron and logrotate bring
 # apt-daily*, dpkg-db-backup and logrotate timers; lvm2 brings dm-event.socket,
