@@ -139,26 +139,53 @@ def _recorded() -> dict[str, Any]:
     return document
 
 
+def sample_units(recorded: dict[str, Any], seed: int) -> list[str]:
+    """Two units something revived and two nothing did, drawn with the seed."""
+    rng = random.Random(seed)
+    revived = sorted(u for u, r in recorded["units"].items()
+                     if any(s["revived"] for s in r["sources"]))
+    others = sorted(set(recorded["units"]) - set(revived))
+    return sorted(rng.sample(revived, 2) + rng.sample(others, 2))
+
+
+def differences(unit: str, want: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    """Where a fresh sweep of one unit disagrees with the record."""
+    found = []
+    keys = ["state_before", "back_by_itself", "also_stopped"]
+    # A unit that comes back by itself may be caught either side of its return.
+    keys += [] if want["back_by_itself"] else ["state_after_stop"]
+    for key in keys:
+        if want[key] != got[key]:
+            found.append(f"{unit} {key}: recorded {want[key]}, now {got[key]}")
+    now = {s["source"]: s["revived"] for s in got["sources"]}
+    for source in want["sources"]:
+        name = source["source"]
+        if name not in now:
+            found.append(f"{unit}: {name} is no longer a candidate source")
+        elif source["revived"] is not None and now[name] is not None \
+                and source["revived"] != now[name]:
+            found.append(f"{unit} <- {name}: recorded revived={source['revived']}, "
+                         f"now {now[name]}")
+    extra = set(now) - {s["source"] for s in want["sources"]}
+    if extra:
+        found.append(f"{unit}: new candidate sources {sorted(extra)}")
+    return found
+
+
 def test_a_seeded_sample_of_the_sweep_matches_the_recorded_ground_truth() -> None:
-    """make test replays a few units; STAYDOWN_FULL_SWEEP=1 replays all of them (~20 min)."""
+    """make test replays four units; STAYDOWN_FULL_SWEEP=1 replays all of them (~40 min)."""
     recorded = _recorded()
-    full = bool(os.environ.get("STAYDOWN_FULL_SWEEP"))
     seed = int(os.environ.get("STAYDOWN_SWEEP_SEED", "1"))
-    units = sorted(recorded["units"])
-    if not full:
-        units = sorted(random.Random(seed).sample(units, 3))
+    if os.environ.get("STAYDOWN_FULL_SWEEP"):
+        units = sorted(recorded["units"])
+    else:
+        units = sample_units(recorded, seed)
     from tests.real_packages.labs import require_lab
 
     require_lab()
     document = sweep.run_sweep(f"sweep{os.getpid()}", None, seed, None, units, log=lambda _: None)
-    mismatches = []
-    for unit in units:
-        want, got = recorded["units"][unit], document["units"][unit]
-        for key in ("state_before", "state_after_stop", "also_stopped"):
-            if want[key] != got[key]:
-                mismatches.append(f"{unit} {key}: recorded {want[key]}, now {got[key]}")
-        want_sources = {s["source"]: s["revived"] for s in want["sources"]}
-        got_sources = {s["source"]: s["revived"] for s in got["sources"]}
-        if want_sources != got_sources:
-            mismatches.append(f"{unit} revived by: recorded {want_sources}, now {got_sources}")
-    assert not mismatches, f"seed {seed}:\n" + "\n".join(mismatches)
+    mismatches = [line for unit in units
+                  for line in differences(unit, recorded["units"][unit], document["units"][unit])]
+    assert not mismatches, f"units {units} (seed {seed}):\n" + "\n".join(mismatches)
+    # Not vacuous: the sample holds revivals, and they were seen again.
+    assert any(s["revived"] for unit in units for s in document["units"][unit]["sources"])
