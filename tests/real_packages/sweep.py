@@ -511,6 +511,15 @@ def sweep_unit(sweep_lab: SweepLab, unit: str, limit: int | None = None,
             post_stop = active_set(lab)
             source.restore = "failed; lab rebooted and the unit stopped again"
         result.sources.append(source)
+    if result.back_by_itself:
+        # It returns on its own (journald: every log line reaches its sockets), so
+        # whether a source started it cannot be told, even when it was down just
+        # before that source was fired.
+        for source in result.sources:
+            if source.provoked and source.revived is not None:
+                source.revived = None
+                source.detail = (f"{source.detail}; " if source.detail else "") + (
+                    f"undetermined: {unit} comes back by itself")
     result.seconds = round(time.monotonic() - started_at, 1)
     return result
 

@@ -139,12 +139,20 @@ def _recorded() -> dict[str, Any]:
     return document
 
 
+# Units whose outcomes differed between two full sweeps (2026-12-02): with
+# dbus.service stopped, a bus call either activates it through dbus.socket or
+# meets "Failed to connect to bus: Broken pipe", depending on timing. The
+# seeded sample leaves them out; the full replay reports them like any other.
+RACY_UNITS = frozenset({"dbus.service"})
+
+
 def sample_units(recorded: dict[str, Any], seed: int) -> list[str]:
     """Two units something revived and two nothing did, drawn with the seed."""
     rng = random.Random(seed)
-    revived = sorted(u for u, r in recorded["units"].items()
-                     if any(s["revived"] for s in r["sources"]))
-    others = sorted(set(recorded["units"]) - set(revived))
+    candidates = set(recorded["units"]) - RACY_UNITS
+    revived = sorted(u for u in candidates
+                     if any(s["revived"] for s in recorded["units"][u]["sources"]))
+    others = sorted(candidates - set(revived))
     return sorted(rng.sample(revived, 2) + rng.sample(others, 2))
 
 
