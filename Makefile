@@ -25,7 +25,7 @@ help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
-	@echo "make sweep-real  re-record the real-package ground truth (~25 min, tests/real_packages/)"
+	@echo "make sweep-real  re-record the real-package ground truth (~45 min, tests/real_packages/)"
 	@echo "make docs   regenerate the man page and shell completions under share/ from the CLI"
 
 debs:
@@ -73,14 +73,14 @@ demo: deps
 	@echo "Stop it with: $(BIN)/staydown lab down --name $(DEMO_LAB)"
 
 lint: deps
-	$(BIN)/ruff check wizard tests bench
+	$(BIN)/ruff check wizard docgen tests bench
 
 typecheck: deps
 	$(BIN)/mypy
 
 # Builds the trees the lab tests boot, or reuses them when their package lists are unchanged.
 os-trees: deps
-	$(BIN)/python -m wizard.lab_os_trees $(TEST_OS_TREES)
+	$(BIN)/python -m wizard.lab.os_trees $(TEST_OS_TREES)
 
 pytest: deps os-trees
 	STAYDOWN_REQUIRE_LAB=1 $(BIN)/pytest -q
@@ -100,9 +100,9 @@ bench: deps
 	$(BIN)/python bench/diagnose_bench.py
 
 # share/: staydown(1) and the bash and zsh completions, generated from
-# wizard.cli.build_parser(); tests/test_cli_docs.py fails when they are stale.
+# wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
 docs: deps
-	$(BIN)/python -m wizard.cli_docs
+	$(BIN)/python -m docgen.cli_docs
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -7,7 +7,7 @@ child processes, alternately:
 
 - ``.venv/bin/staydown diagnose --lab NAME --json widget-daemon.service`` on the host;
 - the manual route, the four commands an operator types, each inside the lab with
-  ``nsenter --target LEADER --all`` (the way wizard.lab.Lab.exec runs them).
+  ``nsenter --target LEADER --all`` (the way wizard.lab.nspawn.Lab.exec runs them).
 
 Wall time is measured around each child; peak RSS and CPU come from GNU time's
 wait4 rusage, which covers the child and the children it reaped (nsenter forks
@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wizard import lab
 from wizard.analysis import diagnose
-from wizard.host_files import HostFiles
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.systemd_adapter import systemd_client
+from wizard.lab import nspawn as lab
+from wizard.system.host_files import HostFiles
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import systemd_client
 
 REPO = Path(__file__).resolve().parent.parent
 STAYDOWN = REPO / ".venv" / "bin" / "staydown"
@@ -412,7 +412,7 @@ def startup_costs(repeat: int) -> dict[str, float]:
     """Python start-up alone, and start-up plus importing the CLI, as child processes."""
     python = str(REPO / ".venv" / "bin" / "python")
     bare = [measure([python, "-c", "pass"]) for _ in range(repeat)]
-    imports = [measure([python, "-c", "import wizard.cli"]) for _ in range(repeat)]
+    imports = [measure([python, "-c", "import wizard.cli.main"]) for _ in range(repeat)]
     nothing = [measure(["/usr/bin/true"]) for _ in range(repeat)]
     return {
         "launch_wall": _median([r.wall for r in nothing]),
@@ -462,7 +462,7 @@ def print_report(
     print(f"\nLaunching /usr/bin/true under GNU time: {_ms(startup['launch_wall'])} "
           "(in every figure on both sides).")
     print(f"Python start-up alone: {_ms(startup['python_wall'])}, "
-          f"{_mib(startup['python_rss_kib'])}; start-up + `import wizard.cli`: "
+          f"{_mib(startup['python_rss_kib'])}; start-up + `import wizard.cli.main`: "
           f"{_ms(startup['import_wall'])}, {_mib(startup['import_rss_kib'])}.")
     chosen = next((s for s in summaries if s["size"] == ratio_size), summaries[-1])
     verdict = "met" if chosen["time_ratio"] <= 2.0 else "MISSED"

@@ -20,10 +20,11 @@ import sys
 import time
 from typing import Any
 
-from wizard import lab as lab_module
-from wizard import lab_os_trees
-from wizard.command_choices import BUSES, OS_TREE_NAMES
 from wizard.errors import LabError
+from wizard.lab import nspawn as lab_module
+from wizard.lab import os_trees as lab_os_trees
+from wizard.lab.os_trees import BUSES
+from wizard.lab.os_trees import TREE_NAMES as OS_TREE_NAMES
 
 STAYDOWN = os.path.join(os.path.dirname(sys.executable), "staydown")
 

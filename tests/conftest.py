@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from wizard import lab as lab_module
-from wizard.cli import main
+from wizard.cli.main import main
 from wizard.environment import Environment
+from wizard.lab import nspawn as lab_module
 
 _counter = itertools.count()
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import run_cli
-from wizard.lab import Lab
-from wizard.systemd_adapter import systemd_client
+from wizard.lab.nspawn import Lab
+from wizard.system.systemd import systemd_client
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> bool:

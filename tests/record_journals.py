@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard import lab as lab_module
-from wizard.journal_reader import journal_source, read_journal
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.snapshots import (
+from wizard.lab import nspawn as lab_module
+from wizard.model.snapshots import (
     JobSignal,
     JournalEntry,
     ManagerSnapshot,
@@ -38,7 +36,9 @@ from wizard.snapshots import (
     snapshot_from_json,
     snapshot_to_json,
 )
-from wizard.systemd_adapter import ManagerSignals, SystemdClient, systemd_client
+from wizard.system.journal import journal_source, read_journal
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import ManagerSignals, SystemdClient, systemd_client
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots" / "journals"
 DAEMON = "widget-daemon.service"
@@ -202,7 +202,7 @@ def record(recording: JournalRecording, lab_name: str) -> Recorded:
             recorded = _provoke(lab, client, recording, since)
             snapshot = _neighbourhoods(client, recording.targets)
             recorded.snapshot = snapshot
-            read = read_journal(journal_source(lab.connection), sorted(snapshot.units), since,
+            read = read_journal(journal_source(lab.connection), snapshot.history_units(), since,
                                 until_usec=recorded.until_usec)
             if read.notes:
                 raise RuntimeError(f"journal not read: {read.notes}")
@@ -216,7 +216,8 @@ def _neighbourhoods(client: SystemdClient, targets: tuple[str, ...]) -> SystemSn
     """One snapshot holding the neighbourhood of every target (the first is its target)."""
     snapshots = [collect_neighbourhood(client, target) for target in targets]
     units = {name: unit for snapshot in snapshots for name, unit in snapshot.units.items()}
-    return dataclasses.replace(snapshots[0], units=units)
+    walked = tuple(dict.fromkeys(n for snapshot in snapshots for n in snapshot.walked))
+    return dataclasses.replace(snapshots[0], units=units, walked=walked)
 
 
 def _provoke(lab: lab_module.Lab, client: SystemdClient, recording: JournalRecording,

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard import lab as lab_module
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.snapshots import SystemSnapshot, snapshot_to_json
-from wizard.systemd_adapter import systemd_client
+from wizard.lab import nspawn as lab_module
+from wizard.model.snapshots import SystemSnapshot, snapshot_to_json
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import systemd_client
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 

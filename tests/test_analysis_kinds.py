@@ -12,7 +12,7 @@ import pytest
 from tests.record_snapshots import KIND_SCENARIOS
 from tests.test_analysis_recorded import load
 from wizard.analysis import Finding, FindingKind, diagnose
-from wizard.lab import load_scenario
+from wizard.lab.nspawn import load_scenario
 
 
 def by_kind(name: str, kind: FindingKind) -> list[Finding]:

@@ -8,7 +8,7 @@ import pytest
 
 from wizard.analysis import FindingKind, diagnose
 from wizard.analysis.findings import Diagnosis
-from wizard.snapshots import SystemSnapshot, snapshot_from_json, snapshot_to_json
+from wizard.model.snapshots import SystemSnapshot, snapshot_from_json, snapshot_to_json
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -1,7 +1,8 @@
 """Restart= on snapshots recorded from the restart-always scenario.
 
-Restart=always is live while the daemon runs (a kill, a crash or the daemon
-exiting brings it back), and not after a clean stop, which is respected.
+Restart=always is armed while the daemon runs (a kill, a crash or the daemon
+exiting would bring it back), live once restarts are seen, and never after a
+clean stop, which is respected.
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ import dataclasses
 
 from tests.test_analysis_recorded import load, summary
 from wizard.analysis import FindingKind, diagnose
-from wizard.analysis.restart_policy import restarts_by_itself
+from wizard.analysis.unit_graph import restarts_by_itself
 
 TARGET = "respawn-daemon.service"
 
 
-def test_running_restart_always_daemon_is_a_live_source():
+def test_running_restart_always_daemon_that_never_restarted_is_armed_not_live():
+    # Nothing revives it: a clean stop is respected and no restart was ever
+    # seen (NRestarts=0). It would act after a crash or a kill (issue 10).
     diagnosis = diagnose(load("restart-always-running"))
     assert summary(diagnosis) == [
-        ("restart-policy", TARGET, (TARGET,), True),
+        ("restart-policy", TARGET, (TARGET,), False),
         ("boot", "multi-user.target", ("multi-user.target", TARGET), False),
     ]
     restart = diagnosis.findings[0]
-    assert "red herring" not in restart.explanation
+    assert "It is armed" in restart.explanation
     assert "if its process is killed or exits it is back within 1 s" in restart.explanation
+    assert "no restart has been seen" in restart.dormant
+    assert "crashes, exits or is killed" in restart.wakes
 
 
 def test_cleanly_stopped_restart_always_daemon_stays_down():

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard import cli_docs
-from wizard.cli import build_parser
+from docgen import cli_docs
+from wizard.cli.parser import build_parser
 from wizard.errors import ExitCode
-from wizard.lab import Lab
+from wizard.lab.nspawn import Lab
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +99,7 @@ def test_a_new_subcommand_appears_everywhere_without_touching_the_generator():
 
 def test_unsafe_words_never_reach_the_shell_scripts():
     with pytest.raises(ValueError, match="unquoted"):
-        cli_docs._safe(["ok", "$(touch x)"])
+        cli_docs.safe_words(["ok", "$(touch x)"])
 
 
 # -- the man page -----------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_bash_completes_format_choices_from_the_parser(tmp_path):
 
 
 def test_bash_completes_scenarios_and_labs(tmp_path):
-    from wizard import lab
+    from wizard.lab import nspawn as lab
 
     assert complete(tmp_path, "staydown", "lab", "up", "--scenario", "") == [
         s.name for s in lab.list_scenarios()]
@@ -291,7 +291,7 @@ def zsh_complete_in_lab(lab: Lab, line: str) -> list[str]:
 
 
 def test_zsh_completes_subcommands_choices_and_scenarios(tmp_path, tree):
-    from wizard import lab
+    from wizard.lab import nspawn as lab
 
     assert zsh_complete(tmp_path, "staydown pl") == ["plan"]
     assert zsh_complete(tmp_path, "staydown lab ") == names(tree, "lab")

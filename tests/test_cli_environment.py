@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import run_cli
-from wizard.cli import _dash_units_last
+from wizard.cli.parser import dash_units_last
 from wizard.errors import ExitCode
 
 
@@ -64,4 +64,4 @@ def test_wizard_without_a_terminal_asks_for_yes_or_answers():
     (["diagnose", "-H", "db.example"], ["diagnose", "-H", "db.example"]),
 ])
 def test_root_mount_and_slice_names_are_units_not_options(argv, expected):
-    assert _dash_units_last(argv) == expected
+    assert dash_units_last(argv) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_cli
+from wizard.cli.parser import with_default_command
 from wizard.errors import ExitCode
 
 
@@ -58,9 +59,14 @@ def test_connection_options_are_exclusive():
     assert "not allowed with argument" in result.stderr
 
 
-def test_no_command_is_a_usage_error():
+def test_no_command_means_the_wizard_which_needs_a_terminal_to_ask_on():
+    # `staydown` alone is `staydown wizard`; with no terminal to ask on, the
+    # wizard refuses with a usage error that says why and what to use instead.
+    assert with_default_command([]) == ["wizard"]
     result = run_cli()
     assert result.code == ExitCode.USAGE
+    assert "standard input is not a terminal" in result.stderr
+    assert "--yes" in result.stderr
 
 
 def test_missing_lab_says_how_to_start_one():

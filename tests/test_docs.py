@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard import lab
 from wizard.analysis.findings import FindingKind
+from wizard.lab import nspawn as lab
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -85,7 +85,7 @@ def test_every_lab_scenario_named_in_the_docs_exists():
             named.setdefault(name, set()).add(str(page.relative_to(ROOT)))
     assert named, "the docs name no scenario at all"
     unknown = {n: sorted(p) for n, p in named.items() if n not in known and n != "NAME"}
-    assert not unknown, f"scenarios named in the docs but not in wizard/lab_scenarios: {unknown}"
+    assert not unknown, f"scenarios named in the docs but not in wizard/lab/scenarios: {unknown}"
 
 
 def test_the_kinds_index_names_only_real_scenarios():

@@ -14,9 +14,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from wizard.environment import Environment
-from wizard.errors import InterruptedByUserError, UsageError
-from wizard.flow import (
+from wizard.cli.flow import (
     AnswerMode,
     Asker,
     Option,
@@ -24,6 +22,8 @@ from wizard.flow import (
     load_answers,
     remediation_questions,
 )
+from wizard.environment import Environment
+from wizard.errors import InterruptedByUserError, UsageError
 
 DOWN = "\x1b[B"
 ENTER = "\r"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.host_files import HostFiles
-from wizard.snapshots import CronEntry, DBusServiceFile
+from wizard.model.snapshots import CronEntry, DBusServiceFile
+from wizard.system.host_files import HostFiles
 
 
 def write(root: Path, path: str, text: str) -> Path:

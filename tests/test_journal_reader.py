@@ -7,16 +7,16 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from wizard.cli import build_parser
-from wizard.connection import (
+from wizard.cli.parser import build_parser
+from wizard.errors import ExitCode
+from wizard.model.connection import (
     address_connection,
     host_connection,
     machine_connection,
     system_connection,
     user_connection,
 )
-from wizard.errors import ExitCode
-from wizard.journal_reader import journal_source, match_arguments, parse_entry, read_journal
+from wizard.system.journal import journal_source, match_arguments, parse_entry, read_journal
 
 
 def test_each_connection_reads_its_own_journal():

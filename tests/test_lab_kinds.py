@@ -17,9 +17,10 @@ import pytest
 
 from tests.conftest import lab_unavailable_reason
 from tests.lab_helpers import diagnose_json, is_active, wait_until
-from wizard import lab as lab_module
 from wizard.errors import ExitCode
-from wizard.lab import Lab, Scenario, ScenarioSource
+from wizard.lab import nspawn as lab_module
+from wizard.lab.catalogue import RevivalSource
+from wizard.lab.nspawn import Lab, Scenario
 
 pytestmark = pytest.mark.lab
 
@@ -38,7 +39,7 @@ def _key(finding: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return finding["kind"], finding["source"], tuple(finding["chain"])
 
 
-def _catalogued(source: ScenarioSource) -> tuple[str, str, tuple[str, ...]]:
+def _catalogued(source: RevivalSource) -> tuple[str, str, tuple[str, ...]]:
     return source.kind, source.source, source.chain
 
 
@@ -65,7 +66,7 @@ def _is_unit(name: str) -> bool:
 
 @pytest.mark.parametrize(("scenario", "source"), LIVE_SOURCES)
 def test_source_brings_the_stopped_unit_back_and_diagnose_names_it(
-    lab_factory, scenario: Scenario, source: ScenarioSource
+    lab_factory, scenario: Scenario, source: RevivalSource
 ):
     lab = lab_factory(scenario.name)
     target = scenario.target
@@ -122,9 +123,14 @@ def test_catalogue_is_exactly_what_diagnose_finds(booted: tuple[Scenario, Lab]):
     code, document = diagnose_json(lab, scenario.target)
 
     live = {_key(f) for f in document["findings"] if f["live"]}
-    assert live == {_catalogued(s) for s in scenario.sources if s.live}
+    # A source that acts only on a running unit (Restart= after a kill) is
+    # armed, not live, until it has acted: nothing revives the unit yet
+    # (issue 10: armed versus live). The test above provokes it and then
+    # requires it live.
+    assert live == {_catalogued(s) for s in scenario.sources if s.live and s.stop_target}
     dormant = {_key(f) for f in document["findings"] if not f["live"]}
-    assert {_catalogued(s) for s in scenario.sources if not s.live} <= dormant
+    assert {_catalogued(s) for s in scenario.sources
+            if not s.live or not s.stop_target} <= dormant
     assert code == (ExitCode.LIVE_SOURCES if live else ExitCode.OK)
     assert document["live"] is bool(live)
 

@@ -10,9 +10,9 @@ import pytest
 
 from wizard.analysis import diagnose
 from wizard.analysis.findings import Diagnosis
-from wizard.lab import Lab
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.systemd_adapter import systemd_client
+from wizard.lab.nspawn import Lab
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import systemd_client
 
 pytestmark = pytest.mark.lab
 

@@ -11,10 +11,10 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.real_packages.labs import os_lab
-from wizard import lab_os_trees
-from wizard.command_choices import BUSES, OS_TREE_NAMES
 from wizard.errors import LabError
-from wizard.lab_os_trees import OsTree, TreeSpec
+from wizard.lab import os_trees as lab_os_trees
+from wizard.lab.os_trees import BUSES, OsTree, TreeSpec
+from wizard.lab.os_trees import TREE_NAMES as OS_TREE_NAMES
 
 
 def test_the_command_line_offers_exactly_the_trees_there_are() -> None:
@@ -187,7 +187,7 @@ def test_the_tree_boots_with_the_chosen_bus_and_diagnose_works_from_the_host(
 @pytest.mark.lab
 def test_a_scenario_boots_on_top_of_an_os_tree() -> None:
     from tests.real_packages.labs import require_lab
-    from wizard import lab as lab_module
+    from wizard.lab import nspawn as lab_module
 
     require_lab()
     name = f"osscn{os.getpid()}"
@@ -209,7 +209,7 @@ def test_bus_activation_works_under_either_bus(tree: str, bus: str) -> None:
     # The scenario's name holder is a python3 script: the base trees carry python3.
     from tests.lab_helpers import is_active, wait_until
     from tests.real_packages.labs import require_lab
-    from wizard import lab as lab_module
+    from wizard.lab import nspawn as lab_module
 
     require_lab()
     name = f"osbus{os.getpid()}"

@@ -32,18 +32,19 @@ import pytest
 
 from tests.conftest import CliResult, lab_unavailable_reason, run_cli
 from tests.lab_helpers import diagnose_json, is_active, wait_until
-from wizard import lab as lab_module
+from wizard.analysis.kinds.all_kinds import check_commands
 from wizard.errors import ExitCode
-from wizard.practice_generator import (
-    LEVELS,
+from wizard.lab import nspawn as lab_module
+from wizard.lab.catalogue import RevivalSource
+from wizard.practice import LEVELS
+from wizard.practice.generator import (
     TEMPLATE_NAMES,
     Challenge,
-    ChallengeSource,
     generate_challenge,
 )
-from wizard.practice_grading import Grade, grade_attempt, render_grade
-from wizard.practice_hints import hint_sequence, kind_commands, render_hint
-from wizard.practice_lab import hints_given, load_challenge, start_challenge
+from wizard.practice.grading import Grade, grade_attempt, render_grade
+from wizard.practice.hints import hint_sequence, render_hint
+from wizard.practice.lab import hints_given, load_challenge, start_challenge
 
 pytestmark = pytest.mark.lab
 
@@ -109,6 +110,7 @@ class GradingOutcome:
     challenge: Challenge
     briefing: CliResult | None = None
     live_at_boot: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
+    armed_at_boot: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
     by_hand: dict[str, str] = field(default_factory=dict)
     hints: list[CliResult] = field(default_factory=list)
     hints_remembered: int = 0
@@ -120,7 +122,7 @@ class GradingOutcome:
     error: str = ""
 
 
-def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: ChallengeSource) -> bool:
+def _revive_through(lab: lab_module.Lab, challenge: Challenge, source: RevivalSource) -> bool:
     """Only this source may act (the other unit sources are stopped): does it revive the unit?"""
     target = challenge.target
     root_is_unit = source.kind not in ("restart-policy", "bus-activation")
@@ -158,10 +160,12 @@ def run_grading(level: int, seed: int) -> GradingOutcome:
         _code, document = diagnose_json(lab, target)
         outcome.live_at_boot = {(f["kind"], f["source"], tuple(f["chain"]))
                                 for f in document["findings"] if f["live"]}
+        outcome.armed_at_boot = {(f["kind"], f["source"], tuple(f["chain"]))
+                                 for f in document["findings"] if f["armed"]}
 
         # The manual commands the hints and the report give, run inside as a trainee would.
         for source in challenge.sources:
-            commands = " ; ".join(kind_commands(source.kind, target))
+            commands = " ; ".join(check_commands(source.kind, target))
             outcome.by_hand[source.source] = lab.exec(["bash", "-c", commands]).stdout
 
         outcome.hints = [run_cli("lab", "hint", "--name", name) for _ in range(HINTS_ASKED)]
@@ -276,8 +280,15 @@ def test_the_briefing_names_only_the_target(outcomes, case):
 def test_the_catalogue_is_what_diagnose_finds_live(outcomes, case):
     outcome = outcomes[0][case]
     assert outcome.error == ""
+    # A restart policy that acts only on a running unit (after a kill) is armed
+    # at boot, not live: nothing has restarted the unit yet (issue 10).
     assert outcome.live_at_boot == {(s.kind, s.source, s.chain)
-                                    for s in outcome.challenge.sources}
+                                    for s in outcome.challenge.sources if s.stop_target}
+    # Armed: any restart policy of a running unit, catalogued or not (a challenge
+    # may give its unit Restart=on-failure as a decoy).
+    assert {(s.kind, s.source, s.chain) for s in outcome.challenge.sources
+            if not s.stop_target} <= outcome.armed_at_boot
+    assert {kind for kind, _, _ in outcome.armed_at_boot} <= {"restart-policy"}
 
 
 @pytest.mark.parametrize("case", SEEDS, ids=_ids)

@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import lab_unavailable_reason, run_cli
 from tests.lab_helpers import is_active, unit_states, wait_until
-from wizard import lab as lab_module
+from wizard.lab import nspawn as lab_module
 
 pytestmark = pytest.mark.lab
 

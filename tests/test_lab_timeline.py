@@ -100,8 +100,8 @@ def test_unreadable_journal_is_a_note_not_a_crash(lab_factory):
     lab = lab_factory("control")
     # journalctl as nobody cannot open the lab's journal under /proc/PID/root.
     program = (
-        "from wizard.journal_reader import journal_source, read_journal\n"
-        "from wizard.connection import address_connection\n"
+        "from wizard.system.journal import journal_source, read_journal\n"
+        "from wizard.model.connection import address_connection\n"
         f"c = address_connection('unix:path=/x', files_root='/proc/{lab.leader_pid}/root')\n"
         "read = read_journal(journal_source(c), ['quiet.service'], 0)\n"
         "print(len(read.entries)); print(read.notes[0])\n"

@@ -17,7 +17,8 @@ import pytest
 from tests.lab_helpers import diagnose_json, is_active, wait_until
 from tests.test_lab_kinds import LIVE_SOURCES, REVIVAL_TIMEOUT, _is_unit
 from tests.test_lab_watch import assert_prompt, is_start, watching
-from wizard.lab import Scenario, ScenarioSource
+from wizard.lab.catalogue import RevivalSource
+from wizard.lab.nspawn import Scenario
 
 pytestmark = pytest.mark.lab
 
@@ -44,7 +45,7 @@ def attribution(event: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
 
 @pytest.mark.parametrize(("scenario", "source"), LIVE_SOURCES)
 def test_watch_and_timeline_name_the_source_of_each_kind(
-    lab_factory, scenario: Scenario, source: ScenarioSource
+    lab_factory, scenario: Scenario, source: RevivalSource
 ):
     lab = lab_factory(scenario.name)
     target = scenario.target

@@ -14,7 +14,7 @@ from prompt_toolkit.output import DummyOutput
 
 from tests.conftest import CliResult
 from tests.lab_helpers import connect_tcp, is_active, wait_until
-from wizard.cli import main
+from wizard.cli.main import main
 from wizard.environment import Environment
 
 pytestmark = pytest.mark.lab

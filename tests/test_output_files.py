@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from wizard.errors import ExitCode, OutputExistsError
-from wizard.output_files import WriteStatus, write_outputs
-from wizard.render import Rendered
+from wizard.output.files import WriteStatus, write_outputs
+from wizard.output.render import Rendered
 
 
 def outputs(tmp_path: Path, text: str = "echo hi\n") -> dict[Path, Rendered]:

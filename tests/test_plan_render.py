@@ -16,18 +16,9 @@ import jinja2
 import pytest
 
 from wizard.analysis import diagnose
-from wizard.plan import (
-    ActionKind,
-    Method,
-    Plan,
-    PlanChoices,
-    build_plan,
-    default_choices,
-    method_options,
-    plannable_findings,
-)
-from wizard.plan_assembly import drop_in_choices
-from wizard.render import (
+from wizard.model.snapshots import SystemSnapshot, snapshot_from_json
+from wizard.output.formats import undo_path_for
+from wizard.output.render import (
     UnquotedValueError,
     comment,
     environment,
@@ -35,10 +26,18 @@ from wizard.render import (
     render_script,
     render_undo,
     sh,
-    undo_path_for,
     unit_value,
 )
-from wizard.snapshots import SystemSnapshot, snapshot_from_json
+from wizard.plan.assembly import drop_in_choices
+from wizard.plan.build import (
+    ActionKind,
+    Plan,
+    PlanChoices,
+    build_plan,
+    default_choices,
+    plannable_findings,
+)
+from wizard.plan.options import Method, method_options
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CREATED = "2026-11-28T09:00:00+00:00"
@@ -326,7 +325,7 @@ def test_bus_activation_holds_the_unit_and_still_stops_it():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from wizard.unit_names import escape_string, is_valid_unit_name  # noqa: E402
+from wizard.model.unit_names import escape_string, is_valid_unit_name  # noqa: E402
 
 hostile_text = st.text(
     alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from wizard.practice_generator import (
-    LEVELS,
+from wizard.model.unit_names import has_unit_suffix
+from wizard.practice import LEVELS
+from wizard.practice.generator import (
     TEMPLATE_NAMES,
     TEMPLATES,
     challenge_document,
     challenge_from_document,
     generate_challenge,
 )
-from wizard.practice_lab import read_challenge, write_challenge
-from wizard.unit_names import has_unit_suffix
+from wizard.practice.lab import read_challenge, write_challenge
 
 SEEDS = range(150)
 TIER = {t.name: t.tier for t in TEMPLATES}

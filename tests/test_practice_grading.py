@@ -10,11 +10,11 @@ import subprocess
 from dataclasses import replace
 from typing import cast
 
-from wizard.analysis.findings import Diagnosis, Evidence, Finding, FindingKind, Remedy
-from wizard.analysis.findings import UnitState as TargetState
-from wizard.lab import Lab
-from wizard.practice_generator import Challenge, ChallengeSource, generate_challenge
-from wizard.practice_grading import (
+from wizard.analysis.findings import Diagnosis, Evidence, Finding, FindingKind, Remedy, TargetState
+from wizard.lab.catalogue import RevivalSource
+from wizard.lab.nspawn import Lab
+from wizard.practice.generator import Challenge, generate_challenge
+from wizard.practice.grading import (
     Grade,
     Revival,
     broken_units,
@@ -22,7 +22,7 @@ from wizard.practice_grading import (
     source_statuses,
     watch_target,
 )
-from wizard.practice_lab import UnitState
+from wizard.practice.lab import UnitState
 
 ACTIVE = UnitState("loaded", "active", "running", "enabled")
 STATIC = UnitState("loaded", "active", "running", "static")
@@ -84,14 +84,14 @@ def _diagnosis(unit: str, *findings: Finding) -> Diagnosis:
     return Diagnosis(unit, state, findings)
 
 
-def _article_like() -> tuple[ChallengeSource, ChallengeSource, ChallengeSource]:
+def _article_like() -> tuple[RevivalSource, RevivalSource, RevivalSource]:
     target = "w.service"
     return (
-        ChallengeSource("socket", "socket-own", "w.socket", ("w.socket", target), "listens"),
-        ChallengeSource("dependency", "dependency-wants", "r.timer",
-                        ("r.timer", "r.service", target), "fires"),
-        ChallengeSource("restart-policy", "restart-always", target, (target,), "restarts",
-                        ("systemctl", "kill", target), stop_target=False),
+        RevivalSource("socket", "socket-own", "w.socket", ("w.socket", target), "listens"),
+        RevivalSource("dependency", "dependency-wants", "r.timer",
+                      ("r.timer", "r.service", target), "fires"),
+        RevivalSource("restart-policy", "restart-always", target, (target,), "restarts",
+                      ("systemctl", "kill", target), stop_target=False),
     )
 
 
@@ -157,9 +157,9 @@ class PretendClock:
 def _challenge_with_provokes() -> Challenge:
     challenge = generate_challenge(2, 1)
     sources = (
-        ChallengeSource("socket", "socket-own", "w.socket", ("w.socket", challenge.target),
-                        "listens", ("bash", "-c", "connect")),
-        ChallengeSource("timer", "timer-own", "w.timer", ("w.timer", challenge.target), "fires"),
+        RevivalSource("socket", "socket-own", "w.socket", ("w.socket", challenge.target),
+                      "listens", ("bash", "-c", "connect")),
+        RevivalSource("timer", "timer-own", "w.timer", ("w.timer", challenge.target), "fires"),
     )
     return replace(challenge, sources=sources)
 

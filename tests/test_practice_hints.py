@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.practice_generator import LEVELS, generate_challenge
-from wizard.practice_hints import STEP_OF_KIND, hint_sequence, kind_commands, render_hint
+from wizard.analysis.kinds.all_kinds import check_commands
+from wizard.practice import LEVELS
+from wizard.practice.generator import generate_challenge
+from wizard.practice.hints import STEP_OF_KIND, hint_sequence, render_hint
 
 CHALLENGES = [generate_challenge(level, seed) for level in LEVELS for seed in range(40)]
 
@@ -71,7 +73,7 @@ def test_every_kind_has_manual_commands():
     for kind in STEP_OF_KIND:
         if kind in ("automount", "boot"):
             continue  # not generated: the target is a service, and boot never revives
-        assert kind_commands(kind, "x.service"), kind
+        assert check_commands(kind, "x.service"), kind
 
 
 def test_render_numbers_the_hints_and_says_when_there_are_no_more():

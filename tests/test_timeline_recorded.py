@@ -17,16 +17,17 @@ import pytest
 from rich.console import Console
 
 from tests.record_journals import RECORDINGS, Recorded, load
-from wizard.analysis.timeline import Timeline, TimelineEvent, build_timeline
-from wizard.report_json import timeline_document
-from wizard.report_terminal import render_timeline
-from wizard.snapshots import (
+from wizard.analysis.findings import Timeline, TimelineEvent
+from wizard.analysis.timeline import build_timeline
+from wizard.model.snapshots import (
     JobSignal,
     JournalEntry,
     UnitChange,
     records_from_json,
     records_to_json,
 )
+from wizard.output.report_json import timeline_document
+from wizard.output.report_terminal import render_timeline
 
 DAEMON = "widget-daemon.service"
 SOCKET_CHAIN = ("widget-daemon.socket", DAEMON)

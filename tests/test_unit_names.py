@@ -9,14 +9,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wizard.errors import UsageError
-from wizard.systemd_adapter import close_unit_names
-from wizard.terminal_text import printable
-from wizard.unit_names import (
+from wizard.model.unit_names import (
     escape_string,
     is_valid_unit_name,
     normalise_unit_name,
-    unescape_string,
 )
+from wizard.output.terminal_text import printable
+from wizard.system.systemd import close_unit_names
+
+
+def unescape_string(text: str) -> str:
+    r"""Undo systemd's escaping ("a\x20b" -> "a b"); bad escapes stay as written."""
+    raw = bytearray()
+    index = 0
+    while index < len(text):
+        if text.startswith("\\x", index) and index + 4 <= len(text):
+            try:
+                raw.append(int(text[index + 2 : index + 4], 16))
+                index += 4
+                continue
+            except ValueError:
+                pass
+        raw.extend(text[index].encode())
+        index += 1
+    return raw.decode(errors="replace")
 
 
 @pytest.mark.parametrize(

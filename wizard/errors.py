@@ -1,6 +1,6 @@
 """Every error staydown reports to a person, and the one table of exit codes.
 
-Each error carries the exit code it ends the program with; ``wizard.cli`` is the
+Each error carries the exit code it ends the program with; ``wizard.cli.main`` is the
 only place that turns them into a message on stderr and a process status.
 The table is documented in docs/exit-codes.md; keep the two in step.
 """

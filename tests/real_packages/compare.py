@@ -27,7 +27,7 @@ from typing import Any
 
 from tests.real_packages.sweep import RESULTS, SNAPSHOT
 from wizard.analysis import diagnose
-from wizard.snapshots import snapshot_from_json
+from wizard.model.snapshots import snapshot_from_json
 
 
 def sweep_name(finding_source: str, kind: str) -> str:

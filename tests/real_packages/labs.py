@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import lab_unavailable_reason
-from wizard import lab as lab_module
+from wizard.lab import nspawn as lab_module
 
 _counter = itertools.count()
 

@@ -7,7 +7,7 @@ This is independent of staydown's analysis: the candidates come from systemd's
 own reverse relations (`systemctl show -p TriggeredBy,WantedBy,...`), the D-Bus
 activation files and the cron tables, and the outcome of each is what systemd
 did when the source was fired for real in a lab booted from the bookworm-server
-tree (wizard/lab_os_trees.py).
+tree (wizard/lab/os_trees.py).
 
 For every loaded service, socket, timer, path and mount unit, in a fresh lab:
 record its state, `systemctl stop` it, record what else stopped, check it stays
@@ -52,11 +52,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wizard import lab as lab_module
-from wizard.host_files import HostFiles
-from wizard.neighbourhood import collect_neighbourhood
-from wizard.snapshots import snapshot_to_json
-from wizard.systemd_adapter import systemd_client
+from wizard.lab import nspawn as lab_module
+from wizard.model.snapshots import snapshot_to_json
+from wizard.system.host_files import HostFiles
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import systemd_client
+from wizard.system.transaction_inputs import file_facts
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "bookworm-server-sweep.json"
@@ -544,7 +545,11 @@ def record_snapshot(lab: lab_module.Lab, path: Path) -> int:
         for name in loaded_units(lab):
             if name not in units:
                 units[name] = client.load_unit(name)
-    path.write_text(snapshot_to_json(replace(base, units=units)) + "\n")
+    # Every unit is in it, so any of them can be the target offline: walked=()
+    # means "all walked"; the file conditions are judged over all of them.
+    whole = replace(base, units=units, walked=())
+    whole = replace(whole, files=file_facts(f"/proc/{lab.leader_pid}/root", whole))
+    path.write_text(snapshot_to_json(whole) + "\n")
     return len(units)
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.real_packages import sweep
 from tests.real_packages.labs import os_lab
-from wizard.lab import Lab
+from wizard.lab.nspawn import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.real_packages import sweep
-from wizard.snapshots import snapshot_from_json
+from wizard.model.snapshots import snapshot_from_json
 
 
 @pytest.fixture(scope="module")

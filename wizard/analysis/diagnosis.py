@@ -2,102 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 
-from wizard.analysis import (
-    boot,
-    bus_activation,
-    dependencies,
-    external_callers,
-    failure_hooks,
-    triggers,
-    upholds,
-)
+from wizard.analysis.chain_sources import source_for_chain
 from wizard.analysis.findings import (
     Diagnosis,
     Evidence,
     ExaminedUnit,
     Finding,
     FindingKind,
-    Remedy,
-    UnitState,
+    TargetState,
 )
-from wizard.analysis.restart_policy import restart_policy_finding
+from wizard.analysis.kinds import all_kinds
+from wizard.analysis.liveness import Verdict, liveness
+from wizard.analysis.stop_model import after_stop
 from wizard.analysis.unit_graph import (
     MAX_CHAINS,
     NON_PULL_PROPERTIES,
     Chain,
     EdgeKind,
     UnitGraph,
-    describe_chain,
 )
-from wizard.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
 KIND_ORDER = {kind: index for index, kind in enumerate(FindingKind)}
-
-_Explainer = Callable[[Chain, UnitGraph], str]
-_Remedier = Callable[[Chain, UnitGraph], tuple[Remedy, ...]]
-
-
-def _edge_kind_of(chain: Chain, graph: UnitGraph) -> FindingKind:
-    """The kind is decided by the edge that touches the target.
-
-    A pull-in chain that is not live and starts at a target is what boot
-    does, so it is a boot finding; a dormant trigger keeps its own kind.
-    """
-    last = chain.edges[-1]
-    match last.kind:
-        case EdgeKind.TRIGGERS:
-            return triggers.TRIGGER_KINDS.get(
-                last.starter.rpartition(".")[2], FindingKind.DEPENDENCY
-            )
-        case EdgeKind.UPHOLDS:
-            return FindingKind.UPHOLDS
-        case EdgeKind.ON_FAILURE:
-            return FindingKind.ON_FAILURE
-        case EdgeKind.ON_SUCCESS:
-            return FindingKind.ON_SUCCESS
-        case EdgeKind.CALLS | EdgeKind.CRON:
-            return FindingKind.EXTERNAL
-        case EdgeKind.BUS:
-            return FindingKind.BUS_ACTIVATION
-    root_unit = graph.unit(chain.nodes[0])
-    if not chain.live and root_unit is not None and root_unit.type == "target":
-        return FindingKind.BOOT
-    return FindingKind.DEPENDENCY
-
-
-def _explainers(kind: FindingKind, chain: Chain) -> tuple[_Explainer, _Remedier]:
-    via_cron = chain.edges[-1].kind == EdgeKind.CRON
-    running_only = not chain.edges[-1].revives
-    match kind:
-        case FindingKind.SOCKET | FindingKind.PATH | FindingKind.TIMER | FindingKind.AUTOMOUNT:
-            return triggers.explain, triggers.remedies
-        case FindingKind.UPHOLDS:
-            return upholds.explain, upholds.remedies
-        case FindingKind.ON_FAILURE:
-            return (
-                lambda c, g: failure_hooks.explain(c, g, on="failure"),
-                failure_hooks.remedies,
-            )
-        case FindingKind.ON_SUCCESS:
-            return (
-                lambda c, g: failure_hooks.explain(c, g, on="success"),
-                failure_hooks.remedies,
-            )
-        case FindingKind.EXTERNAL:
-            return (
-                lambda c, g: external_callers.explain(
-                    c.nodes, c.live, running_only, via_cron,
-                    started_by=describe_chain(c) if len(c.nodes) > 2 else "",
-                ),
-                lambda c, g: external_callers.remedies(c.nodes, via_cron),
-            )
-        case FindingKind.BUS_ACTIVATION:
-            return bus_activation.explain, bus_activation.remedies
-        case FindingKind.BOOT:
-            return boot.explain, boot.remedies
-    return dependencies.explain, dependencies.remedies
 
 
 def _evidence(chain: Chain) -> tuple[Evidence, ...]:
@@ -121,16 +49,18 @@ def _evidence(chain: Chain) -> tuple[Evidence, ...]:
     return tuple(facts)
 
 
-def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
-    kind = _edge_kind_of(chain, graph)
-    explain, remedies = _explainers(kind, chain)
+def _chain_finding(chain: Chain, graph: UnitGraph, verdict: Verdict) -> Finding:
+    # The graph only says who can reach whom; whether firing the root starts
+    # the unit now is the transaction model's answer (docs/systemd-model.md).
+    chain = dataclasses.replace(chain, live=verdict.live)
+    kind, module = all_kinds.claim(chain, graph)
     evidence = list(_evidence(chain))
     root = graph.unit(chain.nodes[0])
     if chain.live and root is not None and root.unit_file_state in ("enabled", "enabled-runtime"):
         evidence.append(
             Evidence(root.name, f"UnitFileState={root.unit_file_state}: it also starts at boot")
         )
-    explanation = explain(chain, graph)
+    explanation = module.explain(kind, chain, graph)
     for name in chain.nodes:
         if graph.is_masked(name):
             evidence.append(Evidence(name, "LoadState=masked"))
@@ -139,6 +69,13 @@ def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
                 + (" until it is unmasked." if name != chain.nodes[0] else
                    "; masking does not stop it while it is still running.")
             )
+    if verdict.live:
+        if verdict.immediate:
+            explanation += " It does so right after the stop, with nobody doing anything."
+    else:
+        explanation += f" Dormant now: {_sentence(verdict.dormant)}"
+        if verdict.wakes:
+            explanation += f" It would act if {_sentence(verdict.wakes)}"
     return Finding(
         kind=kind,
         source=chain.nodes[0],
@@ -146,8 +83,15 @@ def _chain_finding(chain: Chain, graph: UnitGraph) -> Finding:
         live=chain.live,
         evidence=tuple(evidence),
         explanation=explanation,
-        remedies=remedies(chain, graph),
+        remedies=module.remedies(kind, chain, graph),
+        dormant="" if verdict.live else verdict.dormant,
+        wakes="" if verdict.live else verdict.wakes,
     )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _last_stop(unit: UnitSnapshot) -> str:
@@ -162,7 +106,7 @@ def _last_stop(unit: UnitSnapshot) -> str:
     return f"it last failed (Result={service.result}{', ' + how if how else ''})"
 
 
-def _state(unit: UnitSnapshot) -> UnitState:
+def _state(unit: UnitSnapshot) -> TargetState:
     summary = f"{unit.name} is {unit.active_state} ({unit.sub_state})"
     if unit.load_state != "loaded":
         reason = (unit.load_error[1] or unit.load_state).rstrip(".")
@@ -170,7 +114,7 @@ def _state(unit: UnitSnapshot) -> UnitState:
     stop = _last_stop(unit)
     if stop:
         summary += f"; {stop}"
-    return UnitState(
+    return TargetState(
         load_state=unit.load_state,
         active_state=unit.active_state,
         sub_state=unit.sub_state,
@@ -221,20 +165,17 @@ def diagnose(snapshot: SystemSnapshot) -> Diagnosis:
     if target is None:
         raise ValueError(f"snapshot holds no unit {snapshot.target!r}")
     graph = UnitGraph(snapshot)
-    findings: list[Finding] = []
-    restart = restart_policy_finding(target)
-    if restart is not None:
-        findings.append(restart)
+    findings = [f for module in all_kinds.REVIVAL_KINDS for f in module.find(target, graph)]
     chains = graph.walk(target.name)
+    outcome = after_stop(snapshot, target.name)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for chain in chains:
-        finding = _chain_finding(chain, graph)
+        verdict = liveness(snapshot, target.name, source_for_chain(snapshot, chain),
+                           outcome=outcome)
+        finding = _chain_finding(chain, graph, verdict)
         if (finding.kind, finding.chain) not in seen:
             seen.add((finding.kind, finding.chain))
             findings.append(finding)
-    bus_only = bus_activation.bus_name_without_activation(target, snapshot)
-    if bus_only is not None:
-        findings.append(bus_only)
     findings.sort(key=lambda f: (KIND_ORDER[f.kind], not f.live, f.chain))
     notes = list(snapshot.notes)
     if len(chains) >= MAX_CHAINS:

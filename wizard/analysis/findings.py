@@ -1,13 +1,9 @@
-"""What a diagnosis says: findings, their evidence and remedies."""
+"""What a diagnosis says: findings, their evidence and remedies, the timeline, what a watch saw."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from wizard.analysis.timeline import Timeline
 
 
 class FindingKind(StrEnum):
@@ -84,10 +80,17 @@ class Finding:
     evidence: tuple[Evidence, ...]
     explanation: str
     remedies: tuple[Remedy, ...] = ()
+    dormant: str = ""
+    """Why a finding that is not live does not start the unit now, in plain words."""
+    wakes: str = ""
+    """What would make a dormant finding start the unit."""
+    armed: bool = False
+    """A restart policy in force while the unit runs: a crash or a kill would bring it
+    back, though no restart has been seen (so it is not live)."""
 
 
 @dataclass(frozen=True)
-class UnitState:
+class TargetState:
     """The target's own state, the first thing the article looked at."""
 
     load_state: str
@@ -110,12 +113,108 @@ class ExaminedUnit:
     reason: str
 
 
+class StartCause(StrEnum):
+    """Why a start happened."""
+
+    RESTART_POLICY = "restart-policy"
+    TRIGGERED = "triggered"
+    PULLED_IN = "pulled-in"
+    UPHOLDS = "upholds"
+    ON_FAILURE = "on-failure"
+    ON_SUCCESS = "on-success"
+    BUS_ACTIVATION = "bus-activation"
+    EXTERNAL = "external"
+    """A unit whose command line runs `systemctl start` on it was running then."""
+    MANUAL = "manual"
+
+
+class StopCause(StrEnum):
+    """How a run ended."""
+
+    CLEAN = "clean"
+    FAILURE = "failure"
+    KILLED = "killed"
+
+
+class Certainty(StrEnum):
+    """Whether the journal or the bus says so, or only the graph allows it."""
+
+    RECORDED = "recorded"
+    INFERRED = "inferred"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One start or stop of the unit, with its cause."""
+
+    at_usec: int
+    unit: str
+    event: str
+    """"start" or "stop"."""
+    cause: str
+    """A StartCause for starts, a StopCause for stops."""
+    source: str
+    """The root of the chain, as in findings; empty when nothing is known."""
+    chain: tuple[str, ...]
+    certainty: str
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    job_id: int = 0
+    invocation_id: str = ""
+    result: str = ""
+    """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The unit's lifecycle over a span of time, oldest event first."""
+
+    unit: str
+    since_usec: int
+    until_usec: int
+    events: tuple[TimelineEvent, ...] = ()
+    omitted: int = 0
+    """Older events left out to keep the timeline short."""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """An event as the watch reported it: when, and how long after it happened."""
+
+    event: TimelineEvent
+    reported_usec: int
+
+    @property
+    def latency_usec(self) -> int:
+        """From the moment systemd logged or announced it to our report."""
+        return max(0, self.reported_usec - self.event.at_usec)
+
+
+@dataclass
+class WatchOutcome:
+    """What one watch saw, and why it ended."""
+
+    unit: str
+    started_usec: int
+    ended_usec: int = 0
+    seen: list[SeenEvent] = field(default_factory=list)
+    ended_by: str = "time"
+    """time, interrupt (Ctrl-C) or terminate (SIGTERM/SIGHUP)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def revivals(self) -> list[SeenEvent]:
+        """The starts seen."""
+        return [s for s in self.seen if s.event.event == "start"]
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """Everything diagnose concluded about one unit."""
 
     unit: str
-    state: UnitState
+    state: TargetState
     findings: tuple[Finding, ...]
     examined: tuple[ExaminedUnit, ...] = ()
     notes: tuple[str, ...] = field(default=())

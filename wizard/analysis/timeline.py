@@ -21,46 +21,43 @@ import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from wizard.analysis.external_callers import unit_callers
-from wizard.analysis.findings import Evidence
-from wizard.snapshots import JobSignal, JournalEntry, SystemSnapshot, UnitChange
+from wizard.analysis.findings import (
+    Certainty,
+    Evidence,
+    StartCause,
+    StopCause,
+    Timeline,
+    TimelineEvent,
+)
+from wizard.analysis.systemctl_calls import unit_callers
+from wizard.model.journal_vocabulary import (
+    BUS_CALL_FUNCTION,
+    ENQUEUE_FUNCTION,
+    ON_FAILURE_FUNCTION,
+    TRIGGER_FUNCTIONS,
+    UNIT_FAILED,
+    UNIT_FAILURE_RESULT,
+    UNIT_OOMD_KILL,
+    UNIT_OUT_OF_MEMORY,
+    UNIT_PROCESS_EXIT,
+    UNIT_RESTART_SCHEDULED,
+    UNIT_STARTED,
+    UNIT_STARTING,
+    UNIT_STOPPED,
+    UNIT_STOPPING,
+    UNIT_SUCCESS,
+    UPHELD_FUNCTION,
+)
+from wizard.model.snapshots import (
+    JobSignal,
+    JournalEntry,
+    Record,
+    SystemSnapshot,
+    UnitChange,
+    record_time,
+)
 
-# Catalogued message IDs, from systemd 252's sd-messages.h (the same IDs since
-# systemd 232 at the latest; `journalctl --list-catalog` shows their text).
-UNIT_STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"
-UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
-UNIT_FAILED = "be02cf6855d2428ba40df7e9d022f03d"
-UNIT_STOPPING = "de5b426a63be47a7b6ac3eaac82e2f6f"
-UNIT_STOPPED = "9d1aaa27d60140bd96365438aad20286"
-UNIT_RESTART_SCHEDULED = "5eb03494b6584870a536b337290809b3"
-UNIT_SUCCESS = "7ad2d189f7e94e70a38c781354912448"
-UNIT_FAILURE_RESULT = "d9b373ed55a64feb8242e02dbe79a49c"
-UNIT_PROCESS_EXIT = "98e322203f7a4ed290d09fe03c09fe15"
-UNIT_OUT_OF_MEMORY = "fe6faa94e7774663a0da52717891d8ef"
-UNIT_OOMD_KILL = "d989611b15e44c9dbf31e3c81256e4ed"
-
-# Debug-level lines carry UNIT= and CODE_FUNC= but no MESSAGE_ID. These are
-# systemd 252's functions, as seen in the lab (src/core/socket.c, timer.c,
-# path.c, automount.c, manager.c); another version may rename them, and then
-# the evidence is simply not found and the cause falls back to inference.
-TRIGGER_FUNCTIONS: dict[str, str] = {
-    "socket_dispatch_io": "incoming traffic",  # "Incoming traffic"
-    "timer_dispatch": "timer elapsed",  # "Timer elapsed."
-    "path_enter_waiting": "path triggered",  # "Got triggered by '/run/x'."
-    "path_dispatch_io": "path changed",
-    # "Got automount request for /x, triggered by PID (comm)": info level.
-    "automount_dispatch_io": "automount request",
-}
-UPHELD_FUNCTION = "manager_dispatch_start_when_upheld_queue"
-"""Logs "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
-ON_FAILURE_FUNCTION = "unit_start_on_failure"
-"""Logs "Triggering OnFailure=/OnSuccess= dependencies." (info level)."""
-ENQUEUE_FUNCTION = "manager_add_job"
-"""Logs "Trying to enqueue job UNIT/TYPE/MODE" for the unit a request names (debug)."""
-BUS_CALL_FUNCTION = "process_message"
-"""sd-bus logs every incoming message at debug level, without UNIT=."""
 # The method calls that ask the manager to start a unit (org.freedesktop.systemd1(5)).
 _START_METHODS = frozenset({
     "StartUnit", "StartUnitReplace", "StartUnitWithFlags", "RestartUnit", "TryRestartUnit",
@@ -91,76 +88,6 @@ PULLED_BY = ("WantedBy", "RequiredBy", "BoundBy")
 _PULL_WORD = {"WantedBy": "Wants", "RequiredBy": "Requires", "BoundBy": "BindsTo"}
 
 
-class StartCause(StrEnum):
-    """Why a start happened."""
-
-    RESTART_POLICY = "restart-policy"
-    TRIGGERED = "triggered"
-    PULLED_IN = "pulled-in"
-    UPHOLDS = "upholds"
-    ON_FAILURE = "on-failure"
-    ON_SUCCESS = "on-success"
-    BUS_ACTIVATION = "bus-activation"
-    EXTERNAL = "external"
-    """A unit whose command line runs `systemctl start` on it was running then."""
-    MANUAL = "manual"
-
-
-class StopCause(StrEnum):
-    """How a run ended."""
-
-    CLEAN = "clean"
-    FAILURE = "failure"
-    KILLED = "killed"
-
-
-class Certainty(StrEnum):
-    """Whether the journal or the bus says so, or only the graph allows it."""
-
-    RECORDED = "recorded"
-    INFERRED = "inferred"
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One start or stop of the unit, with its cause."""
-
-    at_usec: int
-    unit: str
-    event: str
-    """"start" or "stop"."""
-    cause: str
-    """A StartCause for starts, a StopCause for stops."""
-    source: str
-    """The root of the chain, as in findings; empty when nothing is known."""
-    chain: tuple[str, ...]
-    certainty: str
-    summary: str
-    evidence: tuple[Evidence, ...] = ()
-    job_id: int = 0
-    invocation_id: str = ""
-    result: str = ""
-    """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The unit's lifecycle over a span of time, oldest event first."""
-
-    unit: str
-    since_usec: int
-    until_usec: int
-    events: tuple[TimelineEvent, ...] = ()
-    omitted: int = 0
-    """Older events left out to keep the timeline short."""
-    notes: tuple[str, ...] = ()
-
-
-Record = JournalEntry | JobSignal | UnitChange
-
-
-def _time(record: Record) -> int:
-    return record.realtime_usec if isinstance(record, JournalEntry) else record.at_usec
 
 
 @dataclass
@@ -193,7 +120,7 @@ class _History:
 
     def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot) -> None:
         # Stable sort: signals received together keep the order they came in.
-        self.records = sorted(records, key=_time)
+        self.records = sorted(records, key=record_time)
         self.snapshot = snapshot
         self.jobs: dict[tuple[str, int], _Job] = {}
         self._index_jobs()
@@ -270,9 +197,9 @@ class _History:
 
     def window_start(self, index: int, usec: int) -> int:
         """The first record index within ``usec`` before the record at ``index``."""
-        at = _time(self.records[index]) - usec
+        at = record_time(self.records[index]) - usec
         low = index
-        while low > 0 and _time(self.records[low - 1]) >= at:
+        while low > 0 and record_time(self.records[low - 1]) >= at:
             low -= 1
         return low
 
@@ -818,22 +745,33 @@ def _stop_events(
     return events
 
 
-def _bus_stop_events(
-    history: _History, unit: str, known: set[str]
-) -> list[tuple[int, TimelineEvent]]:
-    """Stops seen only on the bus (a watch without a readable journal)."""
-    events: list[tuple[int, TimelineEvent]] = []
-    # The run that ended is the one seen while the unit was up: a signal is
-    # read when it is sent, so a restart job's "inactive" may carry the next ID.
+def bus_stops(records: Sequence[Record], unit: str) -> list[tuple[int, UnitChange, str]]:
+    """Where the unit went from up (or on its way) to down on the bus: index, change, run.
+
+    The run that ended is the one seen while the unit was up: a signal is read
+    when it is sent, so a restart job's "inactive" may carry the next run's ID.
+    """
+    stops: list[tuple[int, UnitChange, str]] = []
     up_invocation = ""
-    for index, record in enumerate(history.records):
+    for index, record in enumerate(records):
         if not isinstance(record, UnitChange) or record.unit != unit:
             continue
         if record.active_state not in ("inactive", "failed"):
             up_invocation = up_invocation or record.invocation_id
             continue
         ended, up_invocation = up_invocation, ""
-        if not ended or ended in known:
+        if ended:
+            stops.append((index, record, ended))
+    return stops
+
+
+def _bus_stop_events(
+    history: _History, unit: str, known: set[str]
+) -> list[tuple[int, TimelineEvent]]:
+    """Stops seen only on the bus (a watch without a readable journal)."""
+    events: list[tuple[int, TimelineEvent]] = []
+    for index, record, ended in bus_stops(history.records, unit):
+        if ended in known:
             continue
         failed = record.active_state == "failed"
         cause = StopCause.FAILURE if failed else StopCause.CLEAN
@@ -914,7 +852,3 @@ def build_timeline(
         notes=tuple(notes),
     )
 
-
-def revivals(timeline: Timeline) -> tuple[TimelineEvent, ...]:
-    """The starts, which is what "who brings it back" is about."""
-    return tuple(e for e in timeline.events if e.event == "start")

@@ -15,9 +15,42 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from wizard.analysis.external_callers import cron_callers, unit_callers
-from wizard.analysis.restart_policy import restarts_by_itself
-from wizard.snapshots import SystemSnapshot, UnitSnapshot
+from wizard.analysis.systemctl_calls import cron_callers, unit_callers
+from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
+
+# systemd.service(5), table "Exit causes and the effect of the Restart= settings".
+RESTARTS_AFTER: dict[str, str] = {
+    "no": "never",
+    "on-success": "only after a clean exit",
+    "on-failure": "after a non-zero exit, a fatal signal, a timeout or the watchdog",
+    "on-abnormal": "after a fatal signal, a timeout or the watchdog, not after an exit code",
+    "on-watchdog": "only when the watchdog times out",
+    "on-abort": "only after an uncaught signal",
+    "always": "after every exit, clean or not, crash, kill or OOM",
+}
+RESTARTING_POLICIES = frozenset(RESTARTS_AFTER) - {"no"}
+
+
+def restarts_by_itself(unit: UnitSnapshot) -> bool:
+    """Whether the restart policy can bring this service back now, with nobody asking.
+
+    A restart is armed (SubState=auto-restart), or the service runs with a
+    policy that restarts it when the process dies without a `systemctl stop`:
+    Restart=always after any exit, any restarting policy once it has already
+    restarted (NRestarts > 0: it is crashing). A clean stop is always
+    respected, so a stopped service never counts.
+    """
+    service = unit.service
+    if service is None:
+        return False
+    if unit.sub_state == "auto-restart":
+        return True
+    return (
+        service.restart in RESTARTING_POLICIES
+        and unit.active_state in ("active", "activating", "reloading")
+        and (service.restart == "always" or service.n_restarts > 0)
+    )
+
 
 
 class EdgeKind(StrEnum):
@@ -35,6 +68,8 @@ class EdgeKind(StrEnum):
     BUS = "bus"
 
 
+# The edges that pull a unit in along with the starter (not triggers, not hooks).
+PULL_EDGES = frozenset({EdgeKind.WANTS, EdgeKind.REQUIRES, EdgeKind.BINDS_TO})
 # Reverse property on the started unit -> the edge it stands for.
 PULL_PROPERTIES: tuple[tuple[str, EdgeKind], ...] = (
     ("TriggeredBy", EdgeKind.TRIGGERS),
@@ -191,6 +226,12 @@ class UnitGraph:
             return True, facts
         return False, (state,)
 
+    def _restarts_only(self, name: str) -> bool:
+        """A service that counts as a root only through its own restart policy."""
+        unit = self.unit(name)
+        return (name not in self._pseudo_live and unit is not None
+                and unit.service is not None and restarts_by_itself(unit))
+
     def walk(self, target: str) -> list[Chain]:
         """Every chain from a root to the target, bounded in depth and number."""
         chains: list[Chain] = []
@@ -216,7 +257,13 @@ class UnitGraph:
                     chains.append(
                         Chain(tuple(path), tuple(edges), live and revives and not blocked, facts)
                     )
-                    return
+                    if not (live and starters and len(path) < MAX_DEPTH
+                            and self._restarts_only(node)):
+                        return
+                    # A service that restarts by itself is a root, but what starts
+                    # it is one too: its restart policy may be only armed (the
+                    # transaction model decides), and a timer that starts it
+                    # still pulls in its Wants= each time.
             for edge in starters:
                 visit(edge.starter, [edge.starter, *path], [edge, *edges])
 

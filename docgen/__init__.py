@@ -1,0 +1,1 @@
+"""Build-time generators that read the CLI definition; not shipped in the wheel."""

@@ -1,0 +1,1 @@
+"""The revival kinds: one module per way a unit is brought back."""

@@ -1,0 +1,368 @@
+"""Whether a revival source would start the unit again after `systemctl stop`, as systemd decides.
+
+A source is *live* when firing it in the post-stop state (stop_model) makes a
+start transaction (transaction) whose kept jobs start the unit. Otherwise it is
+*dormant*: the verdict says why in plain words and what would wake it.
+docs/systemd-model.md cites the systemd code each rule follows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wizard.analysis.stop_model import StopOutcome, after_stop
+from wizard.analysis.transaction import (
+    Outcome,
+    Step,
+    Transaction,
+    UnitStates,
+    start_transaction,
+)
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
+
+
+class SourceKind(StrEnum):
+    """How a source asks systemd for a start job."""
+
+    SOCKET = "socket"
+    PATH = "path"
+    TIMER = "timer"
+    AUTOMOUNT = "automount"
+    BUS = "bus-activation"
+    MANUAL = "manual"
+    """systemctl start from a script or another unit's ExecStart=."""
+    CRON = "cron"
+    """systemctl start from a crontab line: fires only while a cron daemon runs."""
+    BOOT = "boot"
+    """A target that pulls the unit in at boot and does not fire again by itself."""
+    RESTART = "restart"
+    """A service whose Restart= brings it back: each restart job pulls in its
+    dependencies again (service.c service_enter_restart() queues JOB_RESTART)."""
+    IDLE = "idle"
+    """A unit at the top of a chain that nothing here starts by itself."""
+    ON_FAILURE = "on-failure"
+    ON_SUCCESS = "on-success"
+    UPHOLDS = "upholds"
+    UNIT = "unit"
+    """A unit started by something not in the snapshot (its start job is the anchor)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something that can ask for a start job: a trigger unit, a caller, a hook's owner.
+
+    ``name`` is the trigger, the caller, the hook's owner or the upholder;
+    ``starts`` the unit whose start job it asks for (a trigger's unit when empty).
+    """
+
+    name: str
+    kind: SourceKind
+    starts: str = ""
+    started_by: Source | None = None
+    """What starts ``name`` first: the timer of a service that runs systemctl
+    start, or of a hook's owner. None when ``name`` fires by itself."""
+
+
+_TRIGGER_KINDS = {
+    "socket": SourceKind.SOCKET,
+    "path": SourceKind.PATH,
+    "timer": SourceKind.TIMER,
+    "automount": SourceKind.AUTOMOUNT,
+}
+# path.c path_spec_check_good(): these are re-checked when the unit stops.
+_STATE_PATHS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
+
+
+def source_of(snapshot: SystemSnapshot, name: str) -> Source:
+    """The source a unit stands for by its type (a timer, a socket...), else a plain unit."""
+    unit = snapshot.unit(name)
+    canonical = unit.name if unit is not None else name
+    kind = _TRIGGER_KINDS.get(canonical.rpartition(".")[2], SourceKind.UNIT)
+    return Source(canonical, kind)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What a source does when it fires in the post-stop state."""
+
+    anchor: str | None
+    reason: str
+    """Why it asks for no job (anchor None), or what it asks for."""
+    wakes: str = ""
+    """What would make it fire again, when it does not now."""
+    manual: bool = False
+    immediate: bool = False
+    """It fires right after the stop, with nobody doing anything."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a source starts the target after a stop, and why (not)."""
+
+    target: str
+    source: Source
+    live: bool
+    anchor: str | None = None
+    chain: tuple[Step, ...] = ()
+    """The jobs systemd walks from the anchor to the target (live verdicts)."""
+    dormant: str = ""
+    """Why it does not start the target now (dormant verdicts), in plain words."""
+    wakes: str = ""
+    """What would make it start the target."""
+    immediate: bool = False
+    facts: tuple[str, ...] = ()
+    transaction: Transaction | None = None
+
+
+def _triggered(states: UnitStates, unit: UnitSnapshot) -> str:
+    if unit.timer is not None and unit.timer.unit:
+        return states.name(unit.timer.unit)
+    if unit.path is not None and unit.path.unit:
+        return states.name(unit.path.unit)
+    triggers = states.related(unit.name, "Triggers")
+    return triggers[0] if triggers else ""
+
+
+def fire(outcome: StopOutcome, source: Source) -> Firing:
+    """What the source asks systemd to start when it fires in the post-stop state.
+
+    With file facts in the states, a path unit whose PathExists= (or
+    DirectoryNotEmpty=) holds is known to fire right after the stop.
+    """
+    states = outcome.after()
+    existing_paths = states.files.existing_paths if states.files is not None else None
+    stopped = outcome.stopped_units()
+    name = states.name(source.name)
+    unit = states.unit(name)
+    if source.kind == SourceKind.CRON and not states.snapshot.cron_daemon_active:
+        return Firing(None, "no cron daemon is running, so the crontab line never runs",
+                      "a cron daemon (cron.service) is started")
+    if source.kind in (SourceKind.MANUAL, SourceKind.BUS, SourceKind.CRON):
+        return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
+                      manual=True)
+    if source.kind == SourceKind.IDLE:
+        return Firing(None, f"{name} pulls it in only when {name} is started, and nothing "
+                      f"here starts {name} by itself",
+                      f"{name} is started (by systemctl start, at boot or by another unit)")
+    if source.kind == SourceKind.RESTART:
+        restarting = states.unit(name)
+        verdict = restart_verdict(restarting) if restarting is not None else None
+        if name in outcome.stopped_units():
+            return Firing(None, f"{outcome.stopped_units()[name]}, so stopping {outcome.unit} "
+                          f"stops {name} too, and a stop is never undone by Restart=",
+                          f"{name} is started again")
+        if verdict is None or not verdict.live:
+            reason = verdict.reason if verdict is not None else f"{name} is not in the snapshot"
+            return Firing(None, f"{name}'s restart policy is armed but not acting: {reason}",
+                          f"{name} crashes or is killed")
+        return Firing(name, f"{name} restarts by itself ({verdict.reason}); each restart job "
+                      "pulls in its dependencies again")
+    if source.kind == SourceKind.BOOT:
+        return Firing(None, f"{name} pulls it in at boot and does not fire again by itself",
+                      f"the next boot, or systemctl start (or isolate) {name}")
+    if source.kind == SourceKind.UNIT:
+        return Firing(name, f"a start job for {name}")
+    if name in stopped:
+        return Firing(None, f"{stopped[name]}, so stopping {outcome.unit} stops {name} too",
+                      f"{name} is started again (at boot, or by systemctl start {name})")
+    if source.kind in (SourceKind.ON_FAILURE, SourceKind.ON_SUCCESS):
+        hook = states.name(source.starts)
+        if source.kind == SourceKind.ON_SUCCESS and (hook, name) in outcome.on_success:
+            return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
+                          immediate=True)
+        event = "fails" if source.kind == SourceKind.ON_FAILURE else "exits successfully"
+        if source.started_by is not None:
+            return Firing(hook, f"{name} is started by {source.started_by.name}; when it "
+                          f"{event}, systemd starts {hook}")
+        if states.state(name) in ("active", "activating", "reloading", "deactivating"):
+            if name.rpartition(".")[2] in ("target", "slice"):
+                # Nothing runs in a target: it fails only when its own start job does.
+                return Firing(None, f"{name} is active, and a {name.rpartition('.')[2]} "
+                              "only fails or succeeds when it is started or stopped",
+                              f"{name} is started again and fails (or stopped cleanly)")
+            return Firing(hook, f"{name} runs; when it {event}, systemd starts {hook}")
+        return Firing(None, f"{name} is {states.state(name)}, so it cannot {event.split()[0]} "
+                      "now", f"{name} is started and then {event}")
+    if source.kind == SourceKind.UPHOLDS:
+        upheld = states.name(source.starts)
+        if not states.is_active(name):
+            return Firing(None, f"{name} is {states.state(name)}; Upholds= acts only while "
+                          "the upholder is active", f"{name} is started")
+        if not states.is_inactive(upheld):
+            return Firing(None, f"{upheld} is {states.state(upheld)}; Upholds= starts only "
+                          "inactive units", f"{upheld} stops")
+        return Firing(upheld, f"{name} is active and upholds {upheld}: systemd starts it "
+                      "right away (unit_is_upheld_by_active)", immediate=True)
+    if unit is None:
+        return Firing(None, f"{name} is not in the snapshot", "")
+    started = states.name(source.starts) if source.starts else _triggered(states, unit)
+    state, sub = states.state(name), states.sub_state(name)
+    if not states.is_active(name) and source.started_by is None:
+        return Firing(None, f"{name} is {state} ({sub}), so it watches nothing",
+                      f"{name} is started (at boot or by systemctl start {name})")
+    match source.kind:
+        case SourceKind.SOCKET:
+            assert unit.socket is not None
+            if unit.socket.accept:
+                template = name.rpartition(".")[0] + "@.service"
+                return Firing(template, f"each connection to {name} (Accept=yes) starts a new "
+                              f"instance of {template}")
+            if sub == "running" or not states.is_inactive(started):
+                return Firing(None, f"{name} is running because {started} runs; it starts "
+                              f"nothing until {started} stops (socket_enter_running)",
+                              f"{started} stops")
+            return Firing(started, f"the next connection to {name} starts {started}")
+        case SourceKind.PATH:
+            assert unit.path is not None
+            if not states.is_inactive(started):
+                return Firing(None, f"{name} is running because {started} runs; it watches "
+                              f"nothing until {started} stops", f"{started} stops")
+            state_specs = [p for kind, p in unit.path.paths if kind in _STATE_PATHS]
+            holding = [p for p in state_specs if existing_paths is not None
+                       and p in existing_paths]
+            if holding:
+                return Firing(started, f"{', '.join(holding)} exists, and {name} re-checks it "
+                              f"as soon as {started} stops: it starts {started} at once",
+                              immediate=True)
+            paths = ", ".join(f"{kind}={p}" for kind, p in unit.path.paths)
+            return Firing(started, f"{name} starts {started} when its paths change ({paths})")
+        case SourceKind.TIMER:
+            return Firing(started, f"{name} starts {started} each time it elapses, even when "
+                          f"{started} is active")
+        case SourceKind.AUTOMOUNT:
+            return Firing(started, f"the next access to {name}'s directory mounts {started}")
+    return Firing(None, f"{name} does not start units by itself", "")
+
+
+def _dormant_from_transaction(
+    transaction: Transaction, target: str, states: UnitStates
+) -> tuple[str, str]:
+    """Why the transaction does not start the target, and what would wake it."""
+    if transaction.failed:
+        return transaction.failed, "the refusal is lifted"
+    job = transaction.jobs.get(target)
+    if job is not None:
+        if job.outcome == Outcome.CONDITION_FAILED:
+            return job.reason, f"{target}'s condition holds"
+        return job.reason or f"{target}'s start job ends {job.outcome}", "its cause is fixed"
+    dropped = transaction.dropped_job(target)
+    if dropped is not None:
+        redundant = [d for d in transaction.dropped if "redundant" in d.why
+                     and any(s.unit == d.unit for s in dropped.path)]
+        if redundant:
+            via = redundant[0].unit
+            return (f"{via} is active, so the start job systemd adds for it is redundant and "
+                    f"dropped, and with it every job only it pulled in; {target} is one "
+                    f"(path {' -> '.join(s.unit for s in dropped.path)})",
+                    f"{via} is inactive when the source fires (this chain acts at boot, or "
+                    f"after {via} stops)")
+        return dropped.why, ""
+    return (f"the transaction anchored at {transaction.anchor} pulls in no job for {target}",
+            "")
+
+
+def liveness(
+    snapshot: SystemSnapshot,
+    target: str,
+    source: Source | str,
+    *,
+    outcome: StopOutcome | None = None,
+    files: FileFacts | None = None,
+) -> Verdict:
+    """Whether firing ``source`` after ``systemctl stop target`` starts ``target`` again.
+
+    Pass ``outcome`` (from :func:`after_stop`) when asking about many sources of
+    one target, so the stop is modelled once. ``files`` (from
+    wizard.system.transaction_inputs.file_facts) tells which conditions and watched
+    paths hold now; without it the last checks systemd remembers are used.
+    """
+    if isinstance(source, str):
+        source = source_of(snapshot, source)
+    outcome = outcome or after_stop(snapshot, target, files=files)
+    states = outcome.after()
+    target = states.name(target)
+    if outcome.refused:
+        return Verdict(target, source, False, dormant=outcome.refused, facts=outcome.facts)
+    if states.name(source.name) == target:
+        return Verdict(target, source, False,
+                       dormant=f"{source.name} is {target} itself", facts=outcome.facts)
+    verdict = reaches(outcome, source, target)
+    return dataclasses.replace(verdict, facts=(*outcome.facts, *verdict.facts))
+
+
+_VIA = {
+    SourceKind.ON_FAILURE: "OnFailure",
+    SourceKind.ON_SUCCESS: "OnSuccess",
+    SourceKind.MANUAL: "systemctl start",
+    SourceKind.CRON: "systemctl start",
+    SourceKind.BUS: "bus activation",
+    SourceKind.UPHOLDS: "Upholds",
+}
+
+
+def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
+    """Whether firing ``source`` in the post-stop state starts ``unit`` (any unit).
+
+    A source with ``started_by`` is asked in two steps, as systemd runs them: the
+    first transaction must start ``source.name`` (the caller, the hook's owner),
+    then the source's own request makes the second one.
+    """
+    states = outcome.after()
+    unit = states.name(unit)
+    before: tuple[Step, ...] = ()
+    facts: list[str] = []
+    if source.started_by is not None:
+        first = reaches(outcome, source.started_by, source.name)
+        if not first.live:
+            return Verdict(unit, source, False,
+                           dormant=f"{source.name} does not run now: {first.dormant}",
+                           wakes=first.wakes, facts=first.facts)
+        before, facts = first.chain, list(first.facts)
+    firing = fire(outcome, source)
+    if firing.anchor is None:
+        return Verdict(unit, source, False, dormant=firing.reason, wakes=firing.wakes,
+                       facts=tuple(facts))
+    transaction = start_transaction(states, firing.anchor, manual=firing.manual)
+    facts.extend((firing.reason, *transaction.notes))
+    if transaction.starts(unit):
+        chain = transaction.jobs[unit].path
+        if before:
+            chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
+        return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
+                       immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
+    dormant, wakes = _dormant_from_transaction(transaction, unit, states)
+    return Verdict(unit, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
+                   facts=tuple(facts), transaction=transaction)
+
+
+@dataclass(frozen=True)
+class RestartVerdict:
+    """Restart= of a service: armed (would act after a crash) or live (acting)."""
+
+    unit: str
+    armed: bool
+    live: bool
+    reason: str
+
+
+def restart_verdict(unit: UnitSnapshot, restart_records: int = 0) -> RestartVerdict:
+    """Armed: the policy would restart it after a kill or crash. Live: restarts are seen.
+
+    ``restart_records`` counts "Scheduled restart job" entries found in the journal.
+    A clean stop is always respected (service.c service_stop clears the restart).
+    """
+    service = unit.service
+    if service is None or (service.restart == "no" and unit.sub_state != "auto-restart"):
+        return RestartVerdict(unit.name, False, False, "no restart policy")
+    if unit.sub_state == "auto-restart":
+        return RestartVerdict(unit.name, True, True,
+                              "a restart is scheduled right now (SubState=auto-restart)")
+    if service.n_restarts > 0 or restart_records > 0:
+        seen = (f"NRestarts={service.n_restarts}" if service.n_restarts
+                else f"{restart_records} restart records in the journal")
+        return RestartVerdict(unit.name, True, True, f"restarts are observed ({seen})")
+    return RestartVerdict(unit.name, True, False,
+                          f"Restart={service.restart} would restart it after a crash or a "
+                          "kill; no restart has been seen, and a clean stop is respected")

@@ -1,0 +1,547 @@
+"""systemd's job transactions, replayed on a snapshot: which jobs a start or stop really runs.
+
+This follows src/core/transaction.c of systemd v252 (``transaction_add_job_and_dependencies``,
+``transaction_drop_redundant``, ``transaction_collect_garbage``, ``transaction_merge_jobs``) and
+the job results of src/core/job.c and unit.c ``unit_start``. The code is replayed as it is,
+quirks included: a job whose puller was dropped survives when another kept job still pulls it,
+so mutual pull-in cycles survive garbage collection. docs/systemd-model.md cites each rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
+
+# The dependency properties behind each atom transaction.c follows
+# (src/core/unit-dependency-atom.c, atom_map[] of v252).
+PULL_IN_START = ("Requires", "BindsTo")  # UNIT_ATOM_PULL_IN_START: errors fail the puller
+PULL_IN_START_IGNORED = ("Wants", "Upholds")  # UNIT_ATOM_PULL_IN_START_IGNORED
+PULL_IN_VERIFY = ("Requisite",)  # UNIT_ATOM_PULL_IN_VERIFY: a verify-active job, no start
+# UNIT_ATOM_PROPAGATE_STOP, with the setting the *other* unit wrote, for the reason.
+PROPAGATE_STOP: tuple[tuple[str, str], ...] = (
+    ("RequiredBy", "Requires"),
+    ("RequisiteOf", "Requisite"),
+    ("BoundBy", "BindsTo"),
+    ("ConsistsOf", "PartOf"),
+    ("PropagatesStopTo", "StopPropagatedFrom"),
+)
+# A unit's start job fails when one of these of its dependencies fails to start
+# (their inverses carry UNIT_ATOM_PROPAGATE_START_FAILURE).
+FAILS_WITH = ("Requires", "Requisite", "BindsTo")
+ACTIVE_STATES = frozenset({"active", "reloading"})
+INACTIVE_STATES = frozenset({"inactive", "failed"})
+
+
+class JobType(StrEnum):
+    """The job types a start or stop transaction holds."""
+
+    START = "start"
+    VERIFY_ACTIVE = "verify-active"
+    STOP = "stop"
+
+
+class Outcome(StrEnum):
+    """What running a job does to its unit."""
+
+    STARTS = "starts"
+    ALREADY_ACTIVE = "already-active"
+    CONDITION_FAILED = "condition-failed"
+    ASSERT_FAILED = "assert-failed"
+    START_LIMIT_HIT = "start-limit-hit"
+    DEPENDENCY_FAILED = "dependency-failed"
+    VERIFY_OK = "verify-ok"
+    VERIFY_FAILED = "verify-failed"
+    STOPS = "stops"
+
+
+@dataclass(frozen=True)
+class UnitStates:
+    """The active state of every unit in a snapshot, possibly after a modelled change."""
+
+    snapshot: SystemSnapshot
+    active: Mapping[str, str]
+    sub: Mapping[str, str]
+    files: FileFacts | None = None
+
+    @classmethod
+    def of(cls, snapshot: SystemSnapshot, files: FileFacts | None = None) -> UnitStates:
+        """The states the snapshot recorded."""
+        return cls(
+            snapshot,
+            {n: u.active_state for n, u in snapshot.units.items()},
+            {n: u.sub_state for n, u in snapshot.units.items()},
+            files if files is not None else snapshot.files,
+        )
+
+    def name(self, unit: str) -> str:
+        """The unit's own name for an alias (the name itself when unknown)."""
+        found = self.snapshot.unit(unit)
+        return found.name if found is not None else unit
+
+    def unit(self, name: str) -> UnitSnapshot | None:
+        """The unit's snapshot, by name or alias."""
+        return self.snapshot.unit(name)
+
+    def state(self, unit: str) -> str:
+        """ActiveState now; a unit outside the snapshot counts as inactive."""
+        return self.active.get(self.name(unit), "inactive")
+
+    def sub_state(self, unit: str) -> str:
+        """SubState now."""
+        return self.sub.get(self.name(unit), "dead")
+
+    def is_active(self, unit: str) -> bool:
+        """UNIT_IS_ACTIVE_OR_RELOADING."""
+        return self.state(unit) in ACTIVE_STATES
+
+    def is_inactive(self, unit: str) -> bool:
+        """UNIT_IS_INACTIVE_OR_FAILED."""
+        return self.state(unit) in INACTIVE_STATES
+
+    def related(self, unit: str, prop: str) -> tuple[str, ...]:
+        """A dependency property of a unit, as unit names (aliases resolved)."""
+        found = self.unit(unit)
+        if found is None:
+            return ()
+        return tuple(dict.fromkeys(self.name(n) for n in found.related(prop)))
+
+    def with_changes(self, active: Mapping[str, str], sub: Mapping[str, str]) -> UnitStates:
+        """A copy with some units in another state."""
+        return UnitStates(self.snapshot, {**self.active, **active}, {**self.sub, **sub},
+                          self.files)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of the path systemd walks from the anchor job to a job."""
+
+    unit: str
+    via: str
+    """The setting of the previous unit that pulled this one in; "anchor" for the first."""
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """A job that stays in the transaction, with what running it does."""
+
+    unit: str
+    type: JobType
+    path: tuple[Step, ...]
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DroppedJob:
+    """A job systemd added and then removed again before running anything."""
+
+    unit: str
+    type: JobType
+    why: str
+    path: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """The jobs one request really runs, as transaction.c builds them."""
+
+    anchor: str
+    anchor_type: JobType
+    failed: str = ""
+    """Why the whole transaction is refused ("" when it was accepted)."""
+    jobs: Mapping[str, PlannedJob] = field(default_factory=dict)
+    dropped: tuple[DroppedJob, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def starts(self, unit: str) -> bool:
+        """Whether the transaction makes this unit start (and not fail right away)."""
+        job = self.jobs.get(unit)
+        return job is not None and job.type == JobType.START and job.outcome == Outcome.STARTS
+
+    def stops(self, unit: str) -> bool:
+        """Whether the transaction stops this unit."""
+        job = self.jobs.get(unit)
+        return job is not None and job.type == JobType.STOP
+
+    def dropped_job(self, unit: str) -> DroppedJob | None:
+        """The dropped job of a unit, if systemd added one and removed it."""
+        return next((d for d in self.dropped if d.unit == unit), None)
+
+
+# -- the job graph of one transaction ---------------------------------------------
+
+
+@dataclass(eq=False)
+class _Job:
+    unit: str
+    type: JobType
+    pulled_by: list[_Link] = field(default_factory=list)  # object_list
+    pulls: list[_Link] = field(default_factory=list)  # subject_list
+
+
+@dataclass(eq=False)
+class _Link:
+    subject: _Job
+    object: _Job
+    matters: bool
+    relation: str
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    unit: str
+    reason: str
+
+
+class _Builder:
+    """transaction_add_job_and_dependencies and the clean-up steps of transaction_activate."""
+
+    def __init__(self, states: UnitStates) -> None:
+        self.states = states
+        self.jobs: dict[str, list[_Job]] = {}
+        self.anchor: _Job | None = None
+        self.dropped: list[DroppedJob] = []
+        self.notes: list[str] = []
+        self._first_paths: dict[tuple[str, JobType], tuple[Step, ...]] = {}
+
+    def all_jobs(self) -> Iterator[_Job]:
+        for jobs in list(self.jobs.values()):
+            yield from list(jobs)
+
+    def _load_refusal(self, unit: str) -> _Refusal | None:
+        # bus_unit_validate_load_state() (dbus-unit.c), checked for every job but stop.
+        found = self.states.unit(unit)
+        if found is None:
+            self.notes.append(
+                f"{unit} is not in the snapshot; it is assumed to load and to be inactive"
+            )
+            return None
+        match found.load_state:
+            case "loaded" | "":
+                return None
+            case "masked":
+                return _Refusal(unit, f"{unit} is masked")
+            case "not-found":
+                return _Refusal(unit, f"{unit} is not found")
+            case state:
+                return _Refusal(unit, f"{unit} failed to load (LoadState={state})")
+
+    def add(
+        self, type_: JobType, unit: str, by: _Job | None, matters: bool, relation: str,
+        path: tuple[Step, ...],
+    ) -> _Refusal | None:
+        unit = self.states.name(unit)
+        if type_ != JobType.STOP:
+            refusal = self._load_refusal(unit)
+            if refusal is not None:
+                return refusal
+        jobs = self.jobs.setdefault(unit, [])
+        job = next((j for j in jobs if j.type == type_), None)
+        is_new = job is None
+        if job is None:
+            job = _Job(unit, type_)
+            jobs.append(job)
+        here = (*path, Step(unit, relation))
+        self._first_paths.setdefault((unit, type_), here)
+        if by is not None:
+            link = _Link(by, job, matters, relation)
+            by.pulls.append(link)
+            job.pulled_by.append(link)
+        else:
+            self.anchor = job
+        if not is_new:
+            return None
+        if type_ == JobType.START:
+            for prop in PULL_IN_START:
+                for dep in self.states.related(unit, prop):
+                    refusal = self.add(JobType.START, dep, job, True, prop, here)
+                    if refusal is not None:
+                        # "goto fail": the jobs added so far stay in the transaction.
+                        return refusal
+            for prop in PULL_IN_START_IGNORED:
+                for dep in self.states.related(unit, prop):
+                    refusal = self.add(JobType.START, dep, job, False, prop, here)
+                    if refusal is not None:
+                        self.dropped.append(DroppedJob(
+                            dep, JobType.START,
+                            f"{refusal.reason}; {unit}'s {prop}= ignores that", here))
+            for prop in PULL_IN_VERIFY:
+                for dep in self.states.related(unit, prop):
+                    refusal = self.add(JobType.VERIFY_ACTIVE, dep, job, True, prop, here)
+                    if refusal is not None:
+                        return refusal
+        elif type_ == JobType.STOP:
+            for prop, _written in PROPAGATE_STOP:
+                for dep in self.states.related(unit, prop):
+                    self.add(JobType.STOP, dep, job, True, prop, here)
+        return None
+
+    def _delete(self, job: _Job, delete_dependencies: bool) -> None:
+        # transaction_unlink_job(): a deleted job's pullers that needed it go too.
+        jobs = self.jobs.get(job.unit, [])
+        if job not in jobs:
+            return
+        jobs.remove(job)
+        if not jobs:
+            del self.jobs[job.unit]
+        for link in list(job.pulls):
+            link.object.pulled_by.remove(link)
+        job.pulls.clear()
+        for link in list(job.pulled_by):
+            link.subject.pulls.remove(link)
+            job.pulled_by.remove(link)
+            if link.matters and delete_dependencies:
+                self._delete(link.subject, True)
+
+    def _redundant(self, job: _Job) -> bool:
+        # job_type_is_redundant() (job.c)
+        state = self.states.state(job.unit)
+        if job.type == JobType.STOP:
+            return state in INACTIVE_STATES
+        return state in ACTIVE_STATES
+
+    def drop_redundant(self) -> None:
+        # transaction_drop_redundant(): a unit's jobs go when all are no-ops and
+        # none is the anchor; its dependencies are *not* deleted with it.
+        for unit, jobs in list(self.jobs.items()):
+            if any(j is self.anchor or not self._redundant(j) for j in jobs):
+                continue
+            for job in list(jobs):
+                state = self.states.state(unit)
+                self.dropped.append(DroppedJob(
+                    unit, job.type,
+                    f"{unit} is already {state}, so its {job.type} job is redundant",
+                    self._first_paths.get((unit, job.type), ())))
+                self._delete(job, False)
+
+    def collect_garbage(self, cause: str) -> None:
+        # transaction_collect_garbage(): a job nobody pulls in any more goes;
+        # jobs that pull each other in keep each other.
+        again = True
+        while again:
+            again = False
+            for job in self.all_jobs():
+                if job is not self.anchor and not job.pulled_by:
+                    self.dropped.append(DroppedJob(
+                        job.unit, job.type, f"no job pulls {job.unit} in any more ({cause})",
+                        self._first_paths.get((job.unit, job.type), ())))
+                    self._delete(job, True)
+                    again = True
+                    break
+
+    def merge(self) -> None:
+        # transaction_merge_jobs(): start and verify-active of one unit merge into start.
+        for unit, jobs in list(self.jobs.items()):
+            types = {j.type for j in jobs}
+            if types == {JobType.START, JobType.VERIFY_ACTIVE}:
+                start = next(j for j in jobs if j.type == JobType.START)
+                verify = next(j for j in jobs if j.type == JobType.VERIFY_ACTIVE)
+                for link in list(verify.pulled_by):
+                    link.object = start
+                    start.pulled_by.append(link)
+                verify.pulled_by.clear()
+                for link in list(verify.pulls):
+                    link.subject = start
+                    start.pulls.append(link)
+                verify.pulls.clear()
+                if self.anchor is verify:
+                    self.anchor = start
+                jobs.remove(verify)
+            elif JobType.STOP in types and len(types) > 1:
+                self.notes.append(
+                    f"{unit} gets both a stop and a start job; their merge is not modelled"
+                )
+
+    def path_to(self, job: _Job) -> tuple[Step, ...]:
+        """The shortest chain of kept jobs from the anchor to this job."""
+        if self.anchor is None:
+            return ()
+        queue: list[tuple[_Job, tuple[Step, ...]]] = [
+            (self.anchor, (Step(self.anchor.unit, "anchor"),))]
+        seen = {id(self.anchor)}
+        while queue:
+            current, path = queue.pop(0)
+            if current is job:
+                return path
+            for link in current.pulls:
+                if id(link.object) not in seen:
+                    seen.add(id(link.object))
+                    queue.append((link.object, (*path, Step(link.object.unit, link.relation))))
+        # Kept by a cycle that no longer hangs off the anchor.
+        return self._first_paths.get((job.unit, job.type), (Step(job.unit, "cycle"),))
+
+
+def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outcome, str]:
+    """What unit_start() does for a start job that runs (unit.c, v252)."""
+    if states.is_active(unit):
+        return Outcome.ALREADY_ACTIVE, f"{unit} is already active"
+    found = states.unit(unit)
+    if found is None:
+        return Outcome.STARTS, ""
+    files = states.files
+    if files is not None and unit in files.conditions:
+        passes, failing = files.conditions[unit]
+        if not passes:
+            return Outcome.CONDITION_FAILED, (
+                f"{unit}'s condition fails ({failing}); the job completes but the unit "
+                "stays inactive")
+    elif found.conditions and not found.condition_result \
+            and found.condition_timestamp_realtime_usec:
+        failed = [f"{'!' if neg else ''}{kind}={param}"
+                  for kind, _trig, neg, param, state in found.conditions if state < 0]
+        return Outcome.CONDITION_FAILED, (
+            f"{unit}'s condition failed when last checked "
+            f"({', '.join(failed) or 'ConditionResult=no'}); the job completes but the unit "
+            "stays inactive"
+        )
+    if files is not None and unit in files.asserts:
+        passes, failing = files.asserts[unit]
+        if not passes:
+            return Outcome.ASSERT_FAILED, f"{unit}'s assertion fails ({failing})"
+    elif found.asserts and not found.assert_result and found.assert_timestamp_realtime_usec:
+        return Outcome.ASSERT_FAILED, f"{unit}'s assertion failed when last checked"
+    results = [d.result for d in (found.service, found.socket, found.timer, found.path,
+                                  found.automount) if d is not None]
+    if "start-limit-hit" in results:
+        return Outcome.START_LIMIT_HIT, (
+            f"{unit} hit its start limit (Result=start-limit-hit); systemd refuses to start it "
+            "until the interval passes or someone runs systemctl reset-failed"
+        )
+    return Outcome.STARTS, ""
+
+
+# enum UnitType of src/basic/unit-def.h (v252), for the run queue's order.
+UNIT_TYPE_ORDER = ("service", "mount", "swap", "socket", "target", "device", "automount",
+                   "timer", "path", "slice", "scope")
+
+
+def _runs_first(first: str, second: str) -> bool:
+    """Whether systemd dispatches first's job before second's when neither waits.
+
+    cgroup.c compare_job_priority(): the higher unit type first, then the higher
+    CPUWeight=, then the lower Nice=, then the unit name. CPUWeight= and Nice=
+    are not in the snapshot; they are taken as equal (the defaults).
+    """
+    def rank(name: str) -> int:
+        kind = name.rpartition(".")[2]
+        return UNIT_TYPE_ORDER.index(kind) if kind in UNIT_TYPE_ORDER else -1
+
+    if rank(first) != rank(second):
+        return rank(first) > rank(second)
+    return first < second
+
+
+def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
+    """The outcome of every kept job, with job.c's failure propagation."""
+    planned: dict[str, PlannedJob] = {}
+    anchor = builder.anchor
+    for job in builder.all_jobs():
+        path = builder.path_to(job)
+        if job.type == JobType.STOP:
+            planned[job.unit] = PlannedJob(job.unit, job.type, path, Outcome.STOPS)
+        elif job.type == JobType.VERIFY_ACTIVE:
+            # job_run_and_invalidate(): verify-active on a unit that is not active
+            # is JOB_SKIPPED, which fails the jobs that need it.
+            ok = states.is_active(job.unit) or states.state(job.unit) == "activating"
+            planned[job.unit] = PlannedJob(
+                job.unit, job.type, path, Outcome.VERIFY_OK if ok else Outcome.VERIFY_FAILED,
+                "" if ok else f"{job.unit} is not active, so the Requisite= check fails")
+        else:
+            outcome, reason = _start_outcome(states, job.unit, job is anchor)
+            planned[job.unit] = PlannedJob(job.unit, job.type, path, outcome, reason)
+    # job_fail_dependencies(): a failed start fails the start jobs of units that
+    # Require/Requisite/BindsTo it, when those are still waiting for it (After=).
+    # Read from the puller's side: a unit loaded later misses from the other's
+    # reverse lists in a snapshot, while systemd links both once both are loaded.
+    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
+                     Outcome.DEPENDENCY_FAILED)
+    changed = True
+    while changed:
+        changed = False
+        for other, waiting in list(planned.items()):
+            if waiting.type != JobType.START or waiting.outcome != Outcome.STARTS:
+                continue
+            for written in FAILS_WITH:
+                for failed_unit in states.related(other, written):
+                    failed = planned.get(failed_unit)
+                    if failed is None:
+                        continue
+                    # PROPAGATE_INACTIVE_START_AS_FAILURE: a start that leaves the unit
+                    # inactive (its condition failed) fails Requisite= too; BindsTo=
+                    # fails in unit_start()'s unit_verify_deps().
+                    if failed.outcome not in hard_failures and not (
+                            failed.outcome == Outcome.CONDITION_FAILED
+                            and written in ("Requisite", "BindsTo")):
+                        continue
+                    ordered = failed_unit in states.related(other, "After") or \
+                        other in states.related(failed_unit, "Before")
+                    if not ordered and not _runs_first(failed_unit, other):
+                        builder.notes.append(
+                            f"{other} has {written}={failed_unit} without After=; its job "
+                            f"runs before {failed_unit}'s (systemd's run queue order) and is "
+                            "not failed by it")
+                        continue
+                    order = (f"After={failed_unit}" if ordered else
+                             f"no After=, but {failed_unit}'s job runs first in systemd's run "
+                             "queue")
+                    planned[other] = PlannedJob(
+                        other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
+                        f"{other} has {written}={failed_unit} ({order}), and "
+                        f"{failed_unit} did not become active")
+                    changed = True
+                    break
+                if planned[other].outcome != Outcome.STARTS:
+                    break
+    return planned
+
+
+def start_transaction(states: UnitStates, anchor: str, *, manual: bool = False) -> Transaction:
+    """The jobs systemd runs for a start job anchored at ``anchor``, in these states.
+
+    ``manual`` is True for a start asked over the bus (systemctl start, D-Bus
+    activation): only those honour RefuseManualStart= (dbus-unit.c bus_unit_queue_job).
+    """
+    anchor = states.name(anchor)
+    found = states.unit(anchor)
+    if manual and found is not None and found.refuse_manual_start:
+        return Transaction(anchor, JobType.START,
+                           failed=f"{anchor} has RefuseManualStart=yes: it can only be started "
+                           "as a dependency of another unit")
+    builder = _Builder(states)
+    refusal = builder.add(JobType.START, anchor, None, True, "anchor", ())
+    if refusal is not None:
+        why = refusal.reason if refusal.unit == anchor else (
+            f"{refusal.reason}, and a chain of Requires=/BindsTo=/Requisite= leads there "
+            f"from {anchor}")
+        return Transaction(anchor, JobType.START, failed=f"the start is refused: {why}",
+                           notes=tuple(builder.notes))
+    return _finish(builder, states, anchor, JobType.START)
+
+
+def stop_transaction(states: UnitStates, unit: str) -> Transaction:
+    """The jobs systemd runs for ``systemctl stop unit`` (job mode replace)."""
+    unit = states.name(unit)
+    builder = _Builder(states)
+    builder.add(JobType.STOP, unit, None, True, "anchor", ())
+    return _finish(builder, states, unit, JobType.STOP)
+
+
+def _finish(builder: _Builder, states: UnitStates, anchor: str, type_: JobType) -> Transaction:
+    # transaction_activate(): drop redundant, collect garbage, merge, drop redundant again.
+    before = len(builder.dropped)
+    builder.drop_redundant()
+    causes = ", ".join(sorted({d.unit for d in builder.dropped[before:]}))
+    builder.collect_garbage(f"after the redundant jobs of {causes} were dropped" if causes
+                            else "after the redundant jobs were dropped")
+    builder.merge()
+    builder.drop_redundant()
+    return Transaction(
+        anchor=anchor,
+        anchor_type=type_,
+        jobs=_run(builder, states),
+        dropped=tuple(builder.dropped),
+        notes=tuple(dict.fromkeys(builder.notes)),
+    )

@@ -1,0 +1,281 @@
+"""The command line's definition: every command, option and argument type, and nothing they do.
+
+The handlers in ``wizard.cli.commands`` run what this parses; the man page and
+the completions (docgen/) read it without importing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from wizard import __version__
+from wizard.errors import UsageError
+from wizard.lab.nspawn import DEFAULT_LAB
+from wizard.lab.os_trees import BUSES, DEFAULT_BUS, TREE_NAMES
+from wizard.model.unit_names import has_unit_suffix
+from wizard.output.formats import OUTPUT_FORMATS
+from wizard.practice import LEVELS as CHALLENGE_LEVELS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a UsageError, so one handler prints all errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, f"see: {self.prog} --help")
+
+
+def _common_options(suppress: bool) -> _Parser:
+    # Accepted before and after the command; SUPPRESS keeps a subcommand's
+    # unset flag from overwriting the one given before it.
+    default = argparse.SUPPRESS if suppress else False
+    parent = _Parser(add_help=False)
+    parent.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks of errors")
+    parent.add_argument("--no-color", action="store_true", default=default, help="plain output")
+    return parent
+
+
+def _connection_options() -> _Parser:
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group("which systemd (default: the local system manager)")
+    exclusive = group.add_mutually_exclusive_group()
+    exclusive.add_argument("--user", action="store_true", help="your user service manager")
+    exclusive.add_argument("-M", "--machine", metavar="NAME", help="a local container")
+    exclusive.add_argument(
+        "-H", "--host", metavar="[USER@]HOST", help="a remote host over ssh, like systemctl -H"
+    )
+    exclusive.add_argument("--bus", metavar="ADDRESS", help="any D-Bus address")
+    exclusive.add_argument("--lab", metavar="NAME", help="a running staydown lab")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, also the source of the man page and completions."""
+    parser = _Parser(
+        prog="staydown",
+        description="Find out who keeps bringing a stopped systemd unit back.",
+        parents=[_common_options(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"staydown {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _common_options(suppress=True)
+    connection = _connection_options()
+
+    diagnose_parser = commands.add_parser(
+        "diagnose",
+        parents=[common, connection],
+        help="list every mechanism that can start UNIT again",
+        description="List every mechanism that can start UNIT again after systemctl stop. "
+        "Exit status: 0 nothing live, 1 live sources found (see docs/exit-codes.md).",
+    )
+    diagnose_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    diagnose_parser.add_argument("--json", action="store_true", help="print one JSON object")
+    diagnose_parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add the teaching text and the manual commands that show the same evidence",
+    )
+    diagnose_parser.add_argument(
+        "--since", metavar="WHEN", default="24h", type=_since_usec,
+        help="how far back the journal timeline goes: 90min, 24h, 7d, an ISO time or "
+        "@EPOCH (default: 24h)",
+    )
+
+    watch_parser = commands.add_parser(
+        "watch",
+        parents=[common, connection],
+        help="catch whatever brings UNIT back, as it happens",
+        description="Watch UNIT and attribute every start to its cause within a second "
+        "(D-Bus signals plus the journal), until --seconds pass or Ctrl-C. Exit status: "
+        "0 no revival seen, 1 revivals seen (see docs/exit-codes.md).",
+    )
+    watch_parser.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    watch_parser.add_argument("--seconds", type=_positive_seconds, metavar="N",
+                              help="stop watching after N seconds (default: until Ctrl-C)")
+    watch_parser.add_argument("--stop", action="store_true",
+                              help="stop UNIT first, then watch who brings it back")
+    watch_parser.add_argument(
+        "--debug-log", action="store_true",
+        help="raise systemd's log level to debug for the watch (trigger firings and job "
+        "enqueues become visible); the previous level is always put back",
+    )
+    watch_parser.add_argument("--json", action="store_true",
+                              help="one JSON object per line (JSON Lines)")
+
+    wizard_parser = commands.add_parser(
+        "wizard",
+        parents=[common, connection],
+        help="the guided wizard (also: staydown UNIT)",
+        description="Walk the article's steps for UNIT, then write (and on request apply) a "
+        "reviewed fix with its undo.",
+    )
+    wizard_parser.add_argument("unit", metavar="UNIT", nargs="?", help="asked for when left out")
+    answers_from = wizard_parser.add_mutually_exclusive_group()
+    answers_from.add_argument(
+        "--yes", action="store_true", help="accept every recommended answer without asking"
+    )
+    answers_from.add_argument("--answers", metavar="FILE", help="answers from a JSON file")
+    wizard_parser.add_argument(
+        "--brief", action="store_true", help="leave out the teaching text and manual commands"
+    )
+    wizard_parser.add_argument(
+        "--force", action="store_true", help="overwrite output files that already exist"
+    )
+
+    plan_parser = commands.add_parser(
+        "plan",
+        parents=[common, connection],
+        help="write a reviewable script (and its undo) that keeps UNIT down",
+        description="Diagnose UNIT and write, without asking anything, the fix the wizard "
+        "would write with every recommended answer: every live source neutralised, then the "
+        "unit stopped. Nothing on the system is changed; the script is for review.",
+    )
+    plan_parser.add_argument("unit", metavar="UNIT", help="a unit name as systemctl takes it")
+    plan_parser.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="where to write (default: staydown-UNIT.sh, .yml or .d in the current directory)",
+    )
+    plan_parser.add_argument(
+        "--undo", metavar="PATH", help="where to write the undo (default: beside the output)"
+    )
+    plan_parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="script",
+        help="script (default): bash; dropin: drop-in files and the script that installs them; "
+        "ansible: a playbook",
+    )
+    plan_parser.add_argument(
+        "--persistent", action="store_true",
+        help="survive reboots (disable and mask) instead of lasting until the next boot",
+    )
+    plan_parser.add_argument(
+        "--force", action="store_true", help="overwrite output files that exist with other content"
+    )
+    plan_parser.add_argument(
+        "--mode", choices=("0700", "0755"), default="0700",
+        help="permissions of the scripts written (default 0700: only root reads them)",
+    )
+
+    lab_parser = commands.add_parser(
+        "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
+    )
+    lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="ACTION",
+                                             parser_class=_Parser)
+    up = lab_commands.add_parser("up", parents=[common], help="boot a lab with a scenario")
+    up.add_argument("--scenario", default=None,
+                    help="scenario to load (default: article; none with --os)")
+    up.add_argument("--name", default=DEFAULT_LAB, help="lab name (default: default)")
+    up.add_argument("--os", default=None, choices=TREE_NAMES, dest="os_tree",
+                    help="boot this Debian tree instead of the host's (built with mmdebstrap "
+                    "and cached on first use; see staydown lab trees)")
+    up.add_argument("--bus", default=DEFAULT_BUS, choices=BUSES,
+                    help="the system bus of an --os tree (default: dbus-daemon)")
+    run = lab_commands.add_parser("exec", parents=[common], help="run a command inside the lab")
+    run.add_argument("--name", default=DEFAULT_LAB)
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
+    down = lab_commands.add_parser("down", parents=[common], help="stop the lab")
+    down.add_argument("--name", default=DEFAULT_LAB)
+    lab_commands.add_parser("scenarios", help="list the scenarios")
+    lab_commands.add_parser("trees", help="list the OS trees lab up --os boots, and their cache")
+    lab_commands.add_parser("status", help="list the running labs")
+    challenge = lab_commands.add_parser(
+        "challenge", parents=[common], help="boot a lab with a hidden scenario to practise on",
+        description="Boot a lab whose revival sources are generated and not told: only the "
+        "misbehaving unit is named. Level 1: one source; 2: two, as in the article; 3: three "
+        "or four, through targets, Upholds=, D-Bus activation or an external caller.",
+    )
+    challenge.add_argument("--level", type=int, choices=CHALLENGE_LEVELS, default=1,
+                           help="how many sources, and how hidden (default: 1)")
+    challenge.add_argument("--seed", type=int, default=None,
+                           help="the same seed and level give the same challenge "
+                           "(default: a random one, printed)")
+    challenge.add_argument("--name", default=DEFAULT_LAB,
+                           help="name of the lab to boot (default: default)")
+    check = lab_commands.add_parser(
+        "check", parents=[common], help="grade the attempt on a challenge lab",
+        description="Keep every source of the challenge firing and watch the unit. "
+        "Exit status: 0 passed (it stayed down and nothing unrelated broke), 1 failed.",
+    )
+    check.add_argument("--name", default=DEFAULT_LAB,
+                       help="the challenge lab (default: default)")
+    check.add_argument("--seconds", type=_check_seconds, default=30.0,
+                       help="how long the unit must stay down (default: 30)")
+    hint = lab_commands.add_parser(
+        "hint", parents=[common], help="the next hint for a challenge, in the article's order"
+    )
+    hint.add_argument("--name", default=DEFAULT_LAB,
+                      help="the challenge lab (default: default)")
+    return parser
+
+
+_SPANS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400,
+          "day": 86400, "w": 604800, "week": 604800}
+
+
+def _since_usec(text: str) -> int:
+    """--since: a span back from now (24h, 90min), an ISO time, or @EPOCH seconds."""
+    now = time.time_ns() // 1000
+    value = text.strip().removesuffix(" ago")
+    match = re.fullmatch(r"(\d+)\s*([a-z]+?)s?", value)
+    if match and match[2] in _SPANS:
+        return now - int(match[1]) * _SPANS[match[2]] * 1_000_000
+    try:
+        if value.startswith("@"):
+            return int(float(value[1:]) * 1_000_000)
+        return int(datetime.fromisoformat(value).timestamp() * 1_000_000)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: use 90min, 24h, 7d, 2026-05-01T08:00 or @1767225600"
+        ) from None
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _check_seconds(text: str) -> float:
+    """The --seconds of lab check: positive, at most an hour (a grade, not a vigil)."""
+    seconds = _positive_seconds(text)
+    if seconds > 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 3600 seconds")
+    return seconds
+
+
+COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab")
+_LEADING_FLAGS = ("--debug", "--no-color")
+
+
+def dash_units_last(arguments: list[str]) -> list[str]:
+    """``-.mount`` and ``-.slice`` are unit names, not options: put them after ``--``.
+
+    argparse reads anything that starts with a dash as an option; moving such a
+    name to the end, behind ``--``, keeps every other argument where it was.
+    """
+    if "--" in arguments:
+        return arguments
+    dashed = [a for a in arguments if a.startswith("-") and not a.startswith("--")
+              and has_unit_suffix(a)]
+    if not dashed:
+        return arguments
+    return [a for a in arguments if a not in dashed] + ["--", *dashed]
+
+
+def with_default_command(argv: Sequence[str]) -> list[str]:
+    """``staydown UNIT`` (or nothing at all) means ``staydown wizard UNIT``."""
+    arguments = dash_units_last(list(argv))
+    index = 0
+    while index < len(arguments) and arguments[index] in _LEADING_FLAGS:
+        index += 1
+    rest = arguments[index:]
+    if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
+        return arguments
+    return [*arguments[:index], "wizard", *rest]

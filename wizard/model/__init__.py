@@ -1,0 +1,1 @@
+"""Plain values with no I/O: unit snapshots, the connection options, unit names."""

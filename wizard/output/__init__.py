@@ -1,0 +1,1 @@
+"""What staydown writes and prints: rendered files, the reports, safe terminal text."""

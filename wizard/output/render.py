@@ -1,0 +1,197 @@
+"""The only Jinja2 environment: a plan in, the text of every file staydown writes out.
+
+Names, descriptions, Exec lines and cron commands come from whoever could
+write a unit file, and they end up in scripts root runs. So no value reaches
+a template raw: every ``{{ }}`` must pass a quoting filter for its target
+language (``sh``, ``comment``, ``unit_value``, ``yaml``), and the environment's
+``finalize`` refuses anything that did not. A forgotten filter is an error
+at render time, never an injection.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shlex
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from wizard import __version__
+from wizard.output.formats import OUTPUT_FORMATS, undo_path_for
+from wizard.plan.build import ActionKind, Plan
+
+
+class Quoted(str):
+    """Text already made safe for the file it is going into."""
+
+    __slots__ = ()
+
+
+class UnquotedValueError(ValueError):
+    """A template printed a value without a quoting filter (a bug in a template)."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Quoted) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise UnquotedValueError(
+        f"template printed {value!r} without a quoting filter (sh, comment, unit_value, yaml)"
+    )
+
+
+def _printable_line(text: str) -> str:
+    # Control characters (newlines included) would end a comment and start code.
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def sh(value: object) -> Quoted:
+    """One shell word, single-quoted when it needs to be."""
+    return Quoted(shlex.quote(str(value)))
+
+
+def comment(value: object, width: int = 76, prefix: str = "# ") -> Quoted:
+    """Text as comment lines (wrapped), every line starting with the comment prefix."""
+    lines: list[str] = []
+    for paragraph in str(value).split("\n"):
+        wrapped = textwrap.wrap(_printable_line(paragraph), width=width) or [""]
+        lines.extend(f"{prefix}{line}".rstrip() for line in wrapped)
+    return Quoted("\n".join(lines))
+
+
+def inline(value: object) -> Quoted:
+    """Text on one line, for a comment that already has its prefix."""
+    return Quoted(_printable_line(str(value)))
+
+
+def unit_value(value: object) -> Quoted:
+    """A value for a unit-file setting: specifiers and backslashes escaped, one line."""
+    text = str(value)
+    if any(not c.isprintable() for c in text):
+        raise ValueError(f"a unit-file value cannot hold control characters: {text!r}")
+    return Quoted(text.replace("\\", "\\\\").replace("%", "%%"))
+
+
+def yaml(value: object) -> Quoted:
+    """A YAML scalar: JSON's double-quoted strings are valid YAML and escape everything."""
+    if isinstance(value, bool | int):
+        return Quoted(json.dumps(value))
+    return Quoted(json.dumps(str(value), ensure_ascii=True))
+
+
+def yaml_list(values: object) -> Quoted:
+    """A YAML flow sequence of strings."""
+    items = values if isinstance(values, list | tuple) else [values]
+    return Quoted("[" + ", ".join(yaml(v) for v in items) + "]")
+
+
+def regex_escape(value: object) -> str:
+    """A literal for a Python regular expression (Ansible's replace module)."""
+    return re.escape(str(value))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One output file's text and the mode it is written with."""
+
+    text: str
+    mode: int = 0o644
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment over the packaged templates/ (built once, templates cached)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("wizard.templates", "."),
+        autoescape=False,  # noqa: S701 - shell, unit files and YAML; quoting is explicit
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_finalize,
+        # Bash's ${#array[@]} would open a Jinja comment; templates use none.
+        comment_start_string="<%#",
+        comment_end_string="#%>",
+    )
+    env.filters.update(
+        sh=sh, comment=comment, inline=inline, unit_value=unit_value, yaml=yaml,
+        yaml_list=yaml_list, regex_escape=regex_escape,
+    )
+    env.globals.update(ActionKind=ActionKind, version=Quoted(__version__))
+    return env
+
+
+def _render(env: jinja2.Environment, template: str, plan: Plan, **extra: Any) -> str:
+    return env.get_template(template).render(plan=plan, **extra)
+
+
+def render_drop_in(env: jinja2.Environment, plan: Plan, path: str) -> str:
+    """The text of one drop-in the plan writes."""
+    drop_in = next(a.drop_in for a in plan.actions if a.drop_in and a.drop_in.path == path)
+    return env.get_template("dropin.conf.j2").render(plan=plan, drop_in=drop_in)
+
+
+def render_outputs(
+    plan: Plan, output_format: str, output: Path, undo: Path | None = None,
+    script_mode: int = 0o700,
+) -> dict[Path, Rendered]:
+    """Every file of one plan in one format, keyed by where it is written.
+
+    Scripts are 0700 by default: they name what runs on the host and are for
+    root to read and run; 0755 on request.
+    """
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown format {output_format!r}")
+    env = environment()
+    drop_ins = {
+        a.drop_in.path: render_drop_in(env, plan, a.drop_in.path)
+        for a in plan.actions if a.drop_in is not None
+    }
+    if output_format == "ansible":
+        undo = undo or undo_path_for(output)
+        return {
+            output: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
+                                     undo=False, other=Quoted(str(undo)))),
+            undo: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
+                                   undo=True, other=Quoted(str(output)))),
+        }
+    if output_format == "dropin":
+        # A directory: the drop-ins laid out by unit, and the script that installs them.
+        files: dict[Path, Rendered] = {}
+        for path, text in drop_ins.items():
+            relative = Path(*Path(path).parts[-2:])
+            files[output / relative] = Rendered(text)
+        script, undo_script = output / "install.sh", undo or output / "install.undo.sh"
+        files[script] = Rendered(
+            _render(env, "remediation.sh.j2", plan, drop_ins=drop_ins, undo_file=undo_script),
+            script_mode,
+        )
+        files[undo_script] = Rendered(
+            _render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=script), script_mode
+        )
+        return files
+    undo = undo or undo_path_for(output)
+    return {
+        output: Rendered(
+            _render(env, "remediation.sh.j2", plan, drop_ins=drop_ins, undo_file=undo),
+            script_mode,
+        ),
+        undo: Rendered(_render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=output),
+                       script_mode),
+    }
+
+
+def render_script(plan: Plan) -> str:
+    """The remediation script alone (tests, the wizard's preview)."""
+    outputs = render_outputs(plan, "script", Path("plan.sh"))
+    return outputs[Path("plan.sh")].text
+
+
+def render_undo(plan: Plan) -> str:
+    """The undo script alone."""
+    outputs = render_outputs(plan, "script", Path("plan.sh"))
+    return outputs[Path("plan.undo.sh")].text

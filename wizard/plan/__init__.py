@@ -1,0 +1,1 @@
+"""Findings and choices into ordered actions with their undo. Pure."""

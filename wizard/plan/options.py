@@ -1,0 +1,233 @@
+"""How each kind of source is neutralised: the one place that says so.
+
+The plan's methods (stop, mask, disable, a drop-in hold, commenting out a cron
+line), which units each acts on for a finding, the options offered for it with
+the recommended one first, and the same advice in words for someone doing it
+by hand (the practice hints). The kinds' own ``remedies`` only list what the
+report shows; the plan never reads them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wizard.analysis.findings import Finding, FindingKind
+from wizard.analysis.kinds import boot
+from wizard.model.snapshots import CronEntry, SystemSnapshot
+from wizard.model.unit_names import has_unit_suffix
+
+
+class Method(StrEnum):
+    """How one revival source is neutralised; the operator picks one per source."""
+
+    STOP = "stop"
+    MASK_RUNTIME = "mask-runtime"
+    DISABLE = "disable"
+    MASK = "mask"
+    DROP_IN = "drop-in"
+    COMMENT_OUT = "comment-out"
+    HOLD_UNIT = "hold-unit"
+
+
+@dataclass(frozen=True)
+class MethodOption:
+    """One answer to "how should this source be neutralised?"."""
+
+    method: Method
+    label: str
+    explanation: str
+
+
+# -- which units a source is neutralised through ------------------------------------
+
+
+def _is_unit(name: str) -> bool:
+    # Chains also start at bus names (org.example.Name) and cron lines (/etc/cron.d/x:3).
+    return not name.startswith("/") and has_unit_suffix(name)
+
+
+def acting_units(finding: Finding, snapshot: SystemSnapshot) -> tuple[str, ...]:
+    """The units to stop, disable or mask to silence this source, root first.
+
+    Targets are never acted on (disabling multi-user.target would take the
+    system with it), nor the unit itself, except for its own restart policy.
+    """
+    target = finding.chain[-1]
+    if finding.kind == FindingKind.RESTART_POLICY:
+        return (target,)
+    if finding.kind == FindingKind.BOOT:
+        owner = boot.enabled_link_owner(finding.chain, snapshot)
+        return (owner,) if owner is not None else ()
+    candidates: list[str] = []
+    nodes = finding.chain[:-1]
+    if nodes and _is_unit(nodes[0]):
+        candidates.append(nodes[0])
+    if finding.kind in (
+        FindingKind.SOCKET, FindingKind.PATH, FindingKind.TIMER, FindingKind.AUTOMOUNT,
+        FindingKind.UPHOLDS,
+    ) and nodes:
+        # The unit right before the target does the starting: a listening
+        # socket stays listening when only its root is stopped.
+        candidates.append(nodes[-1])
+    found: list[str] = []
+    for name in candidates:
+        unit = snapshot.unit(name)
+        if name == target or name in found or (unit is not None and unit.type == "target"):
+            continue
+        if unit is None and not _is_unit(name):
+            continue
+        found.append(name)
+    return tuple(found)
+
+
+def cron_entry(finding: Finding, snapshot: SystemSnapshot) -> CronEntry | None:
+    """The crontab line an external finding starts from, if it is one."""
+    if finding.kind != FindingKind.EXTERNAL:
+        return None
+    for entry in snapshot.cron_entries:
+        if f"{entry.file}:{entry.line_number}" == finding.source:
+            return entry
+    return None
+
+
+def _cron_editable(entry: CronEntry) -> bool:
+    # Only system-wide cron tables are edited; a user's crontab belongs to crontab(1).
+    return entry.file == "/etc/crontab" or entry.file.startswith("/etc/cron.d/")
+
+
+# -- the options the operator chooses from ------------------------------------------
+
+
+def method_options(
+    finding: Finding, snapshot: SystemSnapshot, persistent: bool
+) -> list[MethodOption]:
+    """Ways to neutralise one source, the recommended one first."""
+    target = finding.chain[-1]
+    units = acting_units(finding, snapshot)
+    names = " and ".join(units) if units else target
+    if finding.kind == FindingKind.RESTART_POLICY:
+        stop = MethodOption(
+            Method.STOP,
+            f"stop {target} (recommended: a clean stop cancels any pending restart)",
+            "systemctl stop ends the unit cleanly; Restart= never undoes a clean stop, and "
+            "a restart that is already scheduled is cancelled.",
+        )
+        drop_in = MethodOption(
+            Method.DROP_IN,
+            f"drop-in with Restart=no for {target}, then stop it",
+            "A drop-in override sets Restart=no"
+            + (" for good (/etc)." if persistent else " until reboot (/run).")
+            + " A restart already scheduled still fires after the drop-in, so the plan "
+            "stops the unit afterwards.",
+        )
+        return [drop_in, stop] if persistent else [stop, drop_in]
+    cron = cron_entry(finding, snapshot)
+    if not units:
+        # Bus activation or a cron line: nothing to stop; refuse the unit itself.
+        hold = [
+            MethodOption(
+                Method.MASK if persistent else Method.MASK_RUNTIME,
+                f"mask {target} {'for good' if persistent else 'until reboot'} "
+                "(recommended: every start request then fails)",
+                f"Nothing runs that could be stopped, so {target} itself is made "
+                "unstartable. Where its unit file lives in /etc, masking does not "
+                "work and staydown holds it with a drop-in instead (same effect).",
+            ),
+            MethodOption(
+                Method.DROP_IN,
+                f"drop-in that holds {target} (a condition that is never true)",
+                f"Start requests for {target} complete without starting it; removing "
+                "the drop-in lifts the hold.",
+            ),
+        ]
+        if cron is not None and _cron_editable(cron):
+            hold.insert(
+                0 if persistent else 1,
+                MethodOption(
+                    Method.COMMENT_OUT,
+                    f"comment out line {cron.line_number} of {cron.file}",
+                    "The cron line is commented out (a backup of the file is kept beside "
+                    "it); the undo puts the line back as it was.",
+                ),
+            )
+        return hold
+    stop = MethodOption(
+        Method.STOP,
+        f"stop {names}",
+        "Stops it now. It stays stopped until something starts it again (a boot, "
+        "an operator); its enablement is untouched.",
+    )
+    mask_runtime = MethodOption(
+        Method.MASK_RUNTIME,
+        f"stop and mask {names} until reboot",
+        "Nothing can start it again until the next boot; a reboot undoes it. Where "
+        "the unit file lives in /etc (which shadows runtime masks) staydown uses a "
+        "runtime drop-in hold instead.",
+    )
+    disable = MethodOption(
+        Method.DISABLE,
+        f"stop and disable {names}",
+        "Stops it and removes its enablement links, so it does not come back at boot. "
+        "Other units can still start it.",
+    )
+    mask = MethodOption(
+        Method.MASK,
+        f"stop and mask {names} for good",
+        "Nothing can start it, now or after a reboot, until it is unmasked. Where the "
+        "unit file lives in /etc (systemctl mask fails there) staydown uses a "
+        "drop-in hold in /etc instead.",
+    )
+    drop_in = MethodOption(
+        Method.DROP_IN,
+        f"stop {names} and hold it with a drop-in override",
+        "A drop-in adds a condition that is never true: every start request completes "
+        "without starting the unit. The unit file itself is not touched.",
+    )
+    hold_unit = MethodOption(
+        Method.HOLD_UNIT,
+        f"leave {names} alone and make {target} itself unstartable "
+        f"{'for good' if persistent else 'until reboot'}",
+        f"Whatever sends the start request, {target} does not start: a mask, or a drop-in "
+        "hold where its unit file lives in /etc. The source keeps firing (and its own "
+        "units keep failing or logging); only the unit is refused."
+        + (" A socket in front of it keeps accepting connections and, past its trigger "
+           "limit, fails; stop the socket instead if that matters."
+           if finding.kind == FindingKind.SOCKET else ""),
+    )
+    if persistent:
+        return [disable, mask, drop_in, stop, mask_runtime, hold_unit]
+    if finding.kind == FindingKind.BOOT:
+        return [disable, mask, drop_in, hold_unit]
+    return [stop, mask_runtime, drop_in, disable, mask, hold_unit]
+
+
+def recommended_method(finding: Finding, snapshot: SystemSnapshot, persistent: bool) -> Method:
+    """The first option: what ``--yes`` and ``staydown plan`` choose."""
+    return method_options(finding, snapshot, persistent)[0].method
+
+
+# -- the same advice for someone doing it by hand -----------------------------------
+
+
+def by_hand(kind: str, chain: tuple[str, ...], target: str) -> str:
+    """How to take one source away by hand (staydown plan writes the same, reviewed)."""
+    if kind == "restart-policy":
+        return (f"Take the policy away with a drop-in: `systemctl edit --runtime {target}` with "
+                "[Service] Restart=no, then a clean `systemctl stop`.")
+    root = chain[0]
+    if kind == "bus-activation" or root.endswith(".target"):
+        what = "a D-Bus name cannot be stopped" if kind == "bus-activation" else (
+            "stopping a target takes more with it than you mean to")
+        return (f"{what[0].upper()}{what[1:]}: make {target} itself unstartable until the next "
+                "boot instead: a runtime drop-in with [Unit] ConditionPathExists=/dev/null/hold "
+                f"(`systemctl edit --runtime {target}`), then stop it.")
+    if kind == "socket":
+        return f"Stop the socket before the service: `systemctl stop {root} {target}`."
+    if kind == "dependency":
+        return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, then "
+                f"stop {target}. (A drop-in can add a dependency but never take one away.)")
+    if len(chain) > 2:
+        return (f"Stop the root of the chain, which keeps firing: `systemctl stop {root}`, "
+                f"then stop {target}.")
+    return f"Stop it: `systemctl stop {root}`, then stop {target}."

@@ -1,0 +1,280 @@
+"""staydown watch: optionally stop the unit, then attribute every revival as it happens.
+
+The manager's D-Bus signals (JobNew/JobRemoved, PropertiesChanged) show within
+milliseconds that something is starting; a ``journalctl --follow`` adds what
+systemd logged about it; analysis.timeline classifies both together, with the
+same rules as diagnose's timeline. With ``--debug-log`` the manager's log level
+is raised for the watch only and always put back: on the deadline, Ctrl-C,
+SIGTERM, SIGHUP and errors alike (SIGKILL cannot be caught; the start message
+says how to put it back by hand).
+"""
+
+from __future__ import annotations
+
+import select
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+from wizard.analysis.findings import SeenEvent, TimelineEvent, WatchOutcome
+from wizard.analysis.timeline import build_timeline, bus_stops
+from wizard.model.connection import Connection
+from wizard.model.snapshots import Record, SystemSnapshot, record_time
+from wizard.system.journal import JournalFollower, journal_source
+from wizard.system.neighbourhood import collect_neighbourhood
+from wizard.system.systemd import ManagerSignals, SystemdClient
+
+RECORDED_SETTLE_USEC = 150_000
+"""A start the bus already explains, or a stop the journal describes, is reported
+this soon after it happened."""
+SETTLE_USEC = 600_000
+"""A start only inference explains waits this long for the journal: journald wakes
+followers at most every 250 ms (its post-change timer), and journalctl needs a
+moment to parse; a debug line or dbus-daemon's request may still come."""
+BUS_STOP_SETTLE_USEC = 450_000
+"""A stop seen on the bus waits this long for the journal's account (exit status,
+signal), then is reported as the bus saw it."""
+STOP_HOLD_USEC = 500_000
+"""A start waits for the stop before it at most this long, so the report keeps
+time order and still comes within a second."""
+POLL_SECONDS = 0.05
+JOURNAL_LEAD_USEC = 2_000_000
+"""The follower starts this far back, so nothing logged while it starts is lost."""
+STOP_GRACE_USEC = 300_000
+"""Bus arrival and journal time of one moment differ by this much at most (we saw 60 ms)."""
+KEEP_RECORDS = 20_000
+KEEP_USEC = 60_000_000
+"""Past KEEP_RECORDS, records older than this go: their events are long reported, and
+every rule looks back seconds, not minutes (a busy system at debug level logs a lot)."""
+
+
+def _now_usec() -> int:
+    return time.time_ns() // 1000
+
+
+class WatchTerminated(Exception):
+    """SIGTERM or SIGHUP arrived; the watch ends as it does on Ctrl-C."""
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP back while the log level is put back."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def termination_ends_watch() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into WatchTerminated for the block (main thread only)."""
+
+    def raise_terminated(number: int, frame: FrameType | None) -> None:
+        raise WatchTerminated(signal.Signals(number).name)
+
+    previous = {
+        number: signal.signal(number, raise_terminated)
+        for number in (signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def raised_log_level(
+    client: SystemdClient, enabled: bool, announce: Callable[[str], None]
+) -> Iterator[str | None]:
+    """Keep the manager at log level debug for the block; the previous level always comes back."""
+    if not enabled:
+        yield None
+        return
+    previous = client.log_level()
+    try:
+        # Inside the try: a signal right after the change must still undo it.
+        client.set_log_level("debug")
+        announce(
+            f"systemd's log level is debug for this watch (it was {previous}); it is put "
+            f"back when the watch ends. If staydown is killed, put it back by hand: "
+            f"systemd-analyze log-level {previous}"
+        )
+        yield previous
+    finally:
+        with _signals_blocked():
+            client.set_log_level(previous)
+            announce(f"systemd's log level is {previous} again")
+
+
+def _settle(event: TimelineEvent) -> int:
+    """How long an event waits, after it happened, for more evidence."""
+    if event.event == "start":
+        return RECORDED_SETTLE_USEC if event.certainty == "recorded" else SETTLE_USEC
+    if all(evidence.source == "bus" for evidence in event.evidence):
+        return BUS_STOP_SETTLE_USEC
+    return RECORDED_SETTLE_USEC
+
+
+def _event_key(event: TimelineEvent) -> tuple[str, str]:
+    if event.event == "start":
+        return ("start", str(event.job_id))
+    return ("stop", event.invocation_id or str(event.at_usec))
+
+
+def watch_unit(
+    client: SystemdClient,
+    connection: Connection,
+    snapshot: SystemSnapshot,
+    *,
+    seconds: float | None,
+    stop: bool,
+    debug_log: bool,
+    on_event: Callable[[SeenEvent], None],
+    on_note: Callable[[str], None],
+) -> WatchOutcome:
+    """Watch ``snapshot.target`` until the time is up, Ctrl-C or SIGTERM.
+
+    Every start and stop is handed to ``on_event`` once its evidence has had
+    SETTLE_USEC to arrive, classified by analysis.timeline.
+    """
+    unit = snapshot.target
+    outcome = WatchOutcome(unit=unit, started_usec=_now_usec())
+    records: list[Record] = []
+    reported: set[tuple[str, str]] = set()
+    state = _WatchState(snapshot, lambda: refresh(client, unit))
+
+    def note(text: str) -> None:
+        outcome.notes.append(text)
+        on_note(text)
+
+    # Every unit: the one that turns out to matter (a failing unit with
+    # OnFailure=, say) may not even be loaded when the watch starts.
+    signals = client.subscribe(None)
+    source = journal_source(connection)
+    follower = JournalFollower(source, snapshot.history_units() if source.user else [],
+                               outcome.started_usec - JOURNAL_LEAD_USEC)
+    with follower, termination_ends_watch():
+        if follower.note:
+            note(f"{follower.note}; attribution uses D-Bus signals only")
+        try:
+            with raised_log_level(client, debug_log, note):
+                if stop:
+                    job = client.stop_unit(unit)
+                    note(f"stopping {unit} (job {job})")
+                # The watch proper starts now: our own stop is part of it.
+                deadline = None if seconds is None else time.monotonic() + seconds
+                _loop(signals, follower, records, deadline, lambda: _report(
+                    unit, records, state, outcome, reported, on_event))
+        except KeyboardInterrupt:
+            outcome.ended_by = "interrupt"
+        except WatchTerminated:
+            outcome.ended_by = "terminate"
+        # Whatever settled in the meantime is still worth reporting.
+        _report(unit, records, state, outcome, reported, on_event, final=True)
+        if follower.note and not any(follower.note in n for n in outcome.notes):
+            note(follower.note)
+    outcome.ended_usec = _now_usec()
+    return outcome
+
+
+def _loop(
+    signals: ManagerSignals, follower: JournalFollower, records: list[Record],
+    deadline: float | None, report: Callable[[], bool],
+) -> None:
+    """Collect signals and journal entries until the deadline; report as they settle."""
+    sources = [signals.fileno()]
+    journal_fd = follower.fileno()
+    if journal_fd is not None:
+        sources.append(journal_fd)
+    pending = False
+    while deadline is None or time.monotonic() < deadline:
+        wait = POLL_SECONDS if deadline is None else max(
+            0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+        select.select(sources, [], [], wait)
+        arrived = signals.drain() + follower.read_available()
+        records.extend(arrived)
+        if arrived or pending:
+            pending = report()
+        if len(records) > KEEP_RECORDS:
+            oldest = _now_usec() - KEEP_USEC
+            records[:] = [r for r in records if record_time(r) >= oldest]
+
+
+@dataclass
+class _WatchState:
+    """The snapshot the watch classifies with, refreshed when a start is unexplained."""
+
+    snapshot: SystemSnapshot
+    reload: Callable[[], SystemSnapshot]
+    refreshed_for: set[int] = field(default_factory=set)
+
+    def refresh_for(self, job_id: int) -> bool:
+        """Reload once per unexplained start job; True when it reloaded."""
+        if job_id in self.refreshed_for:
+            return False
+        self.refreshed_for.add(job_id)
+        self.snapshot = self.reload()
+        return True
+
+
+def refresh(client: SystemdClient, unit: str) -> SystemSnapshot:
+    """The unit's neighbourhood now: units loaded since the watch began join it."""
+    return collect_neighbourhood(client, unit)
+
+
+def _report(
+    unit: str,
+    records: list[Record],
+    state: _WatchState,
+    outcome: WatchOutcome,
+    reported: set[tuple[str, str]],
+    on_event: Callable[[SeenEvent], None],
+    *,
+    final: bool = False,
+) -> bool:
+    """Hand every settled, unreported event on; True while some still wait to settle."""
+    now = _now_usec()
+
+    def classify() -> tuple[TimelineEvent, ...]:
+        return build_timeline(
+            unit, records, state.snapshot, since_usec=outcome.started_usec,
+            until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=True,
+        ).events
+
+    events = classify()
+    unexplained = [e for e in events if e.event == "start" and e.certainty == "inferred"
+                   and _event_key(e) not in reported]
+    # A unit that started it may have been loaded only now (a failing unit's
+    # OnFailure=, a unit calling it): look again before settling for less.
+    if any(state.refresh_for(e.job_id) for e in unexplained):
+        events = classify()
+    # The bus shows a stop at once, the journal's account of it comes later: a
+    # start must not be reported before the stop it follows.
+    stops_due = [
+        change.at_usec for _, change, invocation in bus_stops(records, unit)
+        if ("stop", invocation) not in reported and now - change.at_usec < STOP_HOLD_USEC
+    ]
+    pending = False
+    for event in events:
+        key = _event_key(event)
+        if key in reported:
+            continue
+        settle = _settle(event)
+        stop_first = event.event == "start" and any(
+            at <= event.at_usec + STOP_GRACE_USEC for at in stops_due)
+        if not final and (now - event.at_usec < settle or stop_first):
+            # Later events wait too, so the report stays in time order; each
+            # still comes out within SETTLE_USEC of its own moment.
+            pending = True
+            break
+        reported.add(key)
+        seen = SeenEvent(event, now)
+        outcome.seen.append(seen)
+        on_event(seen)
+    return pending
