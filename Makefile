@@ -14,19 +14,24 @@ PYTHON ?= python3
 # services on install, installing it starts the host's sshd as any install of it does),
 # openssh-client and iproute2 (ip netns, ss) reach it; dbus-user-session and libpam-systemd give
 # the lingering user in a lab its session bus and XDG_RUNTIME_DIR (--user tests); tmux is the
-# 80x24 terminal of the wizard's screen captures and less the wizard's pager.
+# 80x24 terminal of the wizard's screen captures and less the wizard's pager; mmdebstrap builds
+# the lab's Debian OS trees from Debian's registry (debian-archive-keyring verifies them).
 DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-container \
         dbus util-linux shellcheck time groff-base zsh openssh-server openssh-client iproute2 \
-        dbus-user-session libpam-systemd tmux less
+        dbus-user-session libpam-systemd tmux less mmdebstrap debian-archive-keyring
+# The OS trees the tests boot (docs/lab.md): built once, cached in /var/cache/staydown/os-trees.
+TEST_OS_TREES := bookworm-server trixie sid
 DEMO_LAB := demo
 DEMO_DIR := demo-output
 
-.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean
+.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean \
+        os-trees sweep-real
 
 help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
+	@echo "make sweep-real  re-record the real-package ground truth (~45 min, tests/real_packages/)"
 	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
 
 debs:
@@ -79,13 +84,23 @@ lint: deps
 typecheck: deps
 	$(BIN)/mypy
 
-pytest: deps
+# Builds the trees the lab tests boot, or reuses them when their package lists are unchanged.
+os-trees: deps
+	$(BIN)/python -m wizard.lab.os_trees $(TEST_OS_TREES)
+
+pytest: deps os-trees
 	STAYDOWN_REQUIRE_LAB=1 $(BIN)/pytest -q
 
 test: lint typecheck pytest
 
 snapshots: deps
 	$(BIN)/python -m tests.record_snapshots
+
+# Stop every unit of the bookworm-server tree and fire each candidate source
+# for real; the results and staydown's snapshot of the lab are committed.
+sweep-real: deps os-trees
+	$(BIN)/python -m tests.real_packages.sweep \
+	  --snapshot tests/real_packages/bookworm-server-booted.json
 
 bench: deps
 	$(BIN)/python bench/diagnose_bench.py

@@ -418,6 +418,10 @@ def render_man_page(root: Command) -> str:
         ".SH ENVIRONMENT",
         ".TP", "\\fBSTAYDOWN_LAB_DIR\\fR",
         roff("Where lab state is kept (default /run/staydown/labs)."),
+        ".TP", "\\fBSTAYDOWN_OS_TREE_DIR\\fR",
+        roff("Where lab up --os caches its Debian trees (default /var/cache/staydown/os-trees)."),
+        ".TP", "\\fBSTAYDOWN_DEBIAN_MIRROR\\fR",
+        roff("The Debian mirror mmdebstrap builds them from (default http://deb.debian.org/debian)."),
         ".TP", "\\fBSTAYDOWN_SETTLE_SECONDS\\fR",
         roff("Read by the generated scripts: how long to wait before the final check "
              "(default 2)."),
@@ -442,6 +446,9 @@ def render_man_page(root: Command) -> str:
         roff("The same for a plan --user: its holds and its record."),
         ".TP", roff("/run/staydown/labs/NAME/"),
         roff("The state of a running lab: lab.json and the boot console log."),
+        ".TP", roff("/var/cache/staydown/os-trees/NAME-HASH/"),
+        roff("A Debian tree for lab up --os, built with mmdebstrap: root/, tree.json and "
+             "build.log; rebuilt when its package list changes."),
         ".SH EXAMPLES",
         ".nf",
         roff("sudo staydown widget-daemon                   # the wizard"),
@@ -452,6 +459,7 @@ def render_man_page(root: Command) -> str:
         roff("staydown plan --user syncthing                # a script for your user manager"),
         roff("sudo staydown lab up --scenario article        # a systemd to practise on"),
         roff("sudo staydown diagnose --lab default widget-daemon"),
+        roff("sudo staydown lab up --os trixie --bus dbus-broker --name t  # systemd 257"),
         ".fi",
         ".SH SEE ALSO",
         ".BR systemctl (1),",

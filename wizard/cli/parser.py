@@ -15,6 +15,7 @@ from datetime import datetime
 from wizard import __version__
 from wizard.errors import UsageError
 from wizard.lab.nspawn import DEFAULT_LAB
+from wizard.lab.os_trees import BUSES, DEFAULT_BUS, TREE_NAMES
 from wizard.model.unit_names import has_unit_suffix
 from wizard.output.formats import OUTPUT_FORMATS
 from wizard.practice import LEVELS as CHALLENGE_LEVELS
@@ -180,14 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="ACTION",
                                              parser_class=_Parser)
     up = lab_commands.add_parser("up", parents=[common], help="boot a lab with a scenario")
-    up.add_argument("--scenario", default="article", help="scenario to load (default: article)")
+    up.add_argument("--scenario", default=None,
+                    help="scenario to load (default: article; none with --os)")
     up.add_argument("--name", default=DEFAULT_LAB, help="lab name (default: default)")
+    up.add_argument("--os", default=None, choices=TREE_NAMES, dest="os_tree",
+                    help="boot this Debian tree instead of the host's (built with mmdebstrap "
+                    "and cached on first use; see staydown lab trees)")
+    up.add_argument("--bus", default=DEFAULT_BUS, choices=BUSES,
+                    help="the system bus of an --os tree (default: dbus-daemon)")
     run = lab_commands.add_parser("exec", parents=[common], help="run a command inside the lab")
     run.add_argument("--name", default=DEFAULT_LAB)
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
     down = lab_commands.add_parser("down", parents=[common], help="stop the lab")
     down.add_argument("--name", default=DEFAULT_LAB)
     lab_commands.add_parser("scenarios", help="list the scenarios")
+    lab_commands.add_parser("trees", help="list the OS trees lab up --os boots, and their cache")
     lab_commands.add_parser("status", help="list the running labs")
     challenge = lab_commands.add_parser(
         "challenge", parents=[common], help="boot a lab with a hidden scenario to practise on",

@@ -124,6 +124,8 @@ class Lab:
     nspawn_pid: int
     leader_pid: int
     directory: Path
+    os_tree: str = ""  # "" for the host's own tree, else a name from lab.os_trees.TREES
+    bus: str = ""
 
     @property
     def bus_address(self) -> str:
@@ -211,7 +213,8 @@ def find_lab(name: str = DEFAULT_LAB) -> Lab | None:
         state = json.loads(_state_file(directory).read_text())
     except (OSError, ValueError):
         return None
-    lab = Lab(name, state["scenario"], state["nspawn_pid"], state["leader_pid"], directory)
+    lab = Lab(name, state["scenario"], state["nspawn_pid"], state["leader_pid"], directory,
+              state.get("os", ""), state.get("bus", ""))
     return lab if lab.is_running() else None
 
 
@@ -238,8 +241,9 @@ def _preflight() -> None:
 
 
 def up(
-    scenario_name: str | Scenario = "article", name: str = DEFAULT_LAB,
+    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB,
     network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
+    os_name: str | None = None, bus: str = "dbus-daemon",
 ) -> Lab:
     """Boot a lab with the scenario's units and wait until its systemd is up.
 
@@ -251,8 +255,11 @@ def up(
 
     ``scenario_name`` is a shipped scenario's name, or a Scenario built with
     :func:`scenario_from_directory` (the benchmark and ``lab challenge``
-    generate their own). The scenario's units and files are copied into the
+    generate their own), or None for no units of ours (an OS tree as its
+    packages left it). The scenario's units and files are copied into the
     lab's state directory, so the scenario directory may go once it is booted.
+    ``os_name`` boots a Debian tree from lab.os_trees (built on first use)
+    instead of the host's, with ``bus`` as its system bus.
     """
     _preflight()
     _check_name(name)
@@ -260,6 +267,14 @@ def up(
         "/proc/self/ns/net"
     ).st_ino:
         raise LabError("a lab never shares the host's network namespace")
+    if scenario_name is None:
+        scenario_name = Scenario("none", "no scenario", "", Path("/nonexistent"), {})
+    tree = None
+    if os_name is not None:
+        from wizard.lab import os_trees
+
+        os_trees.check_bus(bus)
+        tree = os_trees.ensure_tree(os_trees.tree_spec(os_name))
     scenario = (
         scenario_name if isinstance(scenario_name, Scenario) else load_scenario(scenario_name)
     )
@@ -272,7 +287,11 @@ def up(
         shutil.rmtree(directory)
     units = directory / "units"
     overlay: list[str] = []
-    if scenario.unit_dir == "vendor":
+    root = "" if tree is None else str(tree.root)
+    if not (scenario.directory / "units").is_dir():
+        units.mkdir(parents=True)
+        link_to = scenario.unit_path
+    elif scenario.unit_dir == "vendor":
         # The host's /usr is the lab's /usr, read-only: a read-only overlay puts
         # the scenario's units on top of the host's vendor units inside the lab
         # only. /etc/systemd/system is still ours, for enablement links.
@@ -280,7 +299,7 @@ def up(
         shutil.copytree(scenario.directory / "units", vendor, symlinks=True)
         units.mkdir()
         link_to = scenario.unit_path  # absolute, as `systemctl enable` links vendor units
-        overlay.append(f"--overlay-ro={link_to}:{vendor}:{link_to}")
+        overlay.append(f"--overlay-ro={root}{link_to}:{vendor}:{link_to}")
     else:
         shutil.copytree(scenario.directory / "units", units, symlinks=True)
         link_to = ".."
@@ -292,11 +311,19 @@ def up(
         for unit in wanted:
             (wants / unit).symlink_to(f"{link_to}/{unit}")
     (directory / "machine-id").write_text(uuid.uuid4().hex + "\n")
+    environment = dict(os.environ)
+    if tree is None:
+        root_options = ["--volatile=yes", "--directory=/", f"--bind={units}:/etc/systemd/system"]
+    else:
+        from wizard.lab import os_trees
+
+        os_trees.write_bus_links(units, os_trees.bus_links(tree, bus))
+        root_options = os_trees.nspawn_root_options(tree, units)
+        environment.update(tree.nspawn_environment)
     command = [
         "systemd-nspawn",
         "--quiet",
-        "--volatile=yes",
-        "--directory=/",
+        *root_options,
         "--boot",
         *([f"--network-namespace-path={network_namespace}"] if network_namespace
           else ["--private-network"]),
@@ -304,7 +331,6 @@ def up(
         "--keep-unit",
         "--console=read-only",
         f"--machine=staydown-{name}",
-        f"--bind={units}:/etc/systemd/system",
         f"--bind-ro={directory / 'machine-id'}:/etc/machine-id",
         *overlay,
     ]
@@ -313,13 +339,13 @@ def up(
         # directory after the boot (a generated challenge boots from a temporary one).
         extra = directory / "files"
         shutil.copytree(scenario.directory / "files", extra, symlinks=True)
-        command.extend(_file_mounts(extra))
+        command.extend(_file_mounts(extra, root))
     command.extend(f"--bind={device}" for device in scenario.binds if Path(device).exists())
     command.extend(f"--bind-ro={directory}" for directory in read_only_binds)
     log = (directory / "console.log").open("wb")
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, env=environment,
     )
     log.close()
     try:
@@ -327,13 +353,16 @@ def up(
     except BaseException:
         _terminate(process.pid, name)
         raise
+    os_label = "" if os_name is None else os_name
+    bus_label = "" if tree is None else bus
     _state_file(directory).write_text(
-        json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader})
+        json.dumps({"scenario": scenario.name, "nspawn_pid": process.pid, "leader_pid": leader,
+                    "os": os_label, "bus": bus_label})
     )
-    return Lab(name, scenario.name, process.pid, leader, directory)
+    return Lab(name, scenario.name, process.pid, leader, directory, os_label, bus_label)
 
 
-def _file_mounts(extra: Path) -> list[str]:
+def _file_mounts(extra: Path, root: str = "") -> list[str]:
     """The nspawn options that put a scenario's files/ tree at the same paths inside.
 
     Files outside /usr are bind-mounted one by one (nspawn creates the mount
@@ -349,13 +378,13 @@ def _file_mounts(extra: Path) -> list[str]:
             mounts.append(f"--bind-ro={source}:{inside}")
             continue
         directory = os.path.dirname(inside)
-        while not os.path.isdir(directory):
+        while not os.path.isdir(f"{root}{directory}"):
             directory = os.path.dirname(directory)
         overlays.add(directory)
     for directory in sorted(overlays):
         # An overlay of a directory already shows the scenario's subdirectories.
         if not any(directory.startswith(f"{other}/") for other in overlays):
-            mounts.append(f"--overlay-ro={directory}:{extra}{directory}:{directory}")
+            mounts.append(f"--overlay-ro={root}{directory}:{extra}{directory}:{directory}")
     return mounts
 
 

@@ -12,13 +12,22 @@ from wizard.lab import nspawn as lab
 
 
 def _up(args: argparse.Namespace, env: Environment) -> int:
-    scenario = lab.load_scenario(args.scenario)
-    booted = lab.up(scenario, args.name)
+    if args.os_tree is None or args.scenario is not None:
+        scenario = lab.load_scenario(args.scenario or "article")
+        booted = lab.up(scenario, args.name, args.os_tree, args.bus)
+        target = scenario.target
+        what = f"scenario {scenario.name}: {scenario.description}"
+    else:
+        booted = lab.up(None, args.name, args.os_tree, args.bus)
+        target = "UNIT"
+        what = "no scenario"
+    if booted.os_tree:
+        what = f"OS tree {booted.os_tree} (bus {booted.bus}), {what}"
     env.stdout.write(
-        f"lab {booted.name} is up with scenario {scenario.name}: {scenario.description}\n"
-        f"  look at it:  staydown diagnose --lab {booted.name} {scenario.target}\n"
+        f"lab {booted.name} is up with {what}\n"
+        f"  look at it:  staydown diagnose --lab {booted.name} {target}\n"
         f"  inside it:   staydown lab exec --name {booted.name} -- systemctl status "
-        f"{scenario.target}\n"
+        f"{target}\n"
         f"  bus address: {booted.bus_address}\n"
     )
     return ExitCode.OK
@@ -51,8 +60,16 @@ def _scenarios(args: argparse.Namespace, env: Environment) -> int:
 
 def _status(args: argparse.Namespace, env: Environment) -> int:
     for running in lab.running_labs():
-        env.stdout.write(f"{running.name:<12} scenario={running.scenario} "
+        tree = f" os={running.os_tree} bus={running.bus}" if running.os_tree else ""
+        env.stdout.write(f"{running.name:<12} scenario={running.scenario}{tree} "
                          f"nspawn={running.nspawn_pid} bus={running.bus_address}\n")
+    return ExitCode.OK
+
+
+def _trees(args: argparse.Namespace, env: Environment) -> int:
+    from wizard.lab.os_trees import describe_trees
+
+    env.stdout.write("".join(f"{line}\n" for line in describe_trees()))
     return ExitCode.OK
 
 
@@ -86,7 +103,8 @@ def _hint(args: argparse.Namespace, env: Environment) -> int:
 
 
 ACTIONS: dict[str, Callable[[argparse.Namespace, Environment], int]] = {
-    "up": _up, "exec": _exec, "down": _down, "scenarios": _scenarios, "status": _status,
+    "up": _up, "exec": _exec, "down": _down, "scenarios": _scenarios, "trees": _trees,
+    "status": _status,
     "challenge": _challenge, "check": _check, "hint": _hint,
 }
 
@@ -96,6 +114,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     action = ACTIONS.get(args.lab_command)
     if action is None:  # `staydown lab` with no action: argparse allows it
         raise UsageError(
-            "lab needs an action: up, exec, down, scenarios, status, challenge, check or hint"
+            "lab needs an action: up, exec, down, scenarios, trees, status, challenge, check "
+            "or hint"
         )
     return action(args, env)
