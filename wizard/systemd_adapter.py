@@ -315,6 +315,11 @@ class SystemdClient:
             pass  # listing files may be refused where listing units is not
         return sorted(names)
 
+    def jobs(self) -> list[tuple[int, str, str, str]]:
+        """Every queued job as (id, unit, type, state), like ``systemctl list-jobs``."""
+        rows = self._call(MANAGER_PATH, MANAGER_IFACE, b"ListJobs", b"", [])
+        return [(int(row[0]), _text(row[1]), _text(row[2]), _text(row[3])) for row in rows]
+
     # -- for watch: the only calls that change anything, each asked for by name --
 
     def log_level(self) -> str:

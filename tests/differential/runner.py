@@ -48,13 +48,13 @@ from tests.differential.generate import (
 )
 from wizard import lab as lab_module
 from wizard.snapshots import DEPENDENCY_PROPERTIES
-from wizard.systemd_adapter import systemd_client
+from wizard.systemd_adapter import SystemdClient, systemd_client
 
 ANCHOR = "dtest-anchor.service"
 QUIET = 0.3
 SETTLE_TIMEOUT = 30.0
 TIMER_TIMEOUT = 6.0
-STATE_PROPS = ("Id", "LoadState", "ActiveState", "SubState", "InvocationID",
+STATE_PROPS = ("LoadState", "ActiveState", "SubState", "InvocationID",
                "InactiveExitTimestampMonotonic", "LastTriggerUSecMonotonic")
 
 State = dict[str, dict[str, str]]
@@ -105,20 +105,19 @@ def batch_lab(cases: list[Case], name: str) -> Iterator[lab_module.Lab]:
 class CaseRun:
     """Runs every source of one case in a booted lab."""
 
-    def __init__(self, lab: lab_module.Lab, case: Case) -> None:
+    def __init__(self, lab: lab_module.Lab, case: Case, client: SystemdClient) -> None:
         self.lab = lab
         self.case = case
-        self.pattern = f"{case.id}-*"
+        self.client = client
+        self.prefix = f"{case.id}-"
         self.startable = [u.name for u in case.units if u.kind != MASKED]
 
     def _run(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return self.lab.exec(list(command), timeout=timeout)
 
     def jobs(self) -> list[str]:
-        """Jobs queued for the case's units."""
-        out = self._run("systemctl", "list-jobs", "--no-legend", "--plain", "--",
-                        self.pattern).stdout
-        return [line for line in out.splitlines() if line.strip()]
+        """Jobs queued for the case's units (read over D-Bus: polling forks nothing)."""
+        return [unit for _, unit, _, _ in self.client.jobs() if unit.startswith(self.prefix)]
 
     def settle(self) -> bool:
         """Wait until no job of the case is queued for QUIET seconds; False on timeout."""
@@ -136,13 +135,10 @@ class CaseRun:
 
     def states(self) -> State:
         """The properties the runner compares, of every case unit."""
-        out = self._run("systemctl", "show", "-p", ",".join(STATE_PROPS), "--",
-                        *self.case.names).stdout
         found: State = {}
-        for block in out.strip().split("\n\n"):
-            props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-            if "Id" in props:
-                found[props["Id"]] = props
+        for name in self.case.names:
+            props = self.client.unit_properties(name)
+            found[name] = {key: _state_value(key, props.get(key, "")) for key in STATE_PROPS}
         return found
 
     def reset(self) -> list[str]:
@@ -164,9 +160,8 @@ class CaseRun:
 
     def snapshot(self) -> dict[str, Any]:
         """The raw properties of the case's units, as the adapter reads them (see dataset.py)."""
-        with systemd_client(self.lab.connection) as client:
-            manager = client.manager()
-            units = {name: _storable(client.unit_properties(name)) for name in self.case.names}
+        manager = self.client.manager()
+        units = {name: _storable(self.client.unit_properties(name)) for name in self.case.names}
         return {"target": self.case.target, "manager": dataclasses.asdict(manager),
                 "units": units}
 
@@ -301,6 +296,12 @@ def _difference(first: Any, other: Any) -> str:
     return f"{first} then {other}"
 
 
+def _state_value(key: str, value: Any) -> str:
+    if key == "InvocationID":
+        return bytes(value).hex()  # 16 raw bytes
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _summary(state: dict[str, str]) -> str:
     return f"{state['ActiveState']}/{state['SubState']}"
 
@@ -327,7 +328,12 @@ def _cooldown(case: Case) -> float:
 
 def run_case(lab: lab_module.Lab, case: Case) -> dict[str, Any]:
     """Every source of a case, provoked; the dataset line."""
-    runner = CaseRun(lab, case)
+    with systemd_client(lab.connection) as client:
+        return _run_case(CaseRun(lab, case, client))
+
+
+def _run_case(runner: CaseRun) -> dict[str, Any]:
+    case = runner.case
     runs: list[dict[str, Any]] = []
     racy: list[str] = []
     snapshots: dict[str, Any] = {}
