@@ -69,6 +69,8 @@ class RecordedCase:
     pre_stop: SystemSnapshot | None
     post_stop: SystemSnapshot | None
     racy: tuple[str, ...]
+    journal: tuple[str, ...]
+    """systemd's messages on refused starts and rate limits for the case's units."""
     raw: dict[str, Any]
 
 
@@ -100,6 +102,7 @@ def recorded_case(data: dict[str, Any]) -> RecordedCase:
         pre_stop=snapshot_from_data(snaps["pre"]) if "pre" in snaps else None,
         post_stop=snapshot_from_data(snaps["post"]) if "post" in snaps else None,
         racy=tuple(data.get("racy", ())),
+        journal=tuple(data.get("journal", ())),
         raw=data,
     )
 

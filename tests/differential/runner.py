@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.differential.runner --count 1000   # the dataset
     .venv/bin/python -m tests.differential.runner --first 5 --count 3 --out /tmp/x.jsonl.gz
+    .venv/bin/python -m tests.differential.runner --merge RUN.jsonl.gz REPEAT.jsonl.gz
 
 One lab is booted per batch of cases with all their unit files in place (so no
 daemon-reload at all), plus an anchor service ordered after every case unit:
@@ -29,13 +30,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.differential.dataset import DATASET, FORMAT, write_dataset
+from tests.differential.dataset import DATASET, FORMAT, read_lines, write_dataset
 from tests.differential.generate import (
     DTEST_DIR,
     MASKED,
@@ -90,12 +91,18 @@ def write_scenario(directory: Path, cases: list[Case]) -> lab_module.Scenario:
     return lab_module.scenario_from_directory(directory)
 
 
+def boot_batch(cases: list[Case], boot: Callable[[lab_module.Scenario], lab_module.Lab]
+               ) -> lab_module.Lab:
+    """Boot a lab with these cases' units through ``boot`` (lab.up or a test's lab_factory)."""
+    with tempfile.TemporaryDirectory(prefix="dtest-") as tmp:
+        # The lab copies the units at boot: the directory may go right after.
+        return boot(write_scenario(Path(tmp), cases))
+
+
 @contextmanager
 def batch_lab(cases: list[Case], name: str) -> Iterator[lab_module.Lab]:
     """A lab booted with these cases' units, torn down afterwards."""
-    with tempfile.TemporaryDirectory(prefix="dtest-") as tmp:
-        scenario = write_scenario(Path(tmp), cases)
-        lab = lab_module.up(scenario, name)
+    lab = boot_batch(cases, lambda scenario: lab_module.up(scenario, name))
     try:
         yield lab
     finally:
@@ -157,6 +164,19 @@ class CaseRun:
         self._run("systemctl", "reset-failed", "--", *self.startable)
         self._run("bash", "-c", f"rm -f {DTEST_DIR}/{self.case.id}-*")
         return problems
+
+    def journal_notes(self) -> list[str]:
+        """What systemd logged about the case that makes an outcome depend on timing.
+
+        A start refused because a stop job is still queued ("is destructive"),
+        and every rate limit: whether they happen can depend on which of two
+        unordered units finished first, so they explain most racy outcomes.
+        """
+        out = self._run(
+            "journalctl", "-q", "-o", "cat", "--no-pager", "_PID=1", "--grep",
+            f"{self.case.id}-.*(is destructive|too often|too quickly|limit hit)",
+        ).stdout
+        return sorted({line.strip() for line in out.splitlines() if line.strip()})[:12]
 
     def snapshot(self) -> dict[str, Any]:
         """The raw properties of the case's units, as the adapter reads them (see dataset.py)."""
@@ -373,6 +393,7 @@ def _run_case(runner: CaseRun) -> dict[str, Any]:
         snapshots = {"pre": first.pop("pre"), "post": first.pop("post")}
     return {
         "case": case_to_dict(case),
+        "journal": runner.journal_notes(),
         "initial": first["initial"],
         "after_stop": first["after_stop"],
         "stop_status": first["stop_status"],
@@ -385,10 +406,39 @@ def _run_case(runner: CaseRun) -> dict[str, Any]:
     }
 
 
+def run_in_lab(lab: lab_module.Lab, cases: list[Case], workers: int) -> list[dict[str, Any]]:
+    """Run cases whose units the lab was booted with, on ``workers`` threads."""
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda case: run_case(lab, case), cases))
+
+
 def run_batch(cases: list[Case], lab_name: str, workers: int) -> list[dict[str, Any]]:
     """Boot one lab for the batch and run its cases on ``workers`` threads."""
-    with batch_lab(cases, lab_name) as lab, ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda case: run_case(lab, case), cases))
+    with batch_lab(cases, lab_name) as lab:
+        return run_in_lab(lab, cases, workers)
+
+
+def mark_repeats(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> int:
+    """Mark racy every source whose outcome differs between two full runs; how many.
+
+    Within a run every source of a case repeats the initial state and the stop,
+    so those are checked already; the fire itself is repeated only by a second run.
+    """
+    again = {(line["case"]["id"], run["source"]): run for line in second for run in line["runs"]}
+    marked = 0
+    for line in first:
+        for run in line["runs"]:
+            other = again[(line["case"]["id"], run["source"])]
+            notes = [f"{key} {run[key]} in one full run, {other[key]} in another"
+                     for key in ("live", "before_fire") if run[key] != other[key]]
+            if other.get("racy"):
+                notes.append(f"in another full run: {other['racy']}")
+            if notes:
+                note = "; ".join(notes)
+                run["racy"] = f"{run['racy']}; {note}" if run.get("racy") else note
+                line["racy"].append(f"{run['source']}: {note}")
+                marked += 1
+    return marked
 
 
 def systemd_version() -> str:
@@ -429,7 +479,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--out", type=Path, default=DATASET)
+    parser.add_argument("--merge", type=Path, nargs=2, metavar=("RUN", "REPEAT"),
+                        help="write RUN to --out with the sources REPEAT disagrees on marked racy")
     args = parser.parse_args(argv)
+    if args.merge:
+        header, lines = read_lines(args.merge[0])
+        repeat_header, repeat = read_lines(args.merge[1])
+        marked = mark_repeats(lines, repeat)
+        header["repeat_seconds"] = repeat_header["seconds"]
+        header["racy_sources"] = sum(1 for line in lines for run in line["runs"]
+                                     if run.get("racy"))
+        write_dataset(args.out, header, lines)
+        print(f"{marked} sources differ between the two runs; {header['racy_sources']} racy "
+              f"in all; written to {args.out}", file=sys.stderr)
+        return 0
     if shutil.which("systemd-nspawn") is None or os.geteuid() != 0:
         print("the runner boots labs: it needs root and systemd-nspawn", file=sys.stderr)
         return 2
