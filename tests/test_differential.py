@@ -39,7 +39,7 @@ def test_dataset_is_what_the_generator_makes(dataset):
 
 
 def test_every_source_was_provoked(dataset):
-    kinds = set()
+    kinds: set[str] = set()
     for recorded in dataset.cases:
         assert [o.unit for o in recorded.outcomes] == [s.unit for s in recorded.case.sources]
         kinds.update(o.kind for o in recorded.outcomes)
