@@ -290,12 +290,12 @@ class SystemdClient:
             captured_realtime_usec=time.time_ns() // 1000,
         )
 
-    def unit_properties(self, name: str) -> dict[str, Any]:
-        """All properties of a unit, every interface, decoded keys."""
+    def unit_properties(self, name: str, interface: str = "") -> dict[str, Any]:
+        """All properties of a unit (of one interface, or every one), decoded keys."""
         path = b"/org/freedesktop/systemd1/unit/" + bus_label_escape(name).encode()
         # Reading the object loads the unit from disk when it is not loaded, as
         # `systemctl show` does; an empty interface name returns every interface.
-        raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [b""])
+        raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [interface.encode()])
         return {_text(k): v for k, v in raw.items()}
 
     def load_unit(self, name: str) -> UnitSnapshot:

@@ -196,6 +196,7 @@ def generate_case(index: int) -> Case:
     for _ in range(rng.randint(0, count // 2)):
         owner, dest = rng.sample(ordinary, 2) if len(ordinary) > 1 else (target, target)
         add(owner, _pick(rng, _EXTRA_WEIGHTS), dest, after=0.4)
+    edges = _without_endless_loops(edges, kind_of)
     start = _initial_start(rng, units, target)
     return Case(
         id=prefix,
@@ -206,6 +207,54 @@ def generate_case(index: int) -> Case:
         target=target,
         sources=_sources(units, edges, target),
     )
+
+
+# Units that stay active once started, by themselves.
+_STABLE = (SIMPLE, TARGET, ONESHOT_RAE)
+
+
+def _without_endless_loops(edges: list[Edge], kind_of: dict[str, str]) -> list[Edge]:
+    """The edges minus those that would make systemd start and stop units forever.
+
+    Two shapes keep systemd v252 busy without end, and a busy PID 1 stalls every
+    other case in the lab (its D-Bus calls time out): an upholder of a unit that
+    cannot stay active (upholding restarts it, it stops again, rate-limited but
+    retried forever), and a failure or success hook that pulls its own owner in
+    again (the owner runs, fails, the hook starts, ...). Such an Upholds= becomes
+    Wants=; such a hook edge is left out. Loops bounded by a start limit (a
+    socket triggering a oneshot) stay.
+    """
+    kept: list[Edge] = []
+    unstable = {name for name, kind in kind_of.items() if kind not in _STABLE}
+    for edge in edges:
+        if edge.kind == "Upholds":
+            leaves = any(e.owner == edge.dest and e.kind in ("BindsTo", "Requires", "Requisite")
+                         for e in edges)
+            if edge.dest in unstable or leaves:
+                edge = Edge(edge.owner, "Wants", edge.dest)
+                if edge in kept:
+                    continue
+        kept.append(edge)
+    starts = ("Wants", "Requires", "BindsTo", "Upholds", "OnFailure", "OnSuccess", "Triggers")
+    while True:
+        loop = next((e for e in kept if e.kind in ("OnFailure", "OnSuccess")
+                     and _reaches(kept, e.dest, e.owner, starts)), None)
+        if loop is None:
+            return kept
+        kept.remove(loop)
+
+
+def _reaches(edges: list[Edge], start: str, goal: str, kinds: tuple[str, ...]) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        for edge in edges:
+            if edge.owner == node and edge.kind in kinds and edge.dest not in seen:
+                seen.add(edge.dest)
+                todo.append(edge.dest)
+    return False
 
 
 def _initial_start(rng: random.Random, units: list[Unit], target: str) -> tuple[str, ...]:
