@@ -87,6 +87,22 @@ def test_compare_counts_agreement_and_shows_each_disagreement(dataset):
     assert first.source in first.describe()
 
 
+def test_compare_can_count_only_what_the_fire_started(dataset):
+    by_fire = {(r.case.target, o.unit): r.case.target in o.started_by_fire
+               for r in dataset.cases for o in r.outcomes}
+    report = compare(lambda snapshot, target, source: by_fire[(target, source)], dataset,
+                     truth="fire")
+    assert report.agreement == 100.0
+    # Under the default truth, exactly the sources whose target started but not
+    # by the fire (it was back before it) disagree with that model.
+    differ = sum(1 for r in dataset.cases for o in r.outcomes
+                 if not o.racy and o.live != (r.case.target in o.started_by_fire))
+    assert differ > 0
+    default = compare(lambda snapshot, target, source: by_fire[(target, source)], dataset)
+    assert len(default.disagreements) == differ
+    assert all(d.before_fire for d in default.disagreements)
+
+
 def test_compare_accepts_result_objects_a_kind_and_survives_a_crash(dataset):
     small = Dataset(dataset.header, dataset.cases[:40])
     truth = _oracle(small)

@@ -119,12 +119,18 @@ def _takes_kind(model_fn: ModelFn) -> bool:
     )
 
 
-def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post") -> ComparisonReport:
+def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
+            truth: str = "any") -> ComparisonReport:
     """Ask the model about every recorded source and count where it agrees with systemd.
 
+    ``truth="any"`` (the default) counts the target as started when it started
+    at any moment after the stop, also before the fire (an upholder, a hook of a
+    unit stopped with it); ``truth="fire"`` only when the fire itself started it.
     A source whose outcome was not the same every time it was provoked (marked
     racy in the dataset) is left out of the figure and counted apart.
     """
+    if truth not in ("any", "fire"):
+        raise ValueError(f"truth is 'any' or 'fire', not {truth!r}")
     with_kind = _takes_kind(model_fn)
     compared = agreed = racy = 0
     by_kind: dict[str, list[int]] = {}
@@ -144,14 +150,17 @@ def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post") -> C
                 )
             except Exception as error:  # a crash is a disagreement to show
                 predicted, reason = (not outcome.live), f"the model raised {error!r}"
+            recorded_live = (outcome.live if truth == "any"
+                             else recorded.case.target in outcome.started_by_fire)
             tally = by_kind.setdefault(outcome.kind, [0, 0])
             compared += 1
             tally[1] += 1
-            if predicted == outcome.live:
+            if predicted == recorded_live:
                 agreed += 1
                 tally[0] += 1
                 continue
-            disagreements.append(_disagreement(recorded, outcome.unit, predicted, reason))
+            disagreements.append(
+                _disagreement(recorded, outcome.unit, predicted, recorded_live, reason))
     return ComparisonReport(
         compared=compared,
         agreed=agreed,
@@ -161,7 +170,7 @@ def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post") -> C
     )
 
 
-def _disagreement(recorded: RecordedCase, source: str, predicted: bool,
+def _disagreement(recorded: RecordedCase, source: str, predicted: bool, recorded_live: bool,
                   reason: str) -> Disagreement:
     outcome = next(o for o in recorded.outcomes if o.unit == source)
     case = recorded.case
@@ -170,7 +179,7 @@ def _disagreement(recorded: RecordedCase, source: str, predicted: bool,
         source=source,
         kind=outcome.kind,
         target=case.target,
-        recorded=outcome.live,
+        recorded=recorded_live,
         predicted=predicted,
         reason=reason,
         before_fire=outcome.before_fire,
@@ -222,10 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="module:function (default: today's diagnose)")
     parser.add_argument("--dataset", default=str(DATASET))
     parser.add_argument("--snapshot", choices=("post", "pre"), default="post")
+    parser.add_argument("--truth", choices=("any", "fire"), default="any",
+                        help="started at any moment after the stop, or by the fire itself")
     parser.add_argument("--limit", type=int, default=20, help="disagreements to print")
     args = parser.parse_args(argv)
     model = _load_model(args.model) if args.model else diagnose_liveness
-    report = compare(model, load_dataset(Path(args.dataset)), snapshot=args.snapshot)
+    report = compare(model, load_dataset(Path(args.dataset)), snapshot=args.snapshot,
+                     truth=args.truth)
     print(report.text(limit=args.limit))
     return 0
 
