@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.differential.compare import compare, diagnose_liveness
+from tests.differential.compare import compare, diagnose_liveness, recorded_truth
 from tests.differential.dataset import Dataset, RecordedCase, load_dataset
 from tests.differential.generate import SOURCE_KINDS, generate_case
 from tests.differential.runner import boot_batch, run_in_lab
@@ -64,8 +64,9 @@ def test_snapshots_rebuild_with_the_recorded_states(dataset):
                 assert f"{unit.active_state}/{unit.sub_state}" == state, (recorded.case.id, name)
 
 
-def _oracle(dataset: Dataset) -> dict[tuple[str, str], bool]:
-    return {(r.case.target, o.unit): o.live for r in dataset.cases for o in r.outcomes}
+def _oracle(dataset: Dataset, truth: str = "source") -> dict[tuple[str, str], bool]:
+    return {(r.case.target, o.unit): recorded_truth(r, o, truth)
+            for r in dataset.cases for o in r.outcomes}
 
 
 def test_compare_counts_agreement_and_shows_each_disagreement(dataset):
@@ -87,20 +88,20 @@ def test_compare_counts_agreement_and_shows_each_disagreement(dataset):
     assert first.source in first.describe()
 
 
-def test_compare_can_count_only_what_the_fire_started(dataset):
-    by_fire = {(r.case.target, o.unit): r.case.target in o.started_by_fire
-               for r in dataset.cases for o in r.outcomes}
-    report = compare(lambda snapshot, target, source: by_fire[(target, source)], dataset,
-                     truth="fire")
-    assert report.agreement == 100.0
-    # Under the default truth, exactly the sources whose target started but not
-    # by the fire (it was back before it) disagree with that model.
+def test_the_truths_differ_where_the_target_was_back_before_the_fire(dataset):
+    by_fire = _oracle(dataset, "fire")
+    assert compare(lambda s, target, source: by_fire[(target, source)], dataset,
+                   truth="fire").agreement == 100.0
+    # Under "any", exactly the sources whose target started but not by the
+    # fire (it was back before it) disagree with that model.
     differ = sum(1 for r in dataset.cases for o in r.outcomes
                  if not o.racy and o.live != (r.case.target in o.started_by_fire))
     assert differ > 0
-    default = compare(lambda snapshot, target, source: by_fire[(target, source)], dataset)
-    assert len(default.disagreements) == differ
-    assert all(d.before_fire for d in default.disagreements)
+    report = compare(lambda s, target, source: by_fire[(target, source)], dataset, truth="any")
+    assert len(report.disagreements) == differ
+    assert all(d.before_fire for d in report.disagreements)
+    with pytest.raises(ValueError, match="truth"):
+        compare(lambda s, target, source: True, dataset, truth="sometimes")
 
 
 def test_compare_accepts_result_objects_a_kind_and_survives_a_crash(dataset):

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.differential.dataset import DATASET, Dataset, RecordedCase, load_dataset
+from tests.differential.dataset import (
+    DATASET,
+    Dataset,
+    RecordedCase,
+    SourceOutcome,
+    load_dataset,
+)
 from wizard.analysis.diagnosis import diagnose
 from wizard.snapshots import SystemSnapshot
 
@@ -119,18 +125,34 @@ def _takes_kind(model_fn: ModelFn) -> bool:
     )
 
 
+TRUTHS = ("source", "any", "fire")
+
+
+def recorded_truth(recorded: RecordedCase, outcome: SourceOutcome, truth: str) -> bool:
+    """Whether the target started, in the sense ``truth`` asks for.
+
+    ``any``: at any moment after the stop, also before the fire (the dataset's
+    ``live``). ``fire``: the fire itself started it, from the settled post-stop
+    state the model is shown. ``source`` (the default): ``fire`` for sources
+    that are fired, ``any`` for upholders, which act by themselves right after
+    the stop. Under ``any`` a target brought back by one upholder makes every
+    other source of the case live too, whatever it is.
+    """
+    if truth == "any" or (truth == "source" and outcome.kind == "upholds"):
+        return outcome.live
+    return recorded.case.target in outcome.started_by_fire
+
+
 def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
-            truth: str = "any") -> ComparisonReport:
+            truth: str = "source") -> ComparisonReport:
     """Ask the model about every recorded source and count where it agrees with systemd.
 
-    ``truth="any"`` (the default) counts the target as started when it started
-    at any moment after the stop, also before the fire (an upholder, a hook of a
-    unit stopped with it); ``truth="fire"`` only when the fire itself started it.
-    A source whose outcome was not the same every time it was provoked (marked
-    racy in the dataset) is left out of the figure and counted apart.
+    ``truth`` is explained at :func:`recorded_truth`. A source whose outcome was
+    not the same every time it was provoked (marked racy in the dataset) is left
+    out of the figure and counted apart.
     """
-    if truth not in ("any", "fire"):
-        raise ValueError(f"truth is 'any' or 'fire', not {truth!r}")
+    if truth not in TRUTHS:
+        raise ValueError(f"truth is one of {', '.join(TRUTHS)}, not {truth!r}")
     with_kind = _takes_kind(model_fn)
     compared = agreed = racy = 0
     by_kind: dict[str, list[int]] = {}
@@ -143,15 +165,14 @@ def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
             if outcome.racy:
                 racy += 1
                 continue
+            recorded_live = recorded_truth(recorded, outcome, truth)
             kwargs = {"kind": outcome.kind} if with_kind else {}
             try:
                 predicted, reason = _verdict(
                     model_fn(state, recorded.case.target, outcome.unit, **kwargs)
                 )
             except Exception as error:  # a crash is a disagreement to show
-                predicted, reason = (not outcome.live), f"the model raised {error!r}"
-            recorded_live = (outcome.live if truth == "any"
-                             else recorded.case.target in outcome.started_by_fire)
+                predicted, reason = (not recorded_live), f"the model raised {error!r}"
             tally = by_kind.setdefault(outcome.kind, [0, 0])
             compared += 1
             tally[1] += 1
@@ -231,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="module:function (default: today's diagnose)")
     parser.add_argument("--dataset", default=str(DATASET))
     parser.add_argument("--snapshot", choices=("post", "pre"), default="post")
-    parser.add_argument("--truth", choices=("any", "fire"), default="any",
-                        help="started at any moment after the stop, or by the fire itself")
+    parser.add_argument("--truth", choices=TRUTHS, default="source",
+                        help="what counts as started (see recorded_truth)")
     parser.add_argument("--limit", type=int, default=20, help="disagreements to print")
     args = parser.parse_args(argv)
     model = _load_model(args.model) if args.model else diagnose_liveness
