@@ -76,6 +76,8 @@ class ComparisonReport:
     compared: int
     agreed: int
     racy_skipped: int
+    unattributed_skipped: int
+    """Upholders of a case with several, when the target came back: which one did it?"""
     disagreements: tuple[Disagreement, ...]
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
     """kind -> (agreed, compared)."""
@@ -92,7 +94,8 @@ class ComparisonReport:
         )
         return (
             f"agreement {self.agreement:.2f}% ({self.agreed}/{self.compared} sources; "
-            f"{self.racy_skipped} racy sources left out); by kind: {kinds}"
+            f"{self.racy_skipped} racy and {self.unattributed_skipped} unattributed sources "
+            f"left out); by kind: {kinds}"
         )
 
     def text(self, limit: int | None = None) -> str:
@@ -143,18 +146,26 @@ def recorded_truth(recorded: RecordedCase, outcome: SourceOutcome, truth: str) -
     return recorded.case.target in outcome.started_by_fire
 
 
+def _shared_revival(recorded: RecordedCase, outcome: SourceOutcome) -> bool:
+    # Upholders act without being fired, so a case's upholders share one run:
+    # when the target came back there, the run cannot tell which one did it.
+    upholders = sum(1 for o in recorded.outcomes if o.kind == "upholds")
+    return outcome.kind == "upholds" and upholders > 1 and outcome.live
+
+
 def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
             truth: str = "source") -> ComparisonReport:
     """Ask the model about every recorded source and count where it agrees with systemd.
 
     ``truth`` is explained at :func:`recorded_truth`. A source whose outcome was
-    not the same every time it was provoked (marked racy in the dataset) is left
-    out of the figure and counted apart.
+    not the same every time it was provoked (marked racy in the dataset), and an
+    upholder of a case with several whose target came back (which one did it?),
+    are left out of the figure and counted apart.
     """
     if truth not in TRUTHS:
         raise ValueError(f"truth is one of {', '.join(TRUTHS)}, not {truth!r}")
     with_kind = _takes_kind(model_fn)
-    compared = agreed = racy = 0
+    compared = agreed = racy = unattributed = 0
     by_kind: dict[str, list[int]] = {}
     disagreements: list[Disagreement] = []
     for recorded in dataset.cases:
@@ -164,6 +175,9 @@ def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
         for outcome in recorded.outcomes:
             if outcome.racy:
                 racy += 1
+                continue
+            if truth != "fire" and _shared_revival(recorded, outcome):
+                unattributed += 1
                 continue
             recorded_live = recorded_truth(recorded, outcome, truth)
             kwargs = {"kind": outcome.kind} if with_kind else {}
@@ -186,6 +200,7 @@ def compare(model_fn: ModelFn, dataset: Dataset, *, snapshot: str = "post",
         compared=compared,
         agreed=agreed,
         racy_skipped=racy,
+        unattributed_skipped=unattributed,
         disagreements=tuple(disagreements),
         by_kind={k: (v[0], v[1]) for k, v in by_kind.items()},
     )
