@@ -319,12 +319,12 @@ class SystemdClient:
             captured_realtime_usec=time.time_ns() // 1000,
         )
 
-    def unit_properties(self, name: str) -> dict[str, Any]:
-        """All properties of a unit, every interface, decoded keys."""
+    def unit_properties(self, name: str, interface: str = "") -> dict[str, Any]:
+        """All properties of a unit (of one interface, or every one), decoded keys."""
         path = b"/org/freedesktop/systemd1/unit/" + bus_label_escape(name).encode()
         # Reading the object loads the unit from disk when it is not loaded, as
         # `systemctl show` does; an empty interface name returns every interface.
-        raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [b""])
+        raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [interface.encode()])
         return {_text(k): v for k, v in raw.items()}
 
     def load_unit(self, name: str) -> UnitSnapshot:
@@ -343,6 +343,11 @@ class SystemdClient:
         except StaydownError:
             pass  # listing files may be refused where listing units is not
         return sorted(names)
+
+    def jobs(self) -> list[tuple[int, str, str, str]]:
+        """Every queued job as (id, unit, type, state), like ``systemctl list-jobs``."""
+        rows = self._call(MANAGER_PATH, MANAGER_IFACE, b"ListJobs", b"", [])
+        return [(int(row[0]), _text(row[1]), _text(row[2]), _text(row[3])) for row in rows]
 
     # -- for watch: the only calls that change anything, each asked for by name --
 

@@ -1,0 +1,1 @@
+"""Differential testing of revival liveness against a real systemd (see README.md)."""
