@@ -366,3 +366,48 @@ def restart_verdict(unit: UnitSnapshot, restart_records: int = 0) -> RestartVerd
     return RestartVerdict(unit.name, True, False,
                           f"Restart={service.restart} would restart it after a crash or a "
                           "kill; no restart has been seen, and a clean stop is respected")
+
+
+def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Source, ...]:
+    """The sources a unit stands for when it fires in the given way.
+
+    ``kind`` is how it fires: ``socket``, ``path``, ``timer`` (it is that
+    trigger), ``manual`` (``systemctl start`` of it), ``on-failure`` or
+    ``on-success`` (it is started by hand and then fails or succeeds, one
+    source per hook it names), ``upholds`` (one per unit it upholds).
+    """
+    found = snapshot.unit(unit)
+    name = found.name if found is not None else unit
+    hooks = {"on-failure": ("OnFailure", SourceKind.ON_FAILURE),
+             "on-success": ("OnSuccess", SourceKind.ON_SUCCESS)}
+    if kind in hooks:
+        prop, source_kind = hooks[kind]
+        first = Source(name, SourceKind.MANUAL, starts=name)
+        related = found.related(prop) if found is not None else ()
+        return tuple(Source(name, source_kind, starts=h, started_by=first) for h in related)
+    if kind == "upholds":
+        related = found.related("Upholds") if found is not None else ()
+        return tuple(Source(name, SourceKind.UPHOLDS, starts=u) for u in related)
+    if kind == "manual":
+        return (Source(name, SourceKind.MANUAL, starts=name),)
+    source = source_of(snapshot, name)
+    if kind == "timer" and found is not None and not found.is_active:
+        # An inactive timer fires only once something starts it (the
+        # differential runner does, with systemctl start; so does boot).
+        return (dataclasses.replace(
+            source, started_by=Source(name, SourceKind.MANUAL, starts=name)),)
+    return (source,)
+
+
+def fired_liveness(snapshot: SystemSnapshot, target: str, unit: str, *, kind: str) -> Verdict:
+    """Whether firing ``unit`` in the way ``kind`` says starts ``target`` (any of its sources)."""
+    outcome = after_stop(snapshot, target)
+    verdicts = [liveness(snapshot, target, source, outcome=outcome)
+                for source in source_by_kind(snapshot, unit, kind)]
+    live = [v for v in verdicts if v.live]
+    if live:
+        return live[0]
+    if verdicts:
+        return verdicts[0]
+    return Verdict(target, Source(unit, SourceKind.UNIT), False,
+                   dormant=f"{unit} names nothing it would start as {kind}")
