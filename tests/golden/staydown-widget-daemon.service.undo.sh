@@ -88,6 +88,12 @@ restore_active() { # start every unit active before the plan and down now; check
   while IFS= read -r unit; do
     [[ -n $unit ]] || continue
     is_running "$unit" && continue
+    # A transient unit (systemd-run, a session's scope) that has ended is
+    # unloaded: there is nothing to start, and it is not ours to bring back.
+    if [[ $(systemctl show -P LoadState -- "$unit" 2>/dev/null || true) == not-found ]]; then
+      say "$unit is gone (a transient unit that ended): nothing to start"
+      continue
+    fi
     # Scopes and devices cannot be started by systemctl; the kernel and
     # whoever created them bring them.
     case $unit in

@@ -259,7 +259,7 @@ class Plan:
     @property
     def active_path(self) -> str:
         """Where the script lists the manager's active units before its first change."""
-        return f"{RECORD_DIR}/{self.plan_id}.active"
+        return f"{self.layout.record_dir}/{self.plan_id}.active"
 
 
 # -- building the plan -----------------------------------------------------------------
