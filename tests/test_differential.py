@@ -152,6 +152,33 @@ def test_transaction_model_agrees_with_systemd(dataset):
     assert report.agreement >= MEASURED_AGREEMENT, report.text(limit=40)
 
 
+# Recorded cases the model once got wrong, fixed by a rule in docs/systemd-model.md:
+# (case, source, what the chain must pass through).
+REGRESSIONS = (
+    # A manual start of an exit-ok oneshot: it exits, OnSuccess= starts the target.
+    ("d0124", "d0124-u3.service", "OnSuccess"),
+    # A BindsTo= pulls in an exit-fail oneshot: it fails, OnFailure= starts the target.
+    ("d0075", "d0075-u5.service", "OnFailure"),
+    # A target Requires= an exit-fail oneshot: the oneshot fails, its OnFailure= fires.
+    ("d0119", "d0119-u3.target", "OnFailure"),
+)
+
+
+@pytest.mark.parametrize(("case_id", "source", "via"), REGRESSIONS)
+def test_fixed_disagreements_stay_fixed(dataset, case_id, source, via):
+    from wizard.analysis.liveness import fired_liveness
+
+    recorded = next(r for r in dataset.cases if r.case.id == case_id)
+    outcome = next(o for o in recorded.outcomes if o.unit == source)
+    truth = recorded_truth(recorded, outcome, "source")
+    assert truth, "the recording says the fire started the target"
+    assert recorded.post_stop is not None
+    verdict = fired_liveness(recorded.post_stop, recorded.case.target, source,
+                             kind=outcome.kind)
+    assert verdict.live == truth
+    assert via in [step.via for step in verdict.chain]
+
+
 @pytest.mark.xfail(strict=True, reason="issue 10 is open: the model agrees on 93.59 % of "
                    "the recorded sources, the bar is 99.5 % (docs/systemd-model.md)")
 def test_transaction_model_meets_the_issues_bar(dataset):

@@ -14,7 +14,9 @@ from enum import StrEnum
 
 from wizard.analysis.stop_model import StopOutcome, after_stop
 from wizard.analysis.transaction import (
+    JobType,
     Outcome,
+    PlannedJob,
     Step,
     Transaction,
     UnitStates,
@@ -332,9 +334,92 @@ def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
             chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
         return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
                        immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
+    hooked = _through_hooks(states, transaction, unit, frozenset())
+    if hooked is not None:
+        chain = hooked[0]
+        if before:
+            chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
+        return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
+                       immediate=firing.immediate, facts=(*facts, hooked[1]),
+                       transaction=transaction)
     dormant, wakes = _dormant_from_transaction(transaction, unit, states)
     return Verdict(unit, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
                    facts=tuple(facts), transaction=transaction)
+
+
+# Commands whose exit status is known before they run: false(1) always fails.
+_ALWAYS_FAILS = ("false",)
+_HOOK_DEPTH = 4
+
+
+def _run_ends(states: UnitStates, job: PlannedJob) -> str:
+    """How a kept start job's unit ends once its job has run: "failure", "success" or "".
+
+    A oneshot without RemainAfterExit= goes activating -> inactive when its
+    command exits 0 and -> failed otherwise (service.c service_enter_dead());
+    unit.c unit_notify() starts OnSuccess= on the first and OnFailure= on the
+    second. Other units stay up (""). A start job failed by a dependency
+    starts OnFailure= too (job.c job_finish_and_invalidate(), JOB_DEPENDENCY).
+    The exit status is known only for a command that always fails (false);
+    any other oneshot is taken to succeed.
+    """
+    if job.type != JobType.START:
+        return ""
+    if job.outcome == Outcome.DEPENDENCY_FAILED:
+        return "failure"
+    if job.outcome != Outcome.STARTS:
+        return ""
+    found = states.unit(job.unit)
+    service = found.service if found is not None else None
+    if service is None or service.type != "oneshot" or service.remain_after_exit:
+        return ""
+    starts = [c for c in service.exec_commands if c.setting == "ExecStart"]
+    if any(c.path.rpartition("/")[2] in _ALWAYS_FAILS and not c.ignore_failure
+           for c in starts):
+        return "failure"
+    return "success"
+
+
+def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
+                   seen: frozenset[str]) -> tuple[tuple[Step, ...], str] | None:
+    """How the transaction's jobs start ``target`` through OnFailure=/OnSuccess= hooks.
+
+    Once the jobs have run, their units that fail or exit start their hooks;
+    the answer is the chain and what happened, or None.
+    Each hook is its own transaction (unit_start_on_failure() calls
+    manager_add_job() with OnFailureJobMode=, replace by default), asked in the
+    states the first transaction leaves behind.
+    """
+    if len(seen) >= _HOOK_DEPTH:
+        return None
+    ends = {u: _run_ends(states, j) for u, j in transaction.jobs.items()}
+    active: dict[str, str] = {}
+    sub: dict[str, str] = {}
+    for unit, job in transaction.jobs.items():
+        if job.type == JobType.START and job.outcome == Outcome.STARTS:
+            end = ends[unit]
+            active[unit] = {"failure": "failed", "success": "inactive"}.get(end, "active")
+            sub[unit] = {"failure": "failed", "success": "dead"}.get(end, "running")
+        elif job.type == JobType.STOP:
+            active[unit], sub[unit] = "inactive", "dead"
+    after = states.with_changes(active, sub)
+    for unit, end in ends.items():
+        if not end:
+            continue
+        prop = "OnFailure" if end == "failure" else "OnSuccess"
+        for hook in states.related(unit, prop):
+            if hook in seen:
+                continue
+            event = "fails" if end == "failure" else "exits successfully"
+            second = start_transaction(after, hook)
+            what = f"{unit} {event}, so systemd starts {prop}={hook}"
+            hop = (*transaction.jobs[unit].path, Step(hook, prop))
+            if second.starts(target):
+                return (*hop, *second.jobs[target].path[1:]), what
+            deeper = _through_hooks(after, second, target, seen | {hook})
+            if deeper is not None:
+                return (*hop, *deeper[0][1:]), f"{what}; {deeper[1]}"
+    return None
 
 
 @dataclass(frozen=True)
