@@ -12,7 +12,12 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wizard.analysis.stop_model import StopOutcome, after_stop
+from wizard.analysis.stop_model import (
+    PINS_STOP_WHEN_UNNEEDED,
+    STOP_WHEN_UNNEEDED_QUEUE,
+    StopOutcome,
+    after_stop,
+)
 from wizard.analysis.transaction import (
     JobType,
     Outcome,
@@ -380,6 +385,33 @@ def _run_ends(states: UnitStates, job: PlannedJob) -> str:
     return "success"
 
 
+def _stop_unneeded(states: UnitStates, started: list[str]) -> tuple[UnitStates, list[str]]:
+    """The StopWhenUnneeded= units systemd stops right after a transaction ran.
+
+    unit.c unit_notify() submits every unit that becomes active to the
+    stop-when-unneeded queue; manager.c manager_dispatch_stop_when_unneeded_queue()
+    stops those unit_is_unneeded() holds for (active, no pinning dependent that
+    is not inactive or failed), and each stop queues its own dependencies
+    (UNIT_ATOM_ADD_STOP_WHEN_UNNEEDED_QUEUE). A clean stop starts OnSuccess=.
+    """
+    stopped: list[str] = []
+    queue = list(started)
+    while queue:
+        unit = queue.pop(0)
+        found = states.unit(unit)
+        if found is None or not found.stop_when_unneeded or unit in stopped:
+            continue
+        if states.state(unit) != "active":
+            continue
+        if any(not states.is_inactive(p) for pin in PINS_STOP_WHEN_UNNEEDED
+               for p in states.related(unit, pin)):
+            continue
+        stopped.append(unit)
+        states = states.with_changes({unit: "inactive"}, {unit: "dead"})
+        queue.extend(d for prop in STOP_WHEN_UNNEEDED_QUEUE for d in states.related(unit, prop))
+    return states, stopped
+
+
 def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
                    seen: frozenset[str]) -> tuple[tuple[Step, ...], str] | None:
     """How the transaction's jobs start ``target`` through OnFailure=/OnSuccess= hooks.
@@ -403,6 +435,9 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
         elif job.type == JobType.STOP:
             active[unit], sub[unit] = "inactive", "dead"
     after = states.with_changes(active, sub)
+    after, unneeded = _stop_unneeded(after, [u for u, j in transaction.jobs.items()
+                                              if j.outcome == Outcome.STARTS])
+    ends.update(dict.fromkeys(unneeded, "success"))
     for unit, end in ends.items():
         if not end:
             continue
@@ -413,7 +448,9 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
             event = "fails" if end == "failure" else "exits successfully"
             second = start_transaction(after, hook)
             what = f"{unit} {event}, so systemd starts {prop}={hook}"
-            hop = (*transaction.jobs[unit].path, Step(hook, prop))
+            ran = transaction.jobs.get(unit)
+            hop = (*(ran.path if ran is not None else (Step(unit, "StopWhenUnneeded"),)),
+                   Step(hook, prop))
             if second.starts(target):
                 return (*hop, *second.jobs[target].path[1:]), what
             deeper = _through_hooks(after, second, target, seen | {hook})
