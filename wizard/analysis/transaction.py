@@ -206,6 +206,7 @@ class _Builder:
         self.dropped: list[DroppedJob] = []
         self.notes: list[str] = []
         self._first_paths: dict[tuple[str, JobType], tuple[Step, ...]] = {}
+        self.matters: set[int] = set()
 
     def all_jobs(self) -> Iterator[_Job]:
         for jobs in list(self.jobs.values()):
@@ -331,6 +332,81 @@ class _Builder:
                     self._delete(job, True)
                     again = True
                     break
+
+    def mark_matters(self) -> None:
+        # transaction_find_jobs_that_matter_to_anchor(): the anchor and every job
+        # reachable from it through links with the "matters" flag (Requires=,
+        # BindsTo=, Requisite=); Wants=/Upholds= pull-ins do not matter.
+        self.matters = set()
+        if self.anchor is None:
+            return
+        queue = [self.anchor]
+        self.matters.add(id(self.anchor))
+        while queue:
+            job = queue.pop()
+            for link in job.pulls:
+                if link.matters and id(link.object) not in self.matters:
+                    self.matters.add(id(link.object))
+                    queue.append(link.object)
+
+    def _ordered_after(self, unit: str) -> list[str]:
+        # UNIT_ATOM_AFTER between units that have a job here (After=, and Before= read
+        # from the other side, which a snapshot may list on one side only).
+        after = set(self.states.related(unit, "After"))
+        after |= {u for u in self.jobs if unit in self.states.related(u, "Before")}
+        return [u for u in self.jobs if u in after and u != unit]
+
+    def _cycle(self) -> list[str] | None:
+        # transaction_verify_order_one(): a depth-first sweep of the ordering graph;
+        # a cycle is the path from the unit seen again to the unit that reached it.
+        done: set[str] = set()
+
+        def sweep(unit: str, path: list[str]) -> list[str] | None:
+            if unit in path:
+                return path[path.index(unit):]
+            if unit in done:
+                return None
+            for other in self._ordered_after(unit):
+                found = sweep(other, [*path, unit])
+                if found is not None:
+                    return found
+            done.add(unit)
+            return None
+
+        for unit in list(self.jobs):
+            found = sweep(unit, [])
+            if found is not None:
+                return found
+        return None
+
+    def verify_order(self) -> str:
+        """Break ordering cycles as transaction_verify_order() does; "" or why it fails.
+
+        Walking the cycle back from where it was found, the first unit none of whose
+        jobs matters to the anchor loses its jobs (transaction_delete_unit(), with
+        what needed them) and the sweep starts again after a garbage collection;
+        when every unit of the cycle matters, the transaction fails ("Transaction
+        order is cyclic").
+        """
+        while True:
+            cycle = self._cycle()
+            if cycle is None:
+                return ""
+            victim = next((u for u in reversed(cycle)
+                           if not any(id(j) in self.matters for j in self.jobs.get(u, []))),
+                          None)
+            if victim is None:
+                return ("its jobs are ordered in a cycle (" + " -> ".join([*cycle, cycle[0]])
+                        + ") where every job matters to the anchor, so systemd refuses the "
+                        "transaction (Transaction order is cyclic)")
+            for job in list(self.jobs.get(victim, [])):
+                self.dropped.append(DroppedJob(
+                    victim, job.type,
+                    f"{victim}'s job was deleted to break the ordering cycle "
+                    f"{' -> '.join([*cycle, cycle[0]])}",
+                    self._first_paths.get((victim, job.type), ())))
+                self._delete(job, True)
+            self.collect_garbage(f"after {victim}'s job was deleted to break an ordering cycle")
 
     def merge(self) -> None:
         # transaction_merge_jobs(): start and verify-active of one unit merge into start.
@@ -531,11 +607,17 @@ def stop_transaction(states: UnitStates, unit: str) -> Transaction:
 
 def _finish(builder: _Builder, states: UnitStates, anchor: str, type_: JobType) -> Transaction:
     # transaction_activate(): drop redundant, collect garbage, merge, drop redundant again.
+    builder.mark_matters()
     before = len(builder.dropped)
     builder.drop_redundant()
     causes = ", ".join(sorted({d.unit for d in builder.dropped[before:]}))
     builder.collect_garbage(f"after the redundant jobs of {causes} were dropped" if causes
                             else "after the redundant jobs were dropped")
+    cyclic = builder.verify_order()
+    if cyclic:
+        return Transaction(anchor, type_, failed=f"the start is refused: {cyclic}",
+                           dropped=tuple(builder.dropped),
+                           notes=tuple(dict.fromkeys(builder.notes)))
     builder.merge()
     builder.drop_redundant()
     return Transaction(
