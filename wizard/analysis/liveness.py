@@ -495,8 +495,10 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
 
     ``kind`` is how it fires: ``socket``, ``path``, ``timer`` (it is that
     trigger), ``manual`` (``systemctl start`` of it), ``on-failure`` or
-    ``on-success`` (it is started by hand and then fails or succeeds, one
-    source per hook it names), ``upholds`` (one per unit it upholds).
+    ``on-success`` (it is started by hand and then fails or succeeds: one
+    source per hook it names, and the manual start of it, whose transaction
+    may start the target by a pull-in or by the hooks of other units it runs),
+    ``upholds`` (one per unit it upholds).
     """
     found = snapshot.unit(unit)
     name = found.name if found is not None else unit
@@ -506,7 +508,12 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
         prop, source_kind = hooks[kind]
         first = Source(name, SourceKind.MANUAL, starts=name)
         related = found.related(prop) if found is not None else ()
-        return tuple(Source(name, source_kind, starts=h, started_by=first) for h in related)
+        # The owner is fired by a start of its own (the differential runner's
+        # systemctl start --no-block): that transaction, with the hooks of every
+        # unit it runs, is the firing too, also when the owner's own job fails
+        # with "dependency" (which starts OnFailure= as well).
+        return (*(Source(name, source_kind, starts=h, started_by=first) for h in related),
+                first)
     if kind == "upholds":
         related = found.related("Upholds") if found is not None else ()
         return tuple(Source(name, SourceKind.UPHOLDS, starts=u) for u in related)
