@@ -173,6 +173,10 @@ REGRESSIONS = (
     # The on-failure owner's own job fails with "dependency" (Requisite= on the
     # stopped target): job_finish_and_invalidate() starts its OnFailure= all the same.
     ("d0769", "d0769-u2.service", "OnFailure"),
+    # u5 Requisite= u1 and Requires= the active u2, which Wants= u1: u2's redundant
+    # job goes, but u1's orphaned start job sits behind u5's verify-active job,
+    # garbage collection sees only the head, and the two merge into a start.
+    ("d0136", "d0136-u5.service", "Requisite"),
 )
 
 

@@ -320,11 +320,14 @@ class _Builder:
 
     def collect_garbage(self, cause: str) -> None:
         # transaction_collect_garbage(): a job nobody pulls in any more goes;
-        # jobs that pull each other in keep each other.
+        # jobs that pull each other in keep each other. HASHMAP_FOREACH(j, tr->jobs)
+        # sees only the head of each unit's job list, the job added last
+        # (transaction_add_one_job() LIST_PREPENDs): an orphaned start job behind a
+        # later verify-active job of its unit stays, and merges with it.
         again = True
         while again:
             again = False
-            for job in self.all_jobs():
+            for job in [jobs[-1] for jobs in list(self.jobs.values()) if jobs]:
                 if job is not self.anchor and not job.pulled_by:
                     self.dropped.append(DroppedJob(
                         job.unit, job.type, f"no job pulls {job.unit} in any more ({cause})",
