@@ -25,6 +25,7 @@ from wizard.analysis.transaction import (
     Step,
     Transaction,
     UnitStates,
+    run_fails,
     start_transaction,
 )
 from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
@@ -352,8 +353,6 @@ def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
                    facts=tuple(facts), transaction=transaction)
 
 
-# Commands whose exit status is known before they run: false(1) always fails.
-_ALWAYS_FAILS = ("false",)
 _HOOK_DEPTH = 4
 
 
@@ -378,11 +377,7 @@ def _run_ends(states: UnitStates, job: PlannedJob) -> str:
     service = found.service if found is not None else None
     if service is None or service.type != "oneshot" or service.remain_after_exit:
         return ""
-    starts = [c for c in service.exec_commands if c.setting == "ExecStart"]
-    if any(c.path.rpartition("/")[2] in _ALWAYS_FAILS and not c.ignore_failure
-           for c in starts):
-        return "failure"
-    return "success"
+    return "failure" if run_fails(states, job.unit) else "success"
 
 
 def _stop_unneeded(states: UnitStates, started: list[str]) -> tuple[UnitStates, list[str]]:

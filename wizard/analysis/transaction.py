@@ -492,6 +492,27 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
     return Outcome.STARTS, ""
 
 
+# Commands whose exit status is known before they run: false(1) always fails.
+ALWAYS_FAILS = ("false",)
+
+
+def run_fails(states: UnitStates, unit: str) -> bool:
+    """Whether a oneshot's run is known to fail: its ExecStart= is ``false``.
+
+    A Type=oneshot service's start job completes only when its command exits
+    (service.c: the job waits in SERVICE_START); a non-zero exit ends it in
+    service_enter_dead() with a failure result, the unit becomes failed and
+    the start job ends "failed". Any other command is taken to succeed: the
+    model cannot know what a script returns.
+    """
+    found = states.unit(unit)
+    service = found.service if found is not None else None
+    if service is None or service.type != "oneshot":
+        return False
+    return any(c.setting == "ExecStart" and c.path.rpartition("/")[2] in ALWAYS_FAILS
+               and not c.ignore_failure for c in service.exec_commands)
+
+
 # enum UnitType of src/basic/unit-def.h (v252), for the run queue's order.
 UNIT_TYPE_ORDER = ("service", "mount", "swap", "socket", "target", "device", "automount",
                    "timer", "path", "slice", "scope")
@@ -537,6 +558,10 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
     # reverse lists in a snapshot, while systemd links both once both are loaded.
     hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
                      Outcome.DEPENDENCY_FAILED)
+    # Failures that come only once a process has run (a oneshot whose command
+    # fails, and what they fail in turn) reach only jobs still waiting for them,
+    # i.e. ordered After= them: every unordered job was dispatched long before.
+    delayed: set[str] = set()
     changed = True
     while changed:
         changed = False
@@ -551,17 +576,21 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                     # PROPAGATE_INACTIVE_START_AS_FAILURE: a start that leaves the unit
                     # inactive (its condition failed) fails Requisite= too; BindsTo=
                     # fails in unit_start()'s unit_verify_deps().
-                    if failed.outcome not in hard_failures and not (
+                    # A oneshot whose command fails ends its start job "failed".
+                    exec_failed = failed.outcome == Outcome.STARTS and failed.type == \
+                        JobType.START and run_fails(states, failed_unit)
+                    if failed.outcome not in hard_failures and not exec_failed and not (
                             failed.outcome == Outcome.CONDITION_FAILED
                             and written in ("Requisite", "BindsTo")):
                         continue
                     ordered = failed_unit in states.related(other, "After") or \
                         other in states.related(failed_unit, "Before")
-                    if not ordered and not _runs_first(failed_unit, other):
+                    late = exec_failed or failed_unit in delayed
+                    if not ordered and (late or not _runs_first(failed_unit, other)):
                         builder.notes.append(
                             f"{other} has {written}={failed_unit} without After=; its job "
-                            f"runs before {failed_unit}'s (systemd's run queue order) and is "
-                            "not failed by it")
+                            f"runs before {failed_unit}'s fails (systemd's run queue order) "
+                            "and is not failed by it")
                         continue
                     order = (f"After={failed_unit}" if ordered else
                              f"no After=, but {failed_unit}'s job runs first in systemd's run "
@@ -570,6 +599,8 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                         other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
                         f"{other} has {written}={failed_unit} ({order}), and "
                         f"{failed_unit} did not become active")
+                    if late:
+                        delayed.add(other)
                     changed = True
                     break
                 if planned[other].outcome != Outcome.STARTS:
