@@ -1,0 +1,114 @@
+"""The article's playbook and its undo, run by ansible-playbook over real ssh into labs.
+
+Each lab is reached only through the client namespace of tests/ssh_lab.py, with
+the inventory variables from ``SshLab.ansible_host_vars()``. The plan is made
+on the lab (``plan --lab``), so its fingerprints are the lab's own unit files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.lab_helpers import connect_tcp, is_active, unit_states, wait_until
+from tests.ssh_lab import SshLab, SshNetwork
+
+pytestmark = pytest.mark.lab
+
+DAEMON = "widget-daemon.service"
+UNITS = ("widget-daemon.service", "widget-daemon.socket", "widget-reconcile.timer")
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+def make_plan(remote: SshLab, tmp_path: Path, *options: str) -> tuple[Path, Path]:
+    playbook = tmp_path / "keep-down.yml"
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", "plan", "--lab", remote.lab.name, "--format",
+         "ansible", "--output", str(playbook), *options, DAEMON],
+        capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return playbook, tmp_path / "keep-down.undo.yml"
+
+
+def inventory(tmp_path: Path, *remotes: SshLab) -> Path:
+    hosts = {f"lab{i}": {**r.ansible_host_vars(), "ansible_python_interpreter": "/usr/bin/python3"}
+             for i, r in enumerate(remotes)}
+    path = tmp_path / "inventory.yml"
+    path.write_text(json.dumps({"all": {"hosts": hosts}}))  # JSON is YAML
+    return path
+
+
+def play(remote: SshLab, hosts: Path, playbook: Path,
+         *options: str) -> tuple[int, str, dict[str, dict[str, int]]]:
+    """ansible-playbook in the client namespace: exit status, output, each host's recap."""
+    done = remote.run(["env", "LC_ALL=C.UTF-8", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0",
+                       f"ANSIBLE_LOCAL_TEMP={hosts.parent / 'ansible-tmp'}",
+                       ANSIBLE_PLAYBOOK, "-i", str(hosts), *options, str(playbook)],
+                      timeout=300)
+    recap = {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+             for m in re.finditer(r"^(\S+)\s+: (ok=.*)$", done.stdout, re.MULTILINE)}
+    return done.returncode, done.stdout + done.stderr, recap
+
+
+@pytest.mark.parametrize("options", [(), ("--persistent",)], ids=["default", "persistent"])
+def test_the_playbook_keeps_the_unit_down_and_its_undo_restores_every_state(
+        ssh_network: SshNetwork, tmp_path: Path, options: tuple[str, ...]):
+    remote = ssh_network.boot("article")
+    lab = remote.lab
+    before = unit_states(lab, *UNITS)
+    assert before[DAEMON] == ("enabled", "active"), before
+    playbook, undo = make_plan(remote, tmp_path, *options)
+    hosts = inventory(tmp_path, remote)
+
+    code, output, recap = play(remote, hosts, playbook, "--check")
+    assert code == 0, output
+    assert recap["lab0"]["failed"] == 0 and recap["lab0"]["changed"] > 0, output
+    assert unit_states(lab, *UNITS) == before
+
+    code, output, recap = play(remote, hosts, playbook)
+    assert code == 0, output
+    assert recap["lab0"]["changed"] > 0, output
+    # Two timer periods (5 s) and a client on the socket every half second.
+    deadline = time.monotonic() + 12
+    while time.monotonic() < deadline:
+        connect_tcp(lab, 8080)
+        assert not is_active(lab, DAEMON)
+        time.sleep(0.5)
+    if options:
+        assert unit_states(lab, "widget-daemon.socket", "widget-reconcile.timer") == {
+            "widget-daemon.socket": ("disabled", "inactive"),
+            "widget-reconcile.timer": ("disabled", "inactive")}
+
+    code, output, recap = play(remote, hosts, playbook)
+    assert code == 0, output
+    assert recap["lab0"]["changed"] == 0, output
+
+    code, output, recap = play(remote, hosts, undo)
+    assert code == 0, output
+    assert wait_until(lambda: unit_states(lab, *UNITS) == before, timeout=10), \
+        (unit_states(lab, *UNITS), before)
+
+
+def test_a_host_whose_unit_files_changed_is_refused_alone(
+        ssh_network: SshNetwork, tmp_path: Path):
+    planned, changed = ssh_network.boot("article"), ssh_network.boot("article")
+    playbook, _undo = make_plan(planned, tmp_path)
+    # The same scenario: the same unit files, so the same fingerprints, until one is edited.
+    changed.lab.exec(["sh", "-c", "echo '# edited' >> /etc/systemd/system/widget-daemon.socket"],
+                     check=True)
+    before = unit_states(changed.lab, *UNITS)
+
+    code, output, recap = play(planned, inventory(tmp_path, planned, changed), playbook)
+
+    assert code != 0, output
+    assert recap["lab1"]["failed"] == 1 and recap["lab1"]["changed"] == 0, output
+    assert "/etc/systemd/system/widget-daemon.socket has changed (or is gone)" in output
+    assert unit_states(changed.lab, *UNITS) == before
+    assert recap["lab0"]["failed"] == 0 and recap["lab0"]["changed"] > 0, output
+    assert not any(is_active(planned.lab, u) for u in UNITS)
