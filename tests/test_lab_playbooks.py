@@ -47,7 +47,8 @@ def inventory(tmp_path: Path, *remotes: SshLab) -> Path:
 def play(remote: SshLab, hosts: Path, playbook: Path,
          *options: str) -> tuple[int, str, dict[str, dict[str, int]]]:
     """ansible-playbook in the client namespace: exit status, output, each host's recap."""
-    done = remote.run(["env", "LC_ALL=C.UTF-8", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0",
+    done = remote.run(["env", "LC_ALL=C.UTF-8", "ANSIBLE_NOCOLOR=1",
+                       "ANSIBLE_RETRY_FILES_ENABLED=0",
                        f"ANSIBLE_LOCAL_TEMP={hosts.parent / 'ansible-tmp'}",
                        ANSIBLE_PLAYBOOK, "-i", str(hosts), *options, str(playbook)],
                       timeout=300)
@@ -68,7 +69,8 @@ def test_the_playbook_keeps_the_unit_down_and_its_undo_restores_every_state(
 
     code, output, recap = play(remote, hosts, playbook, "--check")
     assert code == 0, output
-    assert recap["lab0"]["failed"] == 0 and recap["lab0"]["changed"] > 0, output
+    assert recap["lab0"]["failed"] == 0, output
+    assert recap["lab0"]["changed"] > 0, output
     assert unit_states(lab, *UNITS) == before
 
     code, output, recap = play(remote, hosts, playbook)
@@ -107,8 +109,10 @@ def test_a_host_whose_unit_files_changed_is_refused_alone(
     code, output, recap = play(planned, inventory(tmp_path, planned, changed), playbook)
 
     assert code != 0, output
-    assert recap["lab1"]["failed"] == 1 and recap["lab1"]["changed"] == 0, output
+    assert recap["lab1"]["failed"] == 1, output
+    assert recap["lab1"]["changed"] == 0, output
     assert "/etc/systemd/system/widget-daemon.socket has changed (or is gone)" in output
     assert unit_states(changed.lab, *UNITS) == before
-    assert recap["lab0"]["failed"] == 0 and recap["lab0"]["changed"] > 0, output
+    assert recap["lab0"]["failed"] == 0, output
+    assert recap["lab0"]["changed"] > 0, output
     assert not any(is_active(planned.lab, u) for u in UNITS)
