@@ -7,6 +7,7 @@ on the lab (``plan --lab``), so its fingerprints are the lab's own unit files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -18,6 +19,13 @@ import pytest
 
 from tests.lab_helpers import connect_tcp, is_active, unit_states, wait_until
 from tests.ssh_lab import SshLab, SshNetwork
+from wizard.output.render import render_outputs
+from wizard.plan.assembly import assemble_plan
+from wizard.plan.build import default_choices
+from wizard.plan.options import Method
+from wizard.system.access import file_reader
+from wizard.system.neighbourhood import diagnose_unit
+from wizard.system.systemd import systemd_client
 
 pytestmark = pytest.mark.lab
 
@@ -33,6 +41,21 @@ def make_plan(remote: SshLab, tmp_path: Path, *options: str) -> tuple[Path, Path
          "ansible", "--output", str(playbook), *options, DAEMON],
         capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+    return playbook, tmp_path / "keep-down.undo.yml"
+
+
+def plan_with_method(remote: SshLab, tmp_path: Path, method: Method) -> tuple[Path, Path]:
+    """The plan the wizard writes when the operator picks ``method`` for every source."""
+    connection = remote.lab.connection
+    with systemd_client(connection) as client:
+        snapshot, diagnosis = diagnose_unit(client, DAEMON)
+    choices = default_choices(diagnosis, snapshot, False)
+    choices = dataclasses.replace(choices, methods=dict.fromkeys(choices.methods, method))
+    plan, _notes = assemble_plan(diagnosis, snapshot, choices, "ansible",
+                                 file_reader(connection))
+    playbook = tmp_path / "keep-down.yml"
+    for path, rendered in render_outputs(plan, "ansible", playbook).items():
+        path.write_text(rendered.text)
     return playbook, tmp_path / "keep-down.undo.yml"
 
 
@@ -57,14 +80,20 @@ def play(remote: SshLab, hosts: Path, playbook: Path,
     return done.returncode, done.stdout + done.stderr, recap
 
 
-@pytest.mark.parametrize("options", [(), ("--persistent",)], ids=["default", "persistent"])
+# What `plan` writes (stop; --persistent: stop and disable), and the drop-in hold the
+# wizard offers (what mask and mask-runtime become for the article's /etc unit files).
+@pytest.mark.parametrize("choice", ["default", "persistent", Method.DROP_IN])
 def test_the_playbook_keeps_the_unit_down_and_its_undo_restores_every_state(
-        ssh_network: SshNetwork, tmp_path: Path, options: tuple[str, ...]):
+        ssh_network: SshNetwork, tmp_path: Path, choice: str):
     remote = ssh_network.boot("article")
     lab = remote.lab
     before = unit_states(lab, *UNITS)
     assert before[DAEMON] == ("enabled", "active"), before
-    playbook, undo = make_plan(remote, tmp_path, *options)
+    if isinstance(choice, Method):
+        playbook, undo = plan_with_method(remote, tmp_path, choice)
+    else:
+        playbook, undo = make_plan(remote, tmp_path,
+                                   *(["--persistent"] if choice == "persistent" else []))
     hosts = inventory(tmp_path, remote)
 
     code, output, recap = play(remote, hosts, playbook, "--check")
@@ -82,7 +111,7 @@ def test_the_playbook_keeps_the_unit_down_and_its_undo_restores_every_state(
         connect_tcp(lab, 8080)
         assert not is_active(lab, DAEMON)
         time.sleep(0.5)
-    if options:
+    if choice == "persistent":
         assert unit_states(lab, "widget-daemon.socket", "widget-reconcile.timer") == {
             "widget-daemon.socket": ("disabled", "inactive"),
             "widget-reconcile.timer": ("disabled", "inactive")}
