@@ -71,7 +71,7 @@ def play(remote: SshLab, hosts: Path, playbook: Path,
          *options: str) -> tuple[int, str, dict[str, dict[str, int]]]:
     """ansible-playbook in the client namespace: exit status, output, each host's recap."""
     done = remote.run(["env", "LC_ALL=C.UTF-8", "ANSIBLE_NOCOLOR=1",
-                       "ANSIBLE_RETRY_FILES_ENABLED=0",
+                       "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_PIPELINING=1",
                        f"ANSIBLE_LOCAL_TEMP={hosts.parent / 'ansible-tmp'}",
                        ANSIBLE_PLAYBOOK, "-i", str(hosts), *options, str(playbook)],
                       timeout=300)
