@@ -44,13 +44,20 @@ def make_plan(remote: SshLab, tmp_path: Path, *options: str) -> tuple[Path, Path
     return playbook, tmp_path / "keep-down.undo.yml"
 
 
-def plan_with_method(remote: SshLab, tmp_path: Path, method: Method) -> tuple[Path, Path]:
-    """The plan the wizard writes when the operator picks ``method`` for every source."""
+def plan_with_method(remote: SshLab, tmp_path: Path, method: Method,
+                     cron_line: str = "") -> tuple[Path, Path]:
+    """The plan the wizard writes when the operator picks ``method`` for every source
+    (or, given a cron line's source, the default methods and ``method`` for that line)."""
     connection = remote.lab.connection
     with systemd_client(connection) as client:
         snapshot, diagnosis = diagnose_unit(client, DAEMON)
     choices = default_choices(diagnosis, snapshot, False)
-    choices = dataclasses.replace(choices, methods=dict.fromkeys(choices.methods, method))
+    if cron_line:
+        assert cron_line in {f.source for f in diagnosis.findings}, diagnosis.findings
+        choices = dataclasses.replace(choices, sources=(*choices.sources, cron_line),
+                                      methods={**choices.methods, cron_line: method})
+    else:
+        choices = dataclasses.replace(choices, methods=dict.fromkeys(choices.methods, method))
     plan, _notes = assemble_plan(diagnosis, snapshot, choices, "ansible",
                                  file_reader(connection))
     playbook = tmp_path / "keep-down.yml"
@@ -145,3 +152,36 @@ def test_a_host_whose_unit_files_changed_is_refused_alone(
     assert recap["lab0"]["failed"] == 0, output
     assert recap["lab0"]["changed"] > 0, output
     assert not any(is_active(planned.lab, u) for u in UNITS)
+
+
+def test_a_commented_out_cron_line_is_accepted_on_a_second_run_and_put_back(
+        ssh_network: SshNetwork, tmp_path: Path):
+    remote = ssh_network.boot("article")
+    lab = remote.lab
+    line = "*/1 * * * * root /usr/bin/systemctl start widget-daemon.service\n"
+    lab.exec(["sh", "-c", "mkdir -p /etc/cron.d && cat > /etc/cron.d/widget-kick"],
+             check=True, input_text=line)
+    before = unit_states(lab, *UNITS)
+    playbook, undo = plan_with_method(remote, tmp_path, Method.COMMENT_OUT,
+                                      cron_line="/etc/cron.d/widget-kick:1")
+    hosts = inventory(tmp_path, remote)
+
+    def crontab() -> str:
+        return lab.exec(["cat", "/etc/cron.d/widget-kick"], check=True).stdout
+
+    code, output, _recap = play(remote, hosts, playbook, "--check")
+    assert code == 0, output
+    assert crontab() == line
+    code, output, _recap = play(remote, hosts, playbook)
+    assert code == 0, output
+    assert crontab() == f"#staydown# {line}"
+    assert not is_active(lab, DAEMON)
+    # The crontab no longer matches its fingerprint: the plan's own edit, so accepted.
+    code, output, recap = play(remote, hosts, playbook)
+    assert code == 0, output
+    assert recap["lab0"]["changed"] == 0, output
+
+    code, output, _recap = play(remote, hosts, undo)
+    assert code == 0, output
+    assert crontab() == line
+    assert wait_until(lambda: unit_states(lab, *UNITS) == before, timeout=10)
