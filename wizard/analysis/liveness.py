@@ -12,12 +12,20 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wizard.analysis.stop_model import StopOutcome, after_stop
+from wizard.analysis.stop_model import (
+    PINS_STOP_WHEN_UNNEEDED,
+    STOP_WHEN_UNNEEDED_QUEUE,
+    StopOutcome,
+    after_stop,
+)
 from wizard.analysis.transaction import (
+    JobType,
     Outcome,
+    PlannedJob,
     Step,
     Transaction,
     UnitStates,
+    run_fails,
     start_transaction,
 )
 from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
@@ -332,9 +340,118 @@ def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
             chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
         return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
                        immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
+    hooked = _through_hooks(states, transaction, unit, frozenset())
+    if hooked is not None:
+        chain = hooked[0]
+        if before:
+            chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
+        return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
+                       immediate=firing.immediate, facts=(*facts, hooked[1]),
+                       transaction=transaction)
     dormant, wakes = _dormant_from_transaction(transaction, unit, states)
     return Verdict(unit, source, False, anchor=firing.anchor, dormant=dormant, wakes=wakes,
                    facts=tuple(facts), transaction=transaction)
+
+
+_HOOK_DEPTH = 4
+
+
+def _run_ends(states: UnitStates, job: PlannedJob) -> str:
+    """How a kept start job's unit ends once its job has run: "failure", "success" or "".
+
+    A oneshot without RemainAfterExit= goes activating -> inactive when its
+    command exits 0 and -> failed otherwise (service.c service_enter_dead());
+    unit.c unit_notify() starts OnSuccess= on the first and OnFailure= on the
+    second. Other units stay up (""). A start job failed by a dependency
+    starts OnFailure= too (job.c job_finish_and_invalidate(), JOB_DEPENDENCY).
+    The exit status is known only for a command that always fails (false);
+    any other oneshot is taken to succeed.
+    """
+    if job.type != JobType.START:
+        return ""
+    if job.outcome == Outcome.DEPENDENCY_FAILED:
+        return "failure"
+    if job.outcome != Outcome.STARTS:
+        return ""
+    found = states.unit(job.unit)
+    service = found.service if found is not None else None
+    if service is None or service.type != "oneshot" or service.remain_after_exit:
+        return ""
+    return "failure" if run_fails(states, job.unit) else "success"
+
+
+def _stop_unneeded(states: UnitStates, started: list[str]) -> tuple[UnitStates, list[str]]:
+    """The StopWhenUnneeded= units systemd stops right after a transaction ran.
+
+    unit.c unit_notify() submits every unit that becomes active to the
+    stop-when-unneeded queue; manager.c manager_dispatch_stop_when_unneeded_queue()
+    stops those unit_is_unneeded() holds for (active, no pinning dependent that
+    is not inactive or failed), and each stop queues its own dependencies
+    (UNIT_ATOM_ADD_STOP_WHEN_UNNEEDED_QUEUE). A clean stop starts OnSuccess=.
+    """
+    stopped: list[str] = []
+    queue = list(started)
+    while queue:
+        unit = queue.pop(0)
+        found = states.unit(unit)
+        if found is None or not found.stop_when_unneeded or unit in stopped:
+            continue
+        if states.state(unit) != "active":
+            continue
+        if any(not states.is_inactive(p) for pin in PINS_STOP_WHEN_UNNEEDED
+               for p in states.related(unit, pin)):
+            continue
+        stopped.append(unit)
+        states = states.with_changes({unit: "inactive"}, {unit: "dead"})
+        queue.extend(d for prop in STOP_WHEN_UNNEEDED_QUEUE for d in states.related(unit, prop))
+    return states, stopped
+
+
+def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
+                   seen: frozenset[str]) -> tuple[tuple[Step, ...], str] | None:
+    """How the transaction's jobs start ``target`` through OnFailure=/OnSuccess= hooks.
+
+    Once the jobs have run, their units that fail or exit start their hooks;
+    the answer is the chain and what happened, or None.
+    Each hook is its own transaction (unit_start_on_failure() calls
+    manager_add_job() with OnFailureJobMode=, replace by default), asked in the
+    states the first transaction leaves behind.
+    """
+    if len(seen) >= _HOOK_DEPTH:
+        return None
+    ends = {u: _run_ends(states, j) for u, j in transaction.jobs.items()}
+    active: dict[str, str] = {}
+    sub: dict[str, str] = {}
+    for unit, job in transaction.jobs.items():
+        if job.type == JobType.START and job.outcome == Outcome.STARTS:
+            end = ends[unit]
+            active[unit] = {"failure": "failed", "success": "inactive"}.get(end, "active")
+            sub[unit] = {"failure": "failed", "success": "dead"}.get(end, "running")
+        elif job.type == JobType.STOP:
+            active[unit], sub[unit] = "inactive", "dead"
+    after = states.with_changes(active, sub)
+    after, unneeded = _stop_unneeded(after, [u for u, j in transaction.jobs.items()
+                                              if j.outcome == Outcome.STARTS])
+    ends.update(dict.fromkeys(unneeded, "success"))
+    for unit, end in ends.items():
+        if not end:
+            continue
+        prop = "OnFailure" if end == "failure" else "OnSuccess"
+        for hook in states.related(unit, prop):
+            if hook in seen:
+                continue
+            event = "fails" if end == "failure" else "exits successfully"
+            second = start_transaction(after, hook)
+            what = f"{unit} {event}, so systemd starts {prop}={hook}"
+            ran = transaction.jobs.get(unit)
+            hop = (*(ran.path if ran is not None else (Step(unit, "StopWhenUnneeded"),)),
+                   Step(hook, prop))
+            if second.starts(target):
+                return (*hop, *second.jobs[target].path[1:]), what
+            deeper = _through_hooks(after, second, target, seen | {hook})
+            if deeper is not None:
+                return (*hop, *deeper[0][1:]), f"{what}; {deeper[1]}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -373,8 +490,10 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
 
     ``kind`` is how it fires: ``socket``, ``path``, ``timer`` (it is that
     trigger), ``manual`` (``systemctl start`` of it), ``on-failure`` or
-    ``on-success`` (it is started by hand and then fails or succeeds, one
-    source per hook it names), ``upholds`` (one per unit it upholds).
+    ``on-success`` (it is started by hand and then fails or succeeds: one
+    source per hook it names, and the manual start of it, whose transaction
+    may start the target by a pull-in or by the hooks of other units it runs),
+    ``upholds`` (one per unit it upholds).
     """
     found = snapshot.unit(unit)
     name = found.name if found is not None else unit
@@ -384,7 +503,12 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
         prop, source_kind = hooks[kind]
         first = Source(name, SourceKind.MANUAL, starts=name)
         related = found.related(prop) if found is not None else ()
-        return tuple(Source(name, source_kind, starts=h, started_by=first) for h in related)
+        # The owner is fired by a start of its own (the differential runner's
+        # systemctl start --no-block): that transaction, with the hooks of every
+        # unit it runs, is the firing too, also when the owner's own job fails
+        # with "dependency" (which starts OnFailure= as well).
+        return (*(Source(name, source_kind, starts=h, started_by=first) for h in related),
+                first)
     if kind == "upholds":
         related = found.related("Upholds") if found is not None else ()
         return tuple(Source(name, SourceKind.UPHOLDS, starts=u) for u in related)

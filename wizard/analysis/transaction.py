@@ -206,6 +206,7 @@ class _Builder:
         self.dropped: list[DroppedJob] = []
         self.notes: list[str] = []
         self._first_paths: dict[tuple[str, JobType], tuple[Step, ...]] = {}
+        self.matters: set[int] = set()
 
     def all_jobs(self) -> Iterator[_Job]:
         for jobs in list(self.jobs.values()):
@@ -319,11 +320,14 @@ class _Builder:
 
     def collect_garbage(self, cause: str) -> None:
         # transaction_collect_garbage(): a job nobody pulls in any more goes;
-        # jobs that pull each other in keep each other.
+        # jobs that pull each other in keep each other. HASHMAP_FOREACH(j, tr->jobs)
+        # sees only the head of each unit's job list, the job added last
+        # (transaction_add_one_job() LIST_PREPENDs): an orphaned start job behind a
+        # later verify-active job of its unit stays, and merges with it.
         again = True
         while again:
             again = False
-            for job in self.all_jobs():
+            for job in [jobs[-1] for jobs in list(self.jobs.values()) if jobs]:
                 if job is not self.anchor and not job.pulled_by:
                     self.dropped.append(DroppedJob(
                         job.unit, job.type, f"no job pulls {job.unit} in any more ({cause})",
@@ -331,6 +335,81 @@ class _Builder:
                     self._delete(job, True)
                     again = True
                     break
+
+    def mark_matters(self) -> None:
+        # transaction_find_jobs_that_matter_to_anchor(): the anchor and every job
+        # reachable from it through links with the "matters" flag (Requires=,
+        # BindsTo=, Requisite=); Wants=/Upholds= pull-ins do not matter.
+        self.matters = set()
+        if self.anchor is None:
+            return
+        queue = [self.anchor]
+        self.matters.add(id(self.anchor))
+        while queue:
+            job = queue.pop()
+            for link in job.pulls:
+                if link.matters and id(link.object) not in self.matters:
+                    self.matters.add(id(link.object))
+                    queue.append(link.object)
+
+    def _ordered_after(self, unit: str) -> list[str]:
+        # UNIT_ATOM_AFTER between units that have a job here (After=, and Before= read
+        # from the other side, which a snapshot may list on one side only).
+        after = set(self.states.related(unit, "After"))
+        after |= {u for u in self.jobs if unit in self.states.related(u, "Before")}
+        return [u for u in self.jobs if u in after and u != unit]
+
+    def _cycle(self) -> list[str] | None:
+        # transaction_verify_order_one(): a depth-first sweep of the ordering graph;
+        # a cycle is the path from the unit seen again to the unit that reached it.
+        done: set[str] = set()
+
+        def sweep(unit: str, path: list[str]) -> list[str] | None:
+            if unit in path:
+                return path[path.index(unit):]
+            if unit in done:
+                return None
+            for other in self._ordered_after(unit):
+                found = sweep(other, [*path, unit])
+                if found is not None:
+                    return found
+            done.add(unit)
+            return None
+
+        for unit in list(self.jobs):
+            found = sweep(unit, [])
+            if found is not None:
+                return found
+        return None
+
+    def verify_order(self) -> str:
+        """Break ordering cycles as transaction_verify_order() does; "" or why it fails.
+
+        Walking the cycle back from where it was found, the first unit none of whose
+        jobs matters to the anchor loses its jobs (transaction_delete_unit(), with
+        what needed them) and the sweep starts again after a garbage collection;
+        when every unit of the cycle matters, the transaction fails ("Transaction
+        order is cyclic").
+        """
+        while True:
+            cycle = self._cycle()
+            if cycle is None:
+                return ""
+            victim = next((u for u in reversed(cycle)
+                           if not any(id(j) in self.matters for j in self.jobs.get(u, []))),
+                          None)
+            if victim is None:
+                return ("its jobs are ordered in a cycle (" + " -> ".join([*cycle, cycle[0]])
+                        + ") where every job matters to the anchor, so systemd refuses the "
+                        "transaction (Transaction order is cyclic)")
+            for job in list(self.jobs.get(victim, [])):
+                self.dropped.append(DroppedJob(
+                    victim, job.type,
+                    f"{victim}'s job was deleted to break the ordering cycle "
+                    f"{' -> '.join([*cycle, cycle[0]])}",
+                    self._first_paths.get((victim, job.type), ())))
+                self._delete(job, True)
+            self.collect_garbage(f"after {victim}'s job was deleted to break an ordering cycle")
 
     def merge(self) -> None:
         # transaction_merge_jobs(): start and verify-active of one unit merge into start.
@@ -413,6 +492,27 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
     return Outcome.STARTS, ""
 
 
+# Commands whose exit status is known before they run: false(1) always fails.
+ALWAYS_FAILS = ("false",)
+
+
+def run_fails(states: UnitStates, unit: str) -> bool:
+    """Whether a oneshot's run is known to fail: its ExecStart= is ``false``.
+
+    A Type=oneshot service's start job completes only when its command exits
+    (service.c: the job waits in SERVICE_START); a non-zero exit ends it in
+    service_enter_dead() with a failure result, the unit becomes failed and
+    the start job ends "failed". Any other command is taken to succeed: the
+    model cannot know what a script returns.
+    """
+    found = states.unit(unit)
+    service = found.service if found is not None else None
+    if service is None or service.type != "oneshot":
+        return False
+    return any(c.setting == "ExecStart" and c.path.rpartition("/")[2] in ALWAYS_FAILS
+               and not c.ignore_failure for c in service.exec_commands)
+
+
 # enum UnitType of src/basic/unit-def.h (v252), for the run queue's order.
 UNIT_TYPE_ORDER = ("service", "mount", "swap", "socket", "target", "device", "automount",
                    "timer", "path", "slice", "scope")
@@ -458,6 +558,10 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
     # reverse lists in a snapshot, while systemd links both once both are loaded.
     hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
                      Outcome.DEPENDENCY_FAILED)
+    # Failures that come only once a process has run (a oneshot whose command
+    # fails, and what they fail in turn) reach only jobs still waiting for them,
+    # i.e. ordered After= them: every unordered job was dispatched long before.
+    delayed: set[str] = set()
     changed = True
     while changed:
         changed = False
@@ -472,17 +576,21 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                     # PROPAGATE_INACTIVE_START_AS_FAILURE: a start that leaves the unit
                     # inactive (its condition failed) fails Requisite= too; BindsTo=
                     # fails in unit_start()'s unit_verify_deps().
-                    if failed.outcome not in hard_failures and not (
+                    # A oneshot whose command fails ends its start job "failed".
+                    exec_failed = failed.outcome == Outcome.STARTS and failed.type == \
+                        JobType.START and run_fails(states, failed_unit)
+                    if failed.outcome not in hard_failures and not exec_failed and not (
                             failed.outcome == Outcome.CONDITION_FAILED
                             and written in ("Requisite", "BindsTo")):
                         continue
                     ordered = failed_unit in states.related(other, "After") or \
                         other in states.related(failed_unit, "Before")
-                    if not ordered and not _runs_first(failed_unit, other):
+                    late = exec_failed or failed_unit in delayed
+                    if not ordered and (late or not _runs_first(failed_unit, other)):
                         builder.notes.append(
                             f"{other} has {written}={failed_unit} without After=; its job "
-                            f"runs before {failed_unit}'s (systemd's run queue order) and is "
-                            "not failed by it")
+                            f"runs before {failed_unit}'s fails (systemd's run queue order) "
+                            "and is not failed by it")
                         continue
                     order = (f"After={failed_unit}" if ordered else
                              f"no After=, but {failed_unit}'s job runs first in systemd's run "
@@ -491,6 +599,8 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                         other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
                         f"{other} has {written}={failed_unit} ({order}), and "
                         f"{failed_unit} did not become active")
+                    if late:
+                        delayed.add(other)
                     changed = True
                     break
                 if planned[other].outcome != Outcome.STARTS:
@@ -531,11 +641,17 @@ def stop_transaction(states: UnitStates, unit: str) -> Transaction:
 
 def _finish(builder: _Builder, states: UnitStates, anchor: str, type_: JobType) -> Transaction:
     # transaction_activate(): drop redundant, collect garbage, merge, drop redundant again.
+    builder.mark_matters()
     before = len(builder.dropped)
     builder.drop_redundant()
     causes = ", ".join(sorted({d.unit for d in builder.dropped[before:]}))
     builder.collect_garbage(f"after the redundant jobs of {causes} were dropped" if causes
                             else "after the redundant jobs were dropped")
+    cyclic = builder.verify_order()
+    if cyclic:
+        return Transaction(anchor, type_, failed=f"the start is refused: {cyclic}",
+                           dropped=tuple(builder.dropped),
+                           notes=tuple(dict.fromkeys(builder.notes)))
     builder.merge()
     builder.drop_redundant()
     return Transaction(

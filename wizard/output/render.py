@@ -113,6 +113,64 @@ def regex_escape(value: object) -> str:
     return re.escape(str(value))
 
 
+_TRIGGERS = (".socket", ".path", ".automount")
+_MOUNTS = (".slice", ".mount", ".swap")
+_LAST = (".timer", ".target")
+_NOT_STARTABLE = (".scope", ".device")
+
+
+def _start_rank(unit: str) -> int:
+    # The order undo.sh.j2's restore_active follows: systemd refuses to start a
+    # socket whose service already runs (socket.c, socket_start: "Socket service
+    # %s already active, refusing."), and an automount whose mount is mounted;
+    # timers and targets last, once what they start is in place.
+    if unit.endswith(_TRIGGERS):
+        return 0
+    if unit.endswith(_MOUNTS):
+        return 1
+    if unit.endswith(_LAST):
+        return 3
+    return 2
+
+
+@dataclass(frozen=True)
+class UndoStart:
+    """A unit the undo playbook starts again, and why."""
+
+    unit: str
+    why: str
+
+
+def undo_starts(plan: Plan) -> list[UndoStart]:
+    """What the undo playbook starts, in the order systemd accepts the starts.
+
+    The units the plan stopped that were running when it was made, then the
+    units predicted to go down with a stop; each once, triggers before what
+    they trigger, timers and targets last.
+    """
+    starts: list[UndoStart] = []
+    seen: set[str] = set()
+    for action in plan.actions:
+        if action.kind != ActionKind.STOP:
+            continue
+        before = plan.fingerprint(action.unit)
+        if before and before.active_state in ("active", "activating", "reloading") \
+                and action.unit not in seen:
+            seen.add(action.unit)
+            starts.append(UndoStart(action.unit, "it was running when the plan was made"))
+    for action in plan.actions:
+        if action.kind != ActionKind.STOP:
+            continue
+        for effect in action.side_effects:
+            if effect.effect.value == "stops" and effect.unit not in seen \
+                    and not effect.unit.endswith(_NOT_STARTABLE):
+                seen.add(effect.unit)
+                starts.append(UndoStart(
+                    effect.unit, f"predicted side effect of stopping {action.unit}"))
+    # sorted() is stable: within a rank the plan's order stays.
+    return sorted(starts, key=lambda s: _start_rank(s.unit))
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One output file's text and the mode it is written with."""
@@ -179,7 +237,8 @@ def render_outputs(
             output: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
                                      undo=False, other=Quoted(str(undo)))),
             undo: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
-                                   undo=True, other=Quoted(str(output)))),
+                                   undo=True, other=Quoted(str(output)),
+                                   starts=undo_starts(plan))),
         }
     if output_format == "dropin":
         # A directory: the drop-ins laid out by unit, and the script that installs them.
