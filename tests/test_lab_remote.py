@@ -225,9 +225,13 @@ def test_run_readonly_runs_the_command_where_the_connection_points(ssh_network: 
         "out = run_readonly(c, ['systemctl', 'is-active', 'widget-daemon.socket'])\n"
         "print(out.returncode, out.text.strip())\n"
         "print(run_readonly(c, ['cat', '/etc/machine-id']).text.strip())\n"
+        "from wizard.system.manual_run import run_read_only\n"
+        "shown = run_read_only(c, ('systemctl', 'is-active', 'widget-daemon.socket'))\n"
+        "print(shown.status, shown.output.strip(), shown.not_run or '-')\n"
     )
     done = remote.run([sys.executable, "-c", program])
-    assert done.stdout.splitlines() == ["0 active", machine_id], done.stderr
+    # The wizard's manual commands (manual_run) go over the same ssh connection.
+    assert done.stdout.splitlines() == ["0 active", machine_id, "0 active -"], done.stderr
     # A lab (a container's root): inside it, not on this machine.
     assert run_readonly(remote.lab.connection, ["cat", "/etc/machine-id"]).text.strip() \
         == machine_id

@@ -4,9 +4,8 @@ The one place that turns an argument list into a process for the wizard's
 "show me the manual commands": the connection's flags are added here
 (``--user``, ``--machine=NAME``), a lab's commands run inside its namespaces
 with nsenter, and nothing is ever handed to a shell. Only read-only commands
-pass: anything else is a programming error. Over ``--host`` the commands
-must run over the ssh connection itself, which this module cannot reach yet;
-it says so instead of running them here, on the wrong machine.
+pass: anything else is a programming error. Over ``--host`` they run on that
+host, over the run's one ssh connection (wizard.system.access.run_readonly).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 
 from wizard.analysis.manual_commands import ManualRun
 from wizard.model.connection import Connection
+from wizard.system.access import run_readonly
 
 TIMEOUT = 20.0
 _MANAGER_TOOLS = ("systemctl", "journalctl", "busctl")
@@ -61,9 +61,6 @@ def with_connection_flags(connection: Connection, argv: Sequence[str]) -> list[s
 
 
 def _cannot_run(connection: Connection, argv: Sequence[str]) -> str:
-    if connection.transport == "host":
-        return (f"not yet: over --host these commands must run over the same ssh connection "
-                f"to {connection.target}, which staydown cannot do yet; run them on that host")
     if connection.transport == "machine" and argv[0] not in _MANAGER_TOOLS:
         return f"{argv[0]} reads files of {connection.label}; run it inside that machine"
     if connection.transport == "address" and connection.enter_pid is None:
@@ -84,6 +81,14 @@ def run_read_only(
     reason = _cannot_run(connection, argv)
     if reason:
         return ManualRun(shown, not_run=reason)
+    if connection.transport == "host":
+        # Over the run's one ssh connection, on that host (wizard.system.access).
+        done = run_readonly(connection, argv, timeout=timeout)
+        if done.returncode == 255 and not done.stdout:
+            return ManualRun(shown, not_run=f"ssh to {connection.target} failed: "
+                             f"{done.stderr.strip()}")
+        output = done.text + (done.stderr if done.stderr.strip() else "")
+        return ManualRun(shown, output, done.returncode)
     command = typed
     if connection.enter_pid is not None:
         command = ["nsenter", "--target", str(connection.enter_pid), "--all", "--", *typed]
