@@ -9,16 +9,10 @@ the Source of a stage is ``started_by`` the stage before it.
 
 from __future__ import annotations
 
-from wizard.analysis.liveness import Source, SourceKind
+from wizard.analysis.liveness import TRIGGER_KINDS, Source, SourceKind
 from wizard.analysis.unit_graph import Chain, EdgeKind
 from wizard.model.snapshots import SystemSnapshot
 
-_TRIGGER_KINDS = {
-    "socket": SourceKind.SOCKET,
-    "path": SourceKind.PATH,
-    "timer": SourceKind.TIMER,
-    "automount": SourceKind.AUTOMOUNT,
-}
 _STAGE_KINDS = {
     EdgeKind.UPHOLDS: SourceKind.UPHOLDS,
     EdgeKind.ON_FAILURE: SourceKind.ON_FAILURE,
@@ -52,7 +46,7 @@ def source_for_chain(snapshot: SystemSnapshot, chain: Chain) -> Source:
                 source = Source(edge.starter, _root_kind(snapshot, edge.starter))
             continue  # the same start transaction follows it
         if edge.kind == EdgeKind.TRIGGERS:
-            kind = _TRIGGER_KINDS.get(edge.starter.rpartition(".")[2], SourceKind.UNIT)
+            kind = TRIGGER_KINDS.get(edge.starter.rpartition(".")[2], SourceKind.UNIT)
             source = Source(edge.starter, kind, edge.started, started_by=source)
         else:
             source = Source(edge.starter, _STAGE_KINDS[edge.kind], edge.started,

@@ -28,7 +28,7 @@ from wizard.analysis.transaction import (
     run_fails,
     start_transaction,
 )
-from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import STATE_PATH_SPECS, FileFacts, SystemSnapshot, UnitSnapshot
 
 
 class SourceKind(StrEnum):
@@ -73,21 +73,20 @@ class Source:
     start, or of a hook's owner. None when ``name`` fires by itself."""
 
 
-_TRIGGER_KINDS = {
+TRIGGER_KINDS = {
     "socket": SourceKind.SOCKET,
     "path": SourceKind.PATH,
     "timer": SourceKind.TIMER,
     "automount": SourceKind.AUTOMOUNT,
 }
-# path.c path_spec_check_good(): these are re-checked when the unit stops.
-_STATE_PATHS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
+"""The source kind of a trigger unit, by its type."""
 
 
 def source_of(snapshot: SystemSnapshot, name: str) -> Source:
     """The source a unit stands for by its type (a timer, a socket...), else a plain unit."""
     unit = snapshot.unit(name)
     canonical = unit.name if unit is not None else name
-    kind = _TRIGGER_KINDS.get(canonical.rpartition(".")[2], SourceKind.UNIT)
+    kind = TRIGGER_KINDS.get(canonical.rpartition(".")[2], SourceKind.UNIT)
     return Source(canonical, kind)
 
 
@@ -227,7 +226,7 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
             if not states.is_inactive(started):
                 return Firing(None, f"{name} is running because {started} runs; it watches "
                               f"nothing until {started} stops", f"{started} stops")
-            state_specs = [p for kind, p in unit.path.paths if kind in _STATE_PATHS]
+            state_specs = [p for kind, p in unit.path.paths if kind in STATE_PATH_SPECS]
             holding = [p for p in state_specs if existing_paths is not None
                        and p in existing_paths]
             if holding:

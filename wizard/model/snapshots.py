@@ -229,6 +229,11 @@ class ManagerSnapshot:
     captured_realtime_usec: int = 0
 
 
+# path.c path_spec_check_good(): the path-unit specs that are a state, not an
+# event, so they hold (and fire) again as soon as the triggered unit stops.
+STATE_PATH_SPECS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
+
+
 @dataclass(frozen=True)
 class FileFacts:
     """What the files say now: paths that exist, Condition*=/Assert*= evaluated.

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from wizard.errors import StaydownError
-from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
+from wizard.model.snapshots import STATE_PATH_SPECS, FileFacts, SystemSnapshot, UnitSnapshot
 from wizard.system.access import LocalAccess
 from wizard.system.systemd import SystemdClient
 
@@ -119,7 +119,6 @@ def _evaluate(
     return True, ""
 
 
-_STATE_SPECS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
 
 
 def file_facts(
@@ -147,7 +146,7 @@ def file_facts(
                 asserts[unit.name] = result
         if unit.path is not None:
             for kind, param in unit.path.paths:
-                if kind in _STATE_SPECS and check(kind, param):
+                if kind in STATE_PATH_SPECS and check(kind, param):
                     holding.add(param)
     return FileFacts(tuple(sorted(holding)), conditions, asserts)
 
@@ -182,7 +181,7 @@ def remote_path_check(access: LocalAccess, snapshot: SystemSnapshot) -> PathChec
             pairs.append((kind.removeprefix("Condition").removeprefix("Assert"), param))
         if unit.path is not None:
             pairs.extend((kind, param) for kind, param in unit.path.paths
-                         if kind in _STATE_SPECS)
+                         if kind in STATE_PATH_SPECS)
     wanted = sorted({p for p in pairs if p[0] in _REMOTE_TESTS})
     answers: dict[tuple[str, str], bool] = {}
     if wanted:
