@@ -241,7 +241,7 @@ def _preflight() -> None:
 
 
 def up(
-    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB,
+    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB, *,
     network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
     os_name: str | None = None, bus: str = "dbus-daemon",
 ) -> Lab:
