@@ -187,12 +187,16 @@ def _pump(signals: ManagerSignals, sink: list[JournalEntry | JobSignal | UnitCha
     return until is None
 
 
+def scenario_of(recording: JournalRecording) -> lab_module.Scenario:
+    """The recording's scenario: one of tests/scenarios, or a shipped one."""
+    local = LOCAL_SCENARIOS / recording.scenario
+    return (lab_module.scenario_from_directory(local) if local.is_dir()
+            else lab_module.load_scenario(recording.scenario))
+
+
 def record(recording: JournalRecording, lab_name: str) -> Recorded:
     """Boot, provoke and read one recording; the lab is always torn down."""
-    local = LOCAL_SCENARIOS / recording.scenario
-    scenario = (lab_module.scenario_from_directory(local) if local.is_dir()
-                else lab_module.load_scenario(recording.scenario))
-    lab = lab_module.up(scenario, lab_name)
+    lab = lab_module.up(scenario_of(recording), lab_name)
     try:
         since = _now_usec() - 120_000_000  # the whole boot
         with systemd_client(lab.connection) as client:
