@@ -171,14 +171,17 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
                       f"the next boot, or systemctl start (or isolate) {name}")
     if source.kind == SourceKind.UNIT:
         return Firing(name, f"a start job for {name}")
+    if (source.kind == SourceKind.ON_SUCCESS and source.started_by is None
+            and (states.name(source.starts), name) in outcome.on_success):
+        # Checked before "stopped with it": the clean stop itself is the event.
+        hook = states.name(source.starts)
+        return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
+                      immediate=True)
     if name in stopped:
         return Firing(None, f"{stopped[name]}, so stopping {outcome.unit} stops {name} too",
                       f"{name} is started again (at boot, or by systemctl start {name})")
     if source.kind in (SourceKind.ON_FAILURE, SourceKind.ON_SUCCESS):
         hook = states.name(source.starts)
-        if source.kind == SourceKind.ON_SUCCESS and (hook, name) in outcome.on_success:
-            return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
-                          immediate=True)
         event = "fails" if source.kind == SourceKind.ON_FAILURE else "exits successfully"
         if source.started_by is not None:
             return Firing(hook, f"{name} is started by {source.started_by.name}; when it "
@@ -520,6 +523,48 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
         return (dataclasses.replace(
             source, started_by=Source(name, SourceKind.MANUAL, starts=name)),)
     return (source,)
+
+
+def immediate_sources(outcome: StopOutcome) -> tuple[Source, ...]:
+    """What can act right after the stop with nobody firing anything.
+
+    Active upholders of a stopped unit (manager.c
+    manager_dispatch_start_when_upheld_queue), OnSuccess= hooks of units the
+    stop ends cleanly (unit.c unit_notify), and path units whose watched
+    state already holds (path.c path_check_good, known only with file facts).
+    """
+    states = outcome.after()
+    found = [Source(upholder, SourceKind.UPHOLDS, starts=stopped)
+             for stopped, upholder in outcome.upheld]
+    found += [Source(owner, SourceKind.ON_SUCCESS, starts=hook)
+              for hook, owner in outcome.on_success]
+    found += [Source(name, SourceKind.PATH) for name, unit in states.snapshot.units.items()
+              if unit.path is not None and states.is_active(name)]
+    return tuple(found)
+
+
+def revived_at_once(snapshot: SystemSnapshot, target: str) -> Verdict:
+    """Whether ``systemctl stop target`` is undone at once, by nothing anybody fires.
+
+    ``snapshot`` is the state *before* the stop. The answer is live when one of
+    :func:`immediate_sources` starts the target right after the stop (directly,
+    or by starting a unit that pulls it in); the verdict names that source.
+    """
+    outcome = after_stop(snapshot, target)
+    states = outcome.after()
+    name = states.name(target)
+    if outcome.refused:
+        return Verdict(name, Source(name, SourceKind.UNIT), False, dormant=outcome.refused,
+                       facts=outcome.facts)
+    verdicts = [reaches(outcome, source, name) for source in immediate_sources(outcome)]
+    for verdict in verdicts:
+        if verdict.live and verdict.immediate:
+            return dataclasses.replace(verdict, facts=(*outcome.facts, *verdict.facts))
+    return Verdict(name, Source(name, SourceKind.UNIT), False,
+                   dormant=f"nothing acts by itself after systemctl stop {name}: "
+                   + ("; ".join(v.dormant for v in verdicts if v.dormant)
+                      or "no active upholder, OnSuccess= hook or holding path unit"),
+                   facts=outcome.facts)
 
 
 def fired_liveness(snapshot: SystemSnapshot, target: str, unit: str, *, kind: str) -> Verdict:
