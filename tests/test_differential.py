@@ -29,9 +29,10 @@ SAMPLE_SIZE = 30
 SAMPLE_SEED = 2026
 # The issue's bar for the transaction model (issue 10, "Done when").
 REQUIRED_AGREEMENT = 99.5
-# What the model reaches today (2026-12-02: 99.96 %, docs/systemd-model.md,
-# "Differential agreement"): a ratchet, so that no change makes it worse.
-MEASURED_AGREEMENT = 99.95
+# What the model reaches today (2026-12-02: 100 % of the 4,663 scored questions,
+# docs/systemd-model.md, "Differential agreement"): a ratchet, so that no change
+# makes it worse. Lower it only with a re-recorded dataset, and say why.
+MEASURED_AGREEMENT = 100.0
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +230,15 @@ REGRESSIONS = (
     # u1 Requires= an exit-fail oneshot without After=: u1's job was dispatched
     # long before the oneshot's command failed, so u1 starts.
     ("d0675", "d0675-u5.service", "Requires"),
+    # u4 BindsTo= u5 (no After=), u5 Requisite= the stopped u1: u1's verify-active
+    # job runs first (the run queue orders by name), fails, and the failure
+    # cascades at once through u5 to u4, whose job fails before it is dispatched:
+    # u4 never runs, so its OnSuccess= never fires (variants d9001/d9002).
+    ("d0563", "d0563-u4.service", "-did not become active"),
+    # A socket's oneshot (/bin/true) never accepts the connection: the socket
+    # triggers it again until its start limit fails it, which starts its
+    # OnFailure=, the target (variants d9003/d9004).
+    ("d0992", "d0992-u5.socket", "OnFailure"),
 )
 
 

@@ -25,6 +25,7 @@ from wizard.analysis.transaction import (
     Step,
     Transaction,
     UnitStates,
+    leaves_connection_queued,
     run_fails,
     start_transaction,
 )
@@ -342,7 +343,15 @@ def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
             chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
         return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
                        immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
-    hooked = _through_hooks(states, transaction, unit, frozenset())
+    looping = ""
+    if source.kind == SourceKind.SOCKET and firing.anchor in transaction.jobs:
+        job = transaction.jobs[firing.anchor]
+        if job.outcome == Outcome.STARTS and leaves_connection_queued(states, firing.anchor):
+            looping = firing.anchor
+            facts.append(f"{looping} exits without taking the connection: {source.name} "
+                         f"triggers it again and again until its start limit fails it "
+                         "(start-limit-hit)")
+    hooked = _through_hooks(states, transaction, unit, frozenset(), looping)
     if hooked is not None:
         chain = hooked[0]
         if before:
@@ -410,11 +419,14 @@ def _stop_unneeded(states: UnitStates, started: list[str]) -> tuple[UnitStates, 
 
 
 def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
-                   seen: frozenset[str]) -> tuple[tuple[Step, ...], str] | None:
+                   seen: frozenset[str], looping: str = "",
+                   ) -> tuple[tuple[Step, ...], str] | None:
     """How the transaction's jobs start ``target`` through OnFailure=/OnSuccess= hooks.
 
     Once the jobs have run, their units that fail or exit start their hooks;
-    the answer is the chain and what happened, or None.
+    the answer is the chain and what happened, or None. ``looping`` is a
+    socket's oneshot that runs again and again until its start limit fails
+    it (transaction.leaves_connection_queued): it ends both ways.
     Each hook is its own transaction (unit_start_on_failure() calls
     manager_add_job() with OnFailureJobMode=, replace by default), asked in the
     states the first transaction leaves behind.
@@ -426,7 +438,7 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
     sub: dict[str, str] = {}
     for unit, job in transaction.jobs.items():
         if job.type == JobType.START and job.outcome == Outcome.STARTS:
-            end = ends[unit]
+            end = "failure" if unit == looping else ends[unit]
             active[unit] = {"failure": "failed", "success": "inactive"}.get(end, "active")
             sub[unit] = {"failure": "failed", "success": "dead"}.get(end, "running")
         elif job.type == JobType.STOP:
@@ -435,14 +447,16 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
     after, unneeded = _stop_unneeded(after, [u for u, j in transaction.jobs.items()
                                               if j.outcome == Outcome.STARTS])
     ends.update(dict.fromkeys(unneeded, "success"))
-    for unit, end in ends.items():
-        if not end:
-            continue
+    endings = [(u, e) for u, e in ends.items() if e]
+    if looping:
+        endings.append((looping, "failure"))
+    for unit, end in endings:
         prop = "OnFailure" if end == "failure" else "OnSuccess"
         for hook in states.related(unit, prop):
             if hook in seen:
                 continue
-            event = "fails" if end == "failure" else "exits successfully"
+            event = ("hits its start limit and fails" if unit == looping and end == "failure"
+                     else "fails" if end == "failure" else "exits successfully")
             second = start_transaction(after, hook)
             what = f"{unit} {event}, so systemd starts {prop}={hook}"
             ran = transaction.jobs.get(unit)
