@@ -133,6 +133,30 @@ def _triggered(states: UnitStates, unit: UnitSnapshot) -> str:
     return triggers[0] if triggers else ""
 
 
+BUS_SOCKETS = ("/run/dbus/system_bus_socket",)
+"""Where the system bus listens (dbus.socket's ListenStream=)."""
+
+
+def _bus_down(states: UnitStates) -> str:
+    """Why the bus cannot be reached in these states ("" when it can, or is not in view).
+
+    A bus call first connects to the bus's socket: while the socket listens
+    the connection starts the bus service (socket activation); with both the
+    socket and its service stopped nothing answers, and the bus daemon, not
+    systemd, is who asks for an activated unit's start.
+    """
+    for name, unit in states.snapshot.units.items():
+        if unit.socket is None or not any(
+                addr in BUS_SOCKETS or (addr.startswith("/run/user/") and addr.endswith("/bus"))
+                for _, addr in unit.socket.listen):
+            continue
+        services = states.related(name, "Triggers")
+        if states.is_active(name) or any(states.is_active(s) for s in services):
+            return ""
+        return f"{name} and {', '.join(services) or 'its service'} are stopped"
+    return ""
+
+
 def fire(outcome: StopOutcome, source: Source) -> Firing:
     """What the source asks systemd to start when it fires in the post-stop state.
 
@@ -147,6 +171,12 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
     if source.kind == SourceKind.CRON and not states.snapshot.cron_daemon_active:
         return Firing(None, "no cron daemon is running, so the crontab line never runs",
                       "a cron daemon (cron.service) is started")
+    if source.kind == SourceKind.BUS:
+        down = _bus_down(states)
+        if down:
+            return Firing(None, f"{down}, so no client can reach the bus to ask for "
+                          f"{source.name}: bus activation needs a running bus",
+                          "the bus runs again (its socket listens or its service runs)")
     if source.kind in (SourceKind.MANUAL, SourceKind.BUS, SourceKind.CRON):
         return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
                       manual=True)
@@ -380,7 +410,7 @@ def _run_ends(states: UnitStates, job: PlannedJob) -> str:
     """
     if job.type != JobType.START:
         return ""
-    if job.outcome == Outcome.DEPENDENCY_FAILED:
+    if job.outcome in (Outcome.DEPENDENCY_FAILED, Outcome.FAILS):
         return "failure"
     if job.outcome != Outcome.STARTS:
         return ""

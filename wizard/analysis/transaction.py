@@ -51,6 +51,8 @@ class Outcome(StrEnum):
     CONDITION_FAILED = "condition-failed"
     ASSERT_FAILED = "assert-failed"
     START_LIMIT_HIT = "start-limit-hit"
+    FAILS = "fails"
+    """The unit's start fails at once (a mount systemd has no configuration for)."""
     DEPENDENCY_FAILED = "dependency-failed"
     VERIFY_OK = "verify-ok"
     VERIFY_FAILED = "verify-failed"
@@ -482,6 +484,16 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
             return Outcome.ASSERT_FAILED, f"{unit}'s assertion fails ({failing})"
     elif found.asserts and not found.assert_result and found.assert_timestamp_realtime_usec:
         return Outcome.ASSERT_FAILED, f"{unit}'s assertion failed when last checked"
+    if unit.endswith(".mount") and not found.fragment_path:
+        # mount.c mount_enter_mounting(): without a fragment there are no mount
+        # parameters (get_mount_parameters_fragment() is NULL), so the start is
+        # -ENOENT and the unit enters failed (MOUNT_FAILURE_RESOURCES). A mount
+        # that only /proc/self/mountinfo knows (one nspawn or a script made) is
+        # never mounted again by systemd once it is unmounted.
+        return Outcome.FAILS, (
+            f"{unit} has no unit file (systemd knows it only from "
+            f"{found.source_path or '/proc/self/mountinfo'}), so systemd cannot mount it: "
+            "its start fails")
     results = [d.result for d in (found.service, found.socket, found.timer, found.path,
                                   found.automount) if d is not None]
     if "start-limit-hit" in results:
@@ -581,7 +593,8 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
     # Require/Requisite/BindsTo it, when those are still waiting for it (After=).
     # Read from the puller's side: a unit loaded later misses from the other's
     # reverse lists in a snapshot, while systemd links both once both are loaded.
-    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
+    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.FAILS,
+                     Outcome.VERIFY_FAILED,
                      Outcome.DEPENDENCY_FAILED)
     # Failures that come only once a process has run (a oneshot whose command
     # fails, and what they fail in turn) reach only jobs still waiting for them,
