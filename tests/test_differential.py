@@ -178,21 +178,21 @@ def test_todays_diagnose_runs_on_every_case(dataset):
     assert not [d for d in report.disagreements if "raised" in d.reason]
 
 
-def _model_report(dataset: Dataset):
+@pytest.fixture(scope="module")
+def model_report(dataset: Dataset):
     from wizard.analysis.liveness import fired_liveness, revived_at_once
 
     return compare(fired_liveness, dataset, revival_fn=revived_at_once)
 
 
-def test_transaction_model_agrees_with_systemd(dataset):
-    report = _model_report(dataset)
-    assert report.agreement >= MEASURED_AGREEMENT, report.text(limit=40)
+def test_transaction_model_agrees_with_systemd(model_report):
+    assert model_report.agreement >= MEASURED_AGREEMENT, model_report.text(limit=40)
 
 
-def test_transaction_model_meets_the_issues_bar(dataset):
+def test_transaction_model_meets_the_issues_bar(dataset, model_report):
     # Issue 10, "Done when": at least 99.5 % over 1,000 or more cases, scored
     # as docs/systemd-model.md ("Scoring") says.
-    report = _model_report(dataset)
+    report = model_report
     scored = [r for r in dataset.cases if any(not o.racy for o in r.outcomes)]
     assert len(scored) >= 1000
     assert report.agreement >= REQUIRED_AGREEMENT, report.text(limit=40)
