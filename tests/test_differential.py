@@ -24,6 +24,7 @@ from tests.differential.compare import (
 from tests.differential.dataset import Dataset, RecordedCase, load_dataset
 from tests.differential.generate import SOURCE_KINDS, generate_case
 from tests.differential.runner import boot_batch, run_in_lab
+from tests.differential.variants import VARIANTS, observed, predicted
 
 SAMPLE_SIZE = 30
 SAMPLE_SEED = 2026
@@ -308,3 +309,22 @@ def test_lab_sample_reproduces_recorded_outcomes(dataset, lab_factory):
                 )
     assert not mismatches, "\n".join(mismatches)
 
+
+
+@pytest.mark.lab
+def test_lab_variants_confirm_the_rules_learnt_from_disagreements(lab_factory):
+    # A contrasting pair per rule (tests/differential/variants.py): systemd does
+    # what its source says, and the model agrees, on both sides of each pair.
+    cases = [v.case for v in VARIANTS]
+    lines = run_in_lab(boot_batch(cases, lab_factory), cases, workers=len(cases))
+    wrong = []
+    for variant, line in zip(VARIANTS, lines, strict=True):
+        assert "error" not in line, line.get("error")
+        expected = (variant.revived, variant.started)
+        if observed(line, variant.case) != expected:
+            wrong.append(f"{variant.case.id} {variant.title}: systemd "
+                         f"{observed(line, variant.case)}, expected {expected}")
+        if predicted(line, variant.case) != expected:
+            wrong.append(f"{variant.case.id} {variant.title}: model "
+                         f"{predicted(line, variant.case)}, expected {expected}")
+    assert not wrong, "\n".join(wrong)

@@ -12,6 +12,7 @@ docs/systemd-model.md ("Rules confirmed by variants").
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from tests.differential.dataset import snapshot_from_data
@@ -38,36 +39,60 @@ def _case(number: int, units: list[tuple[int, str]], edges: list[tuple[int, str,
     )
 
 
-VARIANTS: tuple[tuple[str, Case], ...] = (
+@dataclass(frozen=True)
+class Variant:
+    """A hand-made case and what systemd does with it (read in its source, seen in a lab)."""
+
+    title: str
+    case: Case
+    revived: bool
+    """The target is back right after the stop, with nothing fired."""
+    started: tuple[bool, ...] = ()
+    """Per source of the case: whether firing it starts the target."""
+
+
+VARIANTS: tuple[Variant, ...] = (
     # d0563's rule: an immediate failure (a Requisite= check on the stopped target)
     # cascades at once through BindsTo=; the run queue dispatches by name.
-    ("cascade: the failing check (u1) sorts before the BindsTo= owner (u4)",
-     _case(9001, [(1, "simple"), (5, "oneshot-rae"), (4, "exit-ok")],
-           [(5, "Requisite", 1), (4, "BindsTo", 5), (4, "OnSuccess", 1)],
-           [1, 5], 1, [(4, "on-success")])),
-    ("cascade: the BindsTo= owner (u2) sorts before the failing check (u9)",
-     _case(9002, [(9, "simple"), (3, "oneshot-rae"), (2, "exit-ok")],
-           [(3, "Requisite", 9), (2, "BindsTo", 3), (2, "OnSuccess", 9)],
-           [9, 3], 9, [(2, "on-success")])),
+    Variant("cascade: the failing check (u1) sorts before the BindsTo= owner (u4)",
+            _case(9001, [(1, "simple"), (5, "oneshot-rae"), (4, "exit-ok")],
+                  [(5, "Requisite", 1), (4, "BindsTo", 5), (4, "OnSuccess", 1)],
+                  [1, 5], 1, [(4, "on-success")]), False, (False,)),
+    Variant("cascade: the BindsTo= owner (u2) sorts before the failing check (u9)",
+            _case(9002, [(9, "simple"), (3, "oneshot-rae"), (2, "exit-ok")],
+                  [(3, "Requisite", 9), (2, "BindsTo", 3), (2, "OnSuccess", 9)],
+                  [9, 3], 9, [(2, "on-success")]), False, (True,)),
     # d0992's rule: a socket's oneshot that never accepts loops to its start limit.
-    ("socket loop: oneshot /bin/true, OnFailure= the target",
-     _case(9003, [(1, "simple"), (2, "oneshot"), (3, "socket")],
-           [(3, "Triggers", 2), (2, "OnFailure", 1)],
-           [1, 3], 1, [(3, "socket")])),
-    ("socket loop: RemainAfterExit=yes, so it stays active and never fails",
-     _case(9004, [(1, "simple"), (2, "oneshot-rae"), (3, "socket")],
-           [(3, "Triggers", 2), (2, "OnFailure", 1)],
-           [1, 3], 1, [(3, "socket")])),
+    Variant("socket loop: oneshot /bin/true, OnFailure= the target",
+            _case(9003, [(1, "simple"), (2, "oneshot"), (3, "socket")],
+                  [(3, "Triggers", 2), (2, "OnFailure", 1)],
+                  [1, 3], 1, [(3, "socket")]), False, (True,)),
+    Variant("socket loop: RemainAfterExit=yes, so it stays active and never fails",
+            _case(9004, [(1, "simple"), (2, "oneshot-rae"), (3, "socket")],
+                  [(3, "Triggers", 2), (2, "OnFailure", 1)],
+                  [1, 3], 1, [(3, "socket")]), False, (False,)),
     # d0569's rule: OnSuccess= (job mode fail) of a unit stopped before its hook.
-    ("OnSuccess= owner u2 After= the target: u2 stops first, the hook is refused",
-     _case(9005, [(1, "target"), (2, "simple")],
-           [(2, "PartOf", 1), (2, "After", 1), (2, "OnSuccess", 1)],
-           [1, 2], 1, [])),
-    ("OnSuccess= owner u2 Before= the target (u1 After= u2): the target stops first",
-     _case(9006, [(1, "target"), (2, "simple")],
-           [(2, "PartOf", 1), (1, "After", 2), (2, "OnSuccess", 1)],
-           [1, 2], 1, [])),
+    Variant("OnSuccess= owner u2 After= the target: u2 stops first, the hook is refused",
+            _case(9005, [(1, "target"), (2, "simple")],
+                  [(2, "PartOf", 1), (2, "After", 1), (2, "OnSuccess", 1)],
+                  [1, 2], 1, []), False),
+    Variant("OnSuccess= owner u2 Before= the target (u1 After= u2): the target stops first",
+            _case(9006, [(1, "target"), (2, "simple")],
+                  [(2, "PartOf", 1), (1, "After", 2), (2, "OnSuccess", 1)],
+                  [1, 2], 1, []), True),
 )
+
+
+def observed(line: dict[str, Any], case: Case) -> tuple[bool, tuple[bool, ...]]:
+    """What systemd did in a recorded run of a variant: (revived at once, per source)."""
+    return line["revived_by_stop"], tuple(case.target in run["started_by_fire"]
+                                          for run in line["runs"])
+
+
+def predicted(line: dict[str, Any], case: Case) -> tuple[bool, tuple[bool, ...]]:
+    """What the model says, from the run's own pre-stop and post-stop snapshots."""
+    answers = _model(line, case)
+    return answers["revived at once"], tuple(answers[s.unit] for s in case.sources)
 
 
 def _model(line: dict[str, Any], case: Case) -> dict[str, bool]:
@@ -82,14 +107,15 @@ def _model(line: dict[str, Any], case: Case) -> dict[str, bool]:
 
 def main() -> int:
     """Provoke every variant in one lab and print what systemd and the model say."""
-    cases = [case for _, case in VARIANTS]
+    cases = [variant.case for variant in VARIANTS]
     lines = run_batch(cases, "model-variants", workers=len(cases))
-    for (title, case), line in zip(VARIANTS, lines, strict=True):
+    for variant, line in zip(VARIANTS, lines, strict=True):
+        case = variant.case
         if "error" in line:
-            print(f"{case.id} {title}: lab error {line['error']}")
+            print(f"{case.id} {variant.title}: lab error {line['error']}")
             continue
         model = _model(line, case)
-        print(f"{case.id} {title}")
+        print(f"{case.id} {variant.title}")
         print(f"  revived at once: systemd {line['revived_by_stop']}, "
               f"model {model['revived at once']}")
         for run in line["runs"]:
