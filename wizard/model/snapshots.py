@@ -168,6 +168,8 @@ class UnitSnapshot:
     stop_when_unneeded: bool = False
     refuse_manual_start: bool = False
     refuse_manual_stop: bool = False
+    on_success_job_mode: str = "fail"
+    """OnSuccessJobMode=: "fail" (the default) refuses to replace a queued job."""
     can_start: bool = True
     condition_result: bool = True
     condition_timestamp_realtime_usec: int = 0

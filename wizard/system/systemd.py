@@ -226,6 +226,7 @@ def unit_from_properties(
         stop_when_unneeded=bool(props.get("StopWhenUnneeded", False)),
         refuse_manual_start=bool(props.get("RefuseManualStart", False)),
         refuse_manual_stop=bool(props.get("RefuseManualStop", False)),
+        on_success_job_mode=_text(props.get("OnSuccessJobMode", "fail")) or "fail",
         can_start=bool(props.get("CanStart", True)),
         condition_result=bool(props.get("ConditionResult", True)),
         condition_timestamp_realtime_usec=_usec(props.get("ConditionTimestamp")),
