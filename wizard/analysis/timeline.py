@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from wizard.analysis.findings import (
@@ -33,8 +33,9 @@ from wizard.analysis.findings import (
 from wizard.analysis.systemctl_calls import unit_callers
 from wizard.model.journal_vocabulary import (
     BUS_CALL_FUNCTION,
-    ENQUEUE_FUNCTION,
-    ON_FAILURE_FUNCTION,
+    BUS_DAEMON_UNITS,
+    ENQUEUE_FUNCTIONS,
+    ON_FAILURE_FUNCTIONS,
     TRIGGER_FUNCTIONS,
     UNIT_FAILED,
     UNIT_FAILURE_RESULT,
@@ -47,7 +48,7 @@ from wizard.model.journal_vocabulary import (
     UNIT_STOPPED,
     UNIT_STOPPING,
     UNIT_SUCCESS,
-    UPHELD_FUNCTION,
+    UPHELD_FUNCTIONS,
 )
 from wizard.model.snapshots import (
     JobSignal,
@@ -68,9 +69,13 @@ _START_METHODS = frozenset({
 # structured fields exist for it.
 _BUS_CALL = re.compile(r"type=method_call sender=(?P<sender>\S+) .*?member=(?P<member>\w+)")
 
-# dbus-daemon has no structured fields for this line (bus/activation.c).
+# dbus-daemon has no structured fields for this line (bus/activation.c). Both
+# spellings name the unit as the activation file's SystemdService=, often an
+# alias (dbus-org.freedesktop.hostname1.service); "to hand-off" is the one for
+# a request that came before systemd was on the bus (seen at boot on 252).
 _BUS_ACTIVATION = re.compile(
-    r"Activating via systemd: service name='(?P<name>[^']*)' unit='(?P<unit>[^']*)'"
+    r"Activating (?:via systemd|systemd to hand-off): service name='(?P<name>[^']*)' "
+    r"unit='(?P<unit>[^']*)'"
     r"(?: requested by '(?P<sender>[^']*)' \((?P<who>[^)]*)\))?"
 )
 
@@ -118,10 +123,14 @@ class _Job:
 class _History:
     """The merged records, indexed the ways the rules need them."""
 
-    def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot) -> None:
+    def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot,
+                 bus_peers: Mapping[str, str] | None = None) -> None:
         # Stable sort: signals received together keep the order they came in.
         self.records = sorted(records, key=record_time)
         self.snapshot = snapshot
+        self.bus_peers = dict(bus_peers or {})
+        self.watched = any(isinstance(r, UnitChange) for r in self.records)
+        """A watch saw every unit's state changes: a trigger that fired was seen doing so."""
         self.jobs: dict[tuple[str, int], _Job] = {}
         self._index_jobs()
 
@@ -136,8 +145,7 @@ class _History:
     def _index_jobs(self) -> None:
         # Bus signals come from the running system, whose boot is the newest in
         # the journal; JOB_IDs start again at every boot.
-        live_boot = next((r.boot_id for r in reversed(self.records)
-                          if isinstance(r, JournalEntry) and r.boot_id), "")
+        live_boot = self.live_boot = _live_boot(self.records)
         for index, record in enumerate(self.records):
             if isinstance(record, JournalEntry):
                 if not record.job_id or not record.unit:
@@ -222,6 +230,12 @@ class _History:
             return False, "not in the snapshot"
         return now.is_active, f"ActiveState={now.active_state} ({now.sub_state}) now, " \
             "with no change in the journal since"
+
+
+def _live_boot(records: Sequence[Record]) -> str:
+    """The newest boot in the journal entries: the running system's."""
+    return next((r.boot_id for r in reversed(records)
+                 if isinstance(r, JournalEntry) and r.boot_id), "")
 
 
 def _job_type_from_states(states: Sequence[str]) -> str:
@@ -319,6 +333,7 @@ class _Classifier:
             self._pulled_in,
             self._upholds,
             self._inferred_trigger,
+            self._unexplained,
         ):
             found = rule(job, depth)
             if found is not None:
@@ -436,7 +451,7 @@ class _Classifier:
         for index in range(job.first_index, low - 1, -1):
             enqueue = records[index]
             if not (isinstance(enqueue, JournalEntry) and enqueue.unit == job.unit
-                    and enqueue.code_func == ENQUEUE_FUNCTION):
+                    and enqueue.code_func in ENQUEUE_FUNCTIONS):
                 continue
             # The call is the manager's last bus message before the enqueue line.
             for before in range(index - 1, max(low, index - 50) - 1, -1):
@@ -444,7 +459,7 @@ class _Classifier:
                 if not isinstance(call, JournalEntry) or call.code_func != BUS_CALL_FUNCTION:
                     # "Trying to enqueue" and "Enqueued" are both manager_add_job;
                     # another unit's enqueue means the call was not for this one.
-                    if isinstance(call, JournalEntry) and call.code_func == ENQUEUE_FUNCTION \
+                    if isinstance(call, JournalEntry) and call.code_func in ENQUEUE_FUNCTIONS \
                             and call.unit != job.unit:
                         return None
                     continue
@@ -453,6 +468,15 @@ class _Classifier:
                     return None
                 via = ("systemd's private socket (root's systemctl)"
                        if match["sender"] == "n/a" else f"the bus, from {match['sender']}")
+                # Unique names are unique for a bus's lifetime: ones resolved
+                # now say nothing about an earlier boot's senders.
+                peer = history.bus_peers.get(match["sender"], "") \
+                    if call.boot_id == history.live_boot else ""
+                if peer in BUS_DAEMON_UNITS:
+                    return self._activated_by_bus(job, match["member"], match["sender"], peer,
+                                                  call, enqueue)
+                if peer:
+                    via += f" ({peer})"
                 return _Cause(
                     StartCause.MANUAL, "", Certainty.RECORDED,
                     f"asked for over D-Bus: a {match['member']} call came in through {via} "
@@ -464,15 +488,44 @@ class _Classifier:
             return None
         return None
 
+    def _bus_names(self, unit: str) -> tuple[str, ...]:
+        """The bus names whose activation starts ``unit`` (activation files, BusName=)."""
+        snapshot = self.history.snapshot.unit(unit)
+        names = set(snapshot.names) if snapshot is not None else set()
+        names.add(unit)
+        # An activation file makes a name activatable; BusName= alone does not.
+        return tuple(dict.fromkeys(s.bus_name for s in self.history.snapshot.dbus_services
+                                   if s.systemd_service in names))
+
+    def _activated_by_bus(self, job: _Job, member: str, sender: str, peer: str,
+                          call: JournalEntry, enqueue: JournalEntry) -> _Cause:
+        """dbus-broker's launcher (or any bus daemon's process) asked for the start."""
+        names = self._bus_names(job.unit)
+        name = names[0] if names else ""
+        called = f"a call to {name}" if name else "a call to its bus name"
+        return _Cause(
+            StartCause.BUS_ACTIVATION, name or peer, Certainty.RECORDED,
+            f"activated over D-Bus: {called} made the bus ({peer}) ask systemd for it with "
+            f"{member}; the debug log shows the request (the bus does not log who called)",
+            (Evidence("systemd", f"method call {member} from {sender}, which is {peer} "
+                                 "(debug log)", "journal"),
+             _evidence(enqueue, f"{job.unit}: job enqueued (debug log)")),
+        )
+
     def _bus_activation(self, job: _Job, depth: int) -> _Cause | None:
         history = self.history
         low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        snapshot = history.snapshot.unit(job.unit)
+        # The line names the activation file's SystemdService=, which may be any
+        # of the unit's names (on 252 hostnamed's is its alias
+        # dbus-org.freedesktop.hostname1.service).
+        names = {job.unit, *(snapshot.names if snapshot is not None else ())}
         for index in range(job.first_index - 1, low - 1, -1):
             record = history.records[index]
             if not isinstance(record, JournalEntry) or record.unit or not record.message:
                 continue
             match = _BUS_ACTIVATION.search(record.message)
-            if match is None or match["unit"] != job.unit:
+            if match is None or match["unit"] not in names:
                 continue
             who = f" by {match['sender']} ({match['who']})" if match["sender"] else ""
             return _Cause(
@@ -507,7 +560,7 @@ class _Classifier:
                 # before or after the bus change: look in the whole window.
                 announced = [
                     r for _, r in history.entries_of(owner, low, job.last_index + 1)
-                    if r.code_func == ON_FAILURE_FUNCTION
+                    if r.code_func in ON_FAILURE_FUNCTIONS
                 ]
                 setting = "OnFailure" if cause == StartCause.ON_FAILURE else "OnSuccess"
                 evidence = [_evidence(record)]
@@ -624,18 +677,29 @@ class _Classifier:
         return _Cause(StartCause.PULLED_IN, best.unit, Certainty.RECORDED, summary,
                       (*evidence, *more), upstream)
 
-    def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
+    def _live_triggers(self, job: _Job) -> list[tuple[str, str]]:
         live: list[tuple[str, str]] = []
         for trigger in self._triggers(job.unit):
             active, why = self.history.was_active(trigger, job.first_index)
             if active:
                 live.append((trigger, why))
+        return live
+
+    def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
+        # Never a guess a record contradicts: a watch sees a socket, path, timer
+        # or automount enter "running" when it fires (_recorded_trigger), so one
+        # that did not was not the cause. And a unit a bus call also starts
+        # (from 257 hostnamed has a Varlink socket beside its bus name) has two
+        # explanations, which the journal at info level cannot tell apart.
+        if self.history.watched or self._bus_names(job.unit):
+            return None
+        live = self._live_triggers(job)
         if not live:
             return None
         # Sockets first: they fire on any client, which is what operators forget.
         order = {"socket": 0, "path": 1, "automount": 2, "timer": 3}
         live.sort(key=lambda t: order.get(t[0].rpartition(".")[2], 9))
-        trigger, why = live[0]
+        trigger = live[0][0]
         others = "".join(f"; {name} was active too" for name, _ in live[1:])
         return self._trigger_cause(
             job.unit, trigger, Certainty.INFERRED,
@@ -645,6 +709,29 @@ class _Classifier:
             f"a trigger firing only at debug level (watch --debug-log shows it){others}",
         )
 
+    def _unexplained(self, job: _Job, depth: int) -> _Cause | None:
+        """The graph offers starters, and no record says any of them fired."""
+        live = self._live_triggers(job)
+        bus_names = self._bus_names(job.unit)
+        if not live and not bus_names:
+            return None
+        candidates = []
+        evidence = []
+        for trigger, why in live:
+            seen = " (the watch saw it, and it did not fire)" if self.history.watched else ""
+            candidates.append(f"{trigger} was listening{seen}")
+            evidence.append(Evidence(trigger, f"active at the time: {why}", "journal"))
+        for name in bus_names:
+            candidates.append(f"a call to {name} (dbus-daemon logs the request, dbus-broker "
+                              "does not; watch --debug-log records the bus's StartUnit)")
+            evidence.append(Evidence(job.unit, f"bus name {name}"))
+        return _Cause(
+            StartCause.UNEXPLAINED, "", Certainty.INFERRED,
+            "unexplained: no record says what started it; could have been "
+            + "; ".join(candidates) + "; or a systemctl start",
+            tuple(evidence),
+        )
+
     def _upholds(self, job: _Job, depth: int) -> _Cause | None:
         upholders = self.history.related(job.unit, "UpheldBy")
         history = self.history
@@ -652,7 +739,7 @@ class _Classifier:
         for index in range(job.first_index - 1, low - 1, -1):
             record = history.records[index]
             if isinstance(record, JournalEntry) and record.unit == job.unit \
-                    and record.code_func == UPHELD_FUNCTION:
+                    and record.code_func in UPHELD_FUNCTIONS:
                 live = [u for u in upholders if history.was_active(u, index)[0]]
                 upholder = live[0] if live else (upholders[0] if upholders else "")
                 if not upholder:
@@ -819,6 +906,23 @@ def _start_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent
     return events
 
 
+def start_call_senders(records: Sequence[Record]) -> set[str]:
+    """The unique bus names that sent the manager a start call (debug log), this boot.
+
+    Watch (and diagnose) resolve them into units while they are still on the bus.
+    """
+    senders = set()
+    live_boot = _live_boot(records)
+    for record in records:
+        if isinstance(record, JournalEntry) and record.code_func == BUS_CALL_FUNCTION \
+                and record.boot_id == live_boot:
+            match = _BUS_CALL.search(record.message)
+            if match is not None and match["member"] in _START_METHODS \
+                    and match["sender"].startswith(":"):
+                senders.add(match["sender"])
+    return senders
+
+
 def build_timeline(
     unit: str,
     records: Sequence[Record],
@@ -829,6 +933,7 @@ def build_timeline(
     limit: int = MAX_EVENTS,
     notes: Sequence[str] = (),
     bus_stops: bool = False,
+    bus_peers: Mapping[str, str] | None = None,
 ) -> Timeline:
     """Every start and stop of ``unit`` in the records, classified, oldest first.
 
@@ -836,9 +941,11 @@ def build_timeline(
     in ``snapshot``), and for a watch also bus signals; ``snapshot`` says which
     units trigger, pull in, uphold or hook onto the unit. ``bus_stops`` takes
     stops from the bus signals too, for a watch that cannot follow the journal
-    (the journal says more: exit status, signal, result).
+    (the journal says more: exit status, signal, result). ``bus_peers`` maps
+    the unique bus names seen as senders of start calls to the unit of their
+    process, so a StartUnit from dbus-broker's launcher is a bus activation.
     """
-    history = _History(records, snapshot)
+    history = _History(records, snapshot, bus_peers)
     events = _start_events(history, unit) + _stop_events(history, unit, bus_stops)
     events.sort(key=lambda pair: (pair[1].at_usec, pair[0]))
     ordered = [event for _, event in events if since_usec <= event.at_usec <= until_usec]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from wizard.analysis.findings import SeenEvent, TimelineEvent, WatchOutcome
-from wizard.analysis.timeline import build_timeline, bus_stops
+from wizard.analysis.timeline import build_timeline, bus_stops, start_call_senders
 from wizard.model.connection import Connection
 from wizard.model.snapshots import Record, SystemSnapshot, record_time
 from wizard.system.journal import JournalFollower, journal_source
@@ -147,7 +147,7 @@ def watch_unit(
     outcome = WatchOutcome(unit=unit, started_usec=_now_usec())
     records: list[Record] = []
     reported: set[tuple[str, str]] = set()
-    state = _WatchState(snapshot, lambda: refresh(client, unit))
+    state = _WatchState(snapshot, lambda: refresh(client, unit), client.bus_peer_unit)
 
     def note(text: str) -> None:
         outcome.notes.append(text)
@@ -212,7 +212,16 @@ class _WatchState:
 
     snapshot: SystemSnapshot
     reload: Callable[[], SystemSnapshot]
+    peer_unit: Callable[[str], str] = lambda name: ""
     refreshed_for: set[int] = field(default_factory=set)
+    bus_peers: dict[str, str] = field(default_factory=dict)
+    """Unique bus names of start calls' senders -> the unit of their process, asked
+    once each (dbus-broker's launcher asks systemd with StartUnit)."""
+
+    def resolve_senders(self, records: list[Record]) -> None:
+        """Ask the bus who sent each start call not asked about yet."""
+        for sender in start_call_senders(records) - self.bus_peers.keys():
+            self.bus_peers[sender] = self.peer_unit(sender)
 
     def refresh_for(self, job_id: int) -> bool:
         """Reload once per unexplained start job; True when it reloaded."""
@@ -240,11 +249,13 @@ def _report(
 ) -> bool:
     """Hand every settled, unreported event on; True while some still wait to settle."""
     now = _now_usec()
+    state.resolve_senders(records)
 
     def classify() -> tuple[TimelineEvent, ...]:
         return build_timeline(
             unit, records, state.snapshot, since_usec=outcome.started_usec,
             until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=True,
+            bus_peers=state.bus_peers,
         ).events
 
     events = classify()
