@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,7 @@ def _prove_plans(lab: lab_module.Lab, outcome: Outcome, workdir: Path) -> None:
     for unit, command in PROVOKE.items():
         lab.systemctl("stop", unit)
         _sh(lab, command)
-        outcome.revived_before[unit] = wait_until(lambda u=unit: is_active(lab, u), timeout=10)
+        outcome.revived_before[unit] = wait_until(partial(is_active, lab, unit), timeout=10)
     outcome.before = unit_states(lab, *units)
     for unit in PROVOKE:
         script = workdir / f"{unit}.sh"
