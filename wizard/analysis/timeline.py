@@ -691,9 +691,10 @@ class _Classifier:
         # that did not was not the cause. And a unit a bus call also starts
         # (from 257 hostnamed has a Varlink socket beside its bus name) has two
         # explanations, which the journal at info level cannot tell apart.
-        if self.history.watched or self._bus_names(job.unit):
+        if self._bus_names(job.unit):
             return None
-        live = self._live_triggers(job)
+        live = [(trigger, why) for trigger, why in self._live_triggers(job)
+                if not self._seen_not_firing(trigger)]
         if not live:
             return None
         # Sockets first: they fire on any client, which is what operators forget.
@@ -709,26 +710,37 @@ class _Classifier:
             f"a trigger firing only at debug level (watch --debug-log shows it){others}",
         )
 
+    def _seen_not_firing(self, trigger: str) -> bool:
+        """A watch would have seen this trigger enter "running" had it fired.
+
+        An Accept=yes socket stays "listening" while it spawns instances, so a
+        watch cannot tell whether it fired.
+        """
+        unit = self.history.snapshot.unit(trigger)
+        accepts = unit is not None and unit.socket is not None and unit.socket.accept
+        return self.history.watched and not accepts
+
     def _unexplained(self, job: _Job, depth: int) -> _Cause | None:
-        """The graph offers starters, and no record says any of them fired."""
+        """The graph offers starters, and no record says which of them fired."""
         live = self._live_triggers(job)
+        ruled_out = [trigger for trigger, _ in live if self._seen_not_firing(trigger)]
+        triggers = [(trigger, why) for trigger, why in live if trigger not in ruled_out]
         bus_names = self._bus_names(job.unit)
-        if not live and not bus_names:
-            return None
-        candidates = []
-        evidence = []
-        for trigger, why in live:
-            seen = " (the watch saw it, and it did not fire)" if self.history.watched else ""
-            candidates.append(f"{trigger} was listening{seen}")
-            evidence.append(Evidence(trigger, f"active at the time: {why}", "journal"))
+        if not triggers and not bus_names:
+            return None  # nothing left but someone asking: manual
+        candidates = [f"{trigger} firing" for trigger, _ in triggers]
+        evidence = [Evidence(trigger, f"active at the time: {why}", "journal")
+                    for trigger, why in triggers]
         for name in bus_names:
             candidates.append(f"a call to {name} (dbus-daemon logs the request, dbus-broker "
                               "does not; watch --debug-log records the bus's StartUnit)")
             evidence.append(Evidence(job.unit, f"bus name {name}"))
+        not_fired = "".join(f"; {trigger} was listening and the watch saw it did not fire"
+                            for trigger in ruled_out)
         return _Cause(
             StartCause.UNEXPLAINED, "", Certainty.INFERRED,
-            "unexplained: no record says what started it; could have been "
-            + "; ".join(candidates) + "; or a systemctl start",
+            "unexplained: no record says what started it; it could have been "
+            + "; ".join(candidates) + "; or a systemctl start" + not_fired,
             tuple(evidence),
         )
 
