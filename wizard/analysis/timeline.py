@@ -6,7 +6,9 @@ typed events. Entries are matched on MESSAGE_ID and structured fields (UNIT=,
 JOB_ID=, JOB_TYPE=, JOB_RESULT=, INVOCATION_ID=), never on MESSAGE= text, which
 changes with StatusUnitFormat= and translations. The two exceptions are named
 where they are used: debug-level lines have no MESSAGE_ID and are known by
-CODE_FUNC=, and dbus-daemon writes its activation request only as text.
+CODE_FUNC= (every systemd version's spelling, journal_vocabulary.SEEN_ON), and
+dbus-daemon writes its activation request only as text (dbus-broker writes none:
+its launcher's StartUnit call, logged at debug level, stands in for it).
 
 systemd does not record who started a unit (the journal has no "requested by"),
 so each cause is either *recorded* (an entry or signal says so: a scheduled
@@ -474,7 +476,7 @@ class _Classifier:
                     if call.boot_id == history.live_boot else ""
                 if peer in BUS_DAEMON_UNITS:
                     return self._activated_by_bus(job, match["member"], match["sender"], peer,
-                                                  call, enqueue)
+                                                  enqueue)
                 if peer:
                     via += f" ({peer})"
                 return _Cause(
@@ -489,7 +491,7 @@ class _Classifier:
         return None
 
     def _bus_names(self, unit: str) -> tuple[str, ...]:
-        """The bus names whose activation starts ``unit`` (activation files, BusName=)."""
+        """The bus names whose activation starts ``unit``: activation files naming it."""
         snapshot = self.history.snapshot.unit(unit)
         names = set(snapshot.names) if snapshot is not None else set()
         names.add(unit)
@@ -498,7 +500,7 @@ class _Classifier:
                                    if s.systemd_service in names))
 
     def _activated_by_bus(self, job: _Job, member: str, sender: str, peer: str,
-                          call: JournalEntry, enqueue: JournalEntry) -> _Cause:
+                          enqueue: JournalEntry) -> _Cause:
         """dbus-broker's launcher (or any bus daemon's process) asked for the start."""
         names = self._bus_names(job.unit)
         name = names[0] if names else ""
