@@ -27,11 +27,9 @@ from typing import Any
 from wizard.analysis.timeline import start_call_senders
 from wizard.lab import nspawn as lab_module
 from wizard.model.snapshots import (
-    JobSignal,
-    JournalEntry,
     ManagerSnapshot,
+    Record,
     SystemSnapshot,
-    UnitChange,
     records_from_json,
     records_to_json,
     snapshot_from_json,
@@ -163,7 +161,7 @@ class Recorded:
     """What one recording produced."""
 
     snapshot: SystemSnapshot
-    records: list[JournalEntry | JobSignal | UnitChange]
+    records: list[Record]
     marks: list[dict[str, Any]]
     since_usec: int
     until_usec: int
@@ -205,7 +203,7 @@ def _is_active(lab: lab_module.Lab, unit: str) -> bool:
     return lab.exec(["systemctl", "is-active", "--quiet", unit]).returncode == 0
 
 
-def _pump(signals: ManagerSignals, sink: list[JournalEntry | JobSignal | UnitChange],
+def _pump(signals: ManagerSignals, sink: list[Record],
           seconds: float, until: Callable[[], bool] | None = None) -> bool:
     """Drain signals every 20 ms (as watch does) until the condition or the time."""
     deadline = time.monotonic() + seconds
@@ -257,7 +255,7 @@ def _neighbourhoods(client: SystemdClient, targets: tuple[str, ...]) -> SystemSn
 def _provoke(lab: lab_module.Lab, client: SystemdClient, recording: JournalRecording,
              since: int) -> Recorded:
     """Run the steps; the bus signals come back in ``records`` (the journal comes later)."""
-    bus: list[JournalEntry | JobSignal | UnitChange] = []
+    bus: list[Record] = []
     marks: list[dict[str, Any]] = []
     signals = client.subscribe(None)  # every unit, as watch does
     if recording.log_level != "info":

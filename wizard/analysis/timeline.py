@@ -53,6 +53,7 @@ from wizard.model.journal_vocabulary import (
     UPHELD_FUNCTIONS,
 )
 from wizard.model.snapshots import (
+    BusMessage,
     JobSignal,
     JournalEntry,
     Record,
@@ -126,11 +127,14 @@ class _History:
     """The merged records, indexed the ways the rules need them."""
 
     def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot,
-                 bus_peers: Mapping[str, str] | None = None) -> None:
+                 bus_peers: Mapping[str, str] | None = None,
+                 bus_monitored: bool = False) -> None:
         # Stable sort: signals received together keep the order they came in.
         self.records = sorted(records, key=record_time)
         self.snapshot = snapshot
         self.bus_peers = dict(bus_peers or {})
+        self.bus_monitored = bus_monitored
+        """A bus monitor ran throughout: a bus activation would have been seen."""
         self.watched = any(isinstance(r, UnitChange) for r in self.records)
         """A watch saw every unit's state changes: a trigger that fired was seen doing so."""
         self.jobs: dict[tuple[str, int], _Job] = {}
@@ -283,6 +287,8 @@ def _describe(record: Record) -> str:
     if isinstance(record, JobSignal):
         what = "removed" if record.removed else "new"
         return f"job {record.job_id} {what} for {record.unit} [bus]"
+    if isinstance(record, BusMessage):
+        return f"{record.member} from {record.sender} to {record.destination} [bus monitor]"
     name = {
         UNIT_STARTED: "started", UNIT_STOPPED: "stopped", UNIT_FAILURE_RESULT: "failed",
         UNIT_FAILED: "failed to start", UNIT_SUCCESS: "deactivated successfully",
@@ -327,6 +333,7 @@ class _Classifier:
     def start_cause(self, job: _Job, depth: int = 0) -> _Cause:
         for rule in (
             self._external_caller,
+            self._monitored_request,
             self._requested_over_bus,
             self._restart_policy,
             self._bus_activation,
@@ -444,6 +451,50 @@ class _Classifier:
                 (*evidence, *more), upstream,
             )
         return None
+
+    def _monitored_request(self, job: _Job, depth: int) -> _Cause | None:
+        """A bus monitor saw the start call whose reply is this job's path."""
+        messages = [r for r in self.history.records if isinstance(r, BusMessage)]
+        path = f"/org/freedesktop/systemd1/job/{job.job_id}"
+        reply = next((m for m in messages
+                      if m.kind == "method_return" and m.arguments[:1] == (path,)), None)
+        if reply is None:
+            return None
+        call = next((m for m in messages if m.kind == "method_call"
+                     and m.sender == reply.destination and m.cookie == reply.reply_cookie), None)
+        if call is None:
+            return None
+        asked = call.arguments[0] if call.arguments else job.unit
+        peer = self.history.bus_peers.get(call.sender, "")
+        seen = Evidence("bus", f"{call.member}({asked}) from {call.sender}"
+                        + (f", which is {peer}" if peer else "")
+                        + f"; systemd answered with job {job.job_id} [bus monitor]", "bus")
+        if peer not in BUS_DAEMON_UNITS:
+            via = call.sender + (f" ({peer})" if peer else "")
+            return _Cause(
+                StartCause.MANUAL, "", Certainty.RECORDED,
+                f"asked for over D-Bus: a {call.member} call for {asked} from {via}, seen by "
+                "the bus monitor (systemctl, a script or an agent)",
+                (seen,),
+            )
+        names = self._bus_names(job.unit)
+        callers = [m for m in messages if m.kind == "method_call" and m.destination in names
+                   and record_time(m) <= record_time(call)]
+        name = callers[-1].destination if callers else (names[0] if names else peer)
+        who = ""
+        evidence = [seen]
+        if callers:
+            caller = callers[-1]
+            caller_unit = self.history.bus_peers.get(caller.sender, "")
+            who = f" by {caller.sender}" + (f" ({caller_unit})" if caller_unit else "")
+            evidence.insert(0, Evidence("bus", f"{caller.member} call to {name} from "
+                                               f"{caller.sender} [bus monitor]", "bus"))
+        return _Cause(
+            StartCause.BUS_ACTIVATION, name, Certainty.RECORDED,
+            f"activated over D-Bus: a call to {name} was made{who}, and the bus ({peer}) "
+            f"asked systemd to start {asked}; seen by the bus monitor",
+            tuple(evidence),
+        )
 
     def _requested_over_bus(self, job: _Job, depth: int) -> _Cause | None:
         """Debug level: a start method call came in right before the job was enqueued."""
@@ -712,6 +763,14 @@ class _Classifier:
             f"a trigger firing only at debug level (watch --debug-log shows it){others}",
         )
 
+    def _monitored_calls(self, job: _Job, names: Sequence[str]) -> list[BusMessage]:
+        """Calls to the unit's bus names a monitor saw shortly before the job."""
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        return [r for r in history.records[low:job.last_index + 1]
+                if isinstance(r, BusMessage) and r.kind == "method_call"
+                and r.destination in names]
+
     def _seen_not_firing(self, trigger: str) -> bool:
         """A watch would have seen this trigger enter "running" had it fired.
 
@@ -728,6 +787,9 @@ class _Classifier:
         ruled_out = [trigger for trigger, _ in live if self._seen_not_firing(trigger)]
         triggers = [(trigger, why) for trigger, why in live if trigger not in ruled_out]
         bus_names = self._bus_names(job.unit)
+        called = self._monitored_calls(job, bus_names)
+        if self.history.bus_monitored and not called:
+            bus_names = ()  # nobody called the name: no bus activation
         if not triggers and not bus_names:
             return None  # nothing left but someone asking: manual
         candidates = [f"{trigger} firing" for trigger, _ in triggers]
@@ -739,6 +801,8 @@ class _Classifier:
             evidence.append(Evidence(job.unit, f"bus name {name}"))
         not_fired = "".join(f"; {trigger} was listening and the watch saw it did not fire"
                             for trigger in ruled_out)
+        if self.history.bus_monitored and not bus_names and self._bus_names(job.unit):
+            not_fired += "; the bus monitor saw no call to its bus name"
         return _Cause(
             StartCause.UNEXPLAINED, "", Certainty.INFERRED,
             "unexplained: no record says what started it; it could have been "
@@ -921,11 +985,13 @@ def _start_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent
 
 
 def start_call_senders(records: Sequence[Record]) -> set[str]:
-    """The unique bus names that sent the manager a start call (debug log), this boot.
+    """The unique bus names behind start calls and calls a bus monitor kept.
 
-    Watch (and diagnose) resolve them into units while they are still on the bus.
+    Start calls are read from this boot's debug log. Watch (and diagnose) resolve
+    them into units while they are still on the bus.
     """
-    senders = set()
+    senders = {r.sender for r in records if isinstance(r, BusMessage)
+               and r.kind == "method_call" and r.sender.startswith(":")}
     live_boot = _live_boot(records)
     for record in records:
         if isinstance(record, JournalEntry) and record.code_func == BUS_CALL_FUNCTION \
@@ -948,6 +1014,7 @@ def build_timeline(
     notes: Sequence[str] = (),
     bus_stops: bool = False,
     bus_peers: Mapping[str, str] | None = None,
+    bus_monitored: bool = False,
 ) -> Timeline:
     """Every start and stop of ``unit`` in the records, classified, oldest first.
 
@@ -958,8 +1025,10 @@ def build_timeline(
     (the journal says more: exit status, signal, result). ``bus_peers`` maps
     the unique bus names seen as senders of start calls to the unit of their
     process, so a StartUnit from dbus-broker's launcher is a bus activation.
+    ``bus_monitored``: a bus monitor ran throughout (its messages are among the
+    records), so a bus activation it did not see did not happen.
     """
-    history = _History(records, snapshot, bus_peers)
+    history = _History(records, snapshot, bus_peers, bus_monitored)
     events = _start_events(history, unit) + _stop_events(history, unit, bus_stops)
     events.sort(key=lambda pair: (pair[1].at_usec, pair[0]))
     ordered = [event for _, event in events if since_usec <= event.at_usec <= until_usec]
