@@ -130,7 +130,7 @@ def test_the_playbook_keeps_the_unit_down_and_its_undo_restores_every_state(
     code, output, recap = play(remote, hosts, undo)
     assert code == 0, output
     assert wait_until(lambda: unit_states(lab, *UNITS) == before, timeout=10), \
-        (unit_states(lab, *UNITS), before)
+        (unit_states(lab, *UNITS), before, output)
 
 
 def test_a_host_whose_unit_files_changed_is_refused_alone(

@@ -10,6 +10,7 @@ at render time, never an injection.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import re
@@ -172,6 +173,48 @@ def undo_starts(plan: Plan) -> list[UndoStart]:
 
 
 @dataclass(frozen=True)
+class StopFirst:
+    """A unit the undo playbook stops before starting the trigger in front of it."""
+
+    unit: str
+    trigger: str
+
+
+def undo_stops_first(plan: Plan, starts: list[UndoStart]) -> list[StopFirst]:
+    """Units to stop before their trigger starts again, each with that trigger.
+
+    A keep-down run cut short (a failed task, a lost connection) can leave a
+    service running after its socket was stopped; systemd then refuses to
+    start the socket. The pairs come from the plan's chains: the unit right
+    after a trigger is the one it triggers.
+    """
+    started = {s.unit for s in starts}
+    pairs: list[StopFirst] = []
+    for step in plan.steps:
+        for trigger, unit in zip(step.chain, step.chain[1:], strict=False):
+            pair = StopFirst(unit, trigger)
+            if trigger.endswith(_TRIGGERS) and trigger in started and unit in started \
+                    and pair not in pairs:
+                pairs.append(pair)
+    return pairs
+
+
+@dataclass(frozen=True)
+class ProtectedPattern:
+    """One protected group as a regular expression, for Ansible's ``match`` test."""
+
+    regex: str
+    reason: str
+
+
+def protected_regexes() -> list[ProtectedPattern]:
+    """The protected set (and the ssh server) as the playbook checks it on the host."""
+    groups = [*((g.patterns, g.reason) for g in PROTECTED), (SSH_PATTERNS, SSH_REASON)]
+    return [ProtectedPattern("|".join(fnmatch.translate(p) for p in patterns), reason)
+            for patterns, reason in groups]
+
+
+@dataclass(frozen=True)
 class Rendered:
     """One output file's text and the mode it is written with."""
 
@@ -201,6 +244,7 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         ActionKind=ActionKind, version=Quoted(__version__), protected=PROTECTED,
         ssh_patterns=SSH_PATTERNS, ssh_reason=SSH_REASON, own_reason=OWN_REASON,
+        protected_regexes=protected_regexes(),
     )
     return env
 
@@ -233,12 +277,13 @@ def render_outputs(
     }
     if output_format == "ansible":
         undo = undo or undo_path_for(output)
+        starts = undo_starts(plan)
         return {
             output: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
                                      undo=False, other=Quoted(str(undo)))),
             undo: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
-                                   undo=True, other=Quoted(str(output)),
-                                   starts=undo_starts(plan))),
+                                   undo=True, other=Quoted(str(output)), starts=starts,
+                                   stop_first=undo_stops_first(plan, starts))),
         }
     if output_format == "dropin":
         # A directory: the drop-ins laid out by unit, and the script that installs them.
