@@ -21,7 +21,8 @@ def run(argv: Sequence[str], env: Environment) -> int:
     # A command's module is imported when it runs: diagnose --json is run from
     # scripts and monitoring and must not pay for rich, questionary or Jinja2
     # (docs/performance.md). The parser only accepts the commands there are.
-    handler: CommandHandler = importlib.import_module(f"wizard.cli.commands.{args.command}").run
+    handler: CommandHandler = importlib.import_module(
+        f"wizard.cli.commands.{args.command.replace('-', '_')}").run
     return handler(args, env)
 
 

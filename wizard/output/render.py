@@ -311,6 +311,63 @@ def render_outputs(
     }
 
 
+@dataclass(frozen=True)
+class FleetHostPlan:
+    """One inventory host in the fleet playbook: its own plan, or why it has none."""
+
+    host: str
+    plan: Plan | None = None
+    absent: bool = False
+    """The unit does not exist there: the playbook checks it still does not."""
+    why: str = ""
+    """Why a host has no plan (unreachable, an error): the playbook refuses it."""
+
+    @property
+    def planned(self) -> bool:
+        """Whether the playbook has a block for this host."""
+        return self.plan is not None or self.absent
+
+
+@dataclass(frozen=True)
+class _FleetBlock:
+    host: str
+    plan: Plan | None
+    absent: bool
+    why: str
+    planned: bool
+    drop_ins: dict[str, str]
+    starts: list[UndoStart]
+    stop_first: list[StopFirst]
+
+
+def render_fleet_outputs(
+    unit: str, hosts: list[FleetHostPlan], output: Path, undo: Path | None = None, *,
+    created: str, inventory: str, limit: str | None = None,
+) -> dict[Path, Rendered]:
+    """The fleet playbook (one block per host, each its own plan) and its undo."""
+    env = environment()
+    undo = undo or undo_path_for(output)
+    blocks = []
+    for h in hosts:
+        drop_ins: dict[str, str] = {}
+        starts: list[UndoStart] = []
+        stop_first: list[StopFirst] = []
+        if h.plan is not None:
+            drop_ins = {a.drop_in.path: render_drop_in(env, h.plan, a.drop_in.path)
+                        for a in h.plan.actions if a.drop_in is not None}
+            starts = undo_starts(h.plan)
+            stop_first = undo_stops_first(h.plan, starts)
+        blocks.append(_FleetBlock(h.host, h.plan, h.absent, h.why, h.planned, drop_ins,
+                                  starts, stop_first))
+    template = env.get_template("playbook-fleet.yml.j2")
+    common = {"unit": unit, "hosts": blocks, "created": created, "inventory": inventory,
+              "limit": limit}
+    return {
+        output: Rendered(template.render(**common, undo=False, other=Quoted(str(undo)))),
+        undo: Rendered(template.render(**common, undo=True, other=Quoted(str(output)))),
+    }
+
+
 def render_script(plan: Plan) -> str:
     """The remediation script alone (tests, the wizard's preview)."""
     outputs = render_outputs(plan, "script", Path("plan.sh"))
