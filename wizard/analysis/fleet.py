@@ -1,9 +1,11 @@
 """A fleet's diagnoses side by side: hosts grouped by the unit's state and by identical sources.
 
 Pure: the per-host documents ``staydown fleet-host`` printed (docs/fleet.md)
-in, a :class:`FleetReport` out. Two hosts share a group when the same live
-sources, by kind and chain (a cron line by file and line), can start the
-unit on each: the same remedy will do on both.
+in, a :class:`FleetReport` out. Two hosts share a group when they have the
+same revival sources, by kind, chain (a cron line by file and line) and
+whether each is live now: the same remedy will do on both. Dormant sources
+count too (a cron line on a host whose cron daemon is stopped today is
+still a difference an operator must see).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class SourceKey:
 
     kind: str
     chain: tuple[str, ...]
+    live: bool = True
 
     @property
     def text(self) -> str:
@@ -32,9 +35,9 @@ class SourceKey:
 
 
 def source_keys(diagnosis: Diagnosis) -> tuple[SourceKey, ...]:
-    """The diagnosis's live sources, each once, in a stable order."""
-    keys = {SourceKey(f.kind.value, tuple(f.chain)) for f in diagnosis.live_findings}
-    return tuple(sorted(keys, key=lambda k: (k.kind, k.chain)))
+    """The diagnosis's sources, each once: the live ones first, each part in a stable order."""
+    keys = {SourceKey(f.kind.value, tuple(f.chain), f.live) for f in diagnosis.findings}
+    return tuple(sorted(keys, key=lambda k: (not k.live, k.kind, k.chain)))
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,15 @@ def host_result(document: Mapping[str, Any]) -> HostResult:
         active_state=str(summary.get("active_state", "")),
         sub_state=str(summary.get("sub_state", "")),
         unit_file_state=str(summary.get("unit_file_state", "")),
-        sources=tuple(SourceKey(str(s["kind"]), tuple(str(u) for u in s["chain"]))
+        sources=tuple(SourceKey(str(s["kind"]), tuple(str(u) for u in s["chain"]),
+                                bool(s.get("live", True)))
                       for s in summary.get("sources", ())),
     )
 
 
 @dataclass(frozen=True)
 class SourceGroup:
-    """Hosts with exactly the same live sources (none: a stop holds there)."""
+    """Hosts with exactly the same sources, live and dormant."""
 
     sources: tuple[SourceKey, ...]
     hosts: tuple[str, ...]
@@ -96,7 +100,7 @@ class FleetReport:
     states: tuple[tuple[str, tuple[str, ...]], ...]
     """Each state the unit is in (``active (running), enabled``), with its hosts."""
     groups: tuple[SourceGroup, ...]
-    """Diagnosed hosts by identical live sources, the largest group first."""
+    """Diagnosed hosts by identical sources, the largest group first."""
 
     def with_outcome(self, outcome: str) -> tuple[HostResult, ...]:
         """The hosts with that outcome, in inventory order."""
@@ -105,7 +109,7 @@ class FleetReport:
     @property
     def live(self) -> bool:
         """Whether a live source can start the unit on at least one host."""
-        return any(h.sources for h in self.hosts)
+        return any(s.live for h in self.hosts for s in h.sources)
 
 
 def _grouped(pairs: Sequence[tuple[Any, str]]) -> list[tuple[Any, tuple[str, ...]]]:

@@ -302,7 +302,7 @@ def _check_seconds(text: str) -> float:
     return seconds
 
 
-COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab")
+COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab", "fleet-host")
 _LEADING_FLAGS = ("--debug", "--no-color")
 
 

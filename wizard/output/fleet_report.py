@@ -40,15 +40,16 @@ def write_fleet_report(out: TextIO, report: FleetReport) -> None:
         for state, hosts in report.states:
             out.write(f"  {_count(len(hosts))}: {printable(state)}: {_hosts(hosts)}\n")
     if report.groups:
-        out.write("\nWhat can start it again, hosts grouped by identical live sources:\n")
+        out.write("\nWhat can start it again, hosts grouped by identical sources:\n")
         for group in report.groups:
-            if not group.sources:
-                out.write(f"  {_count(len(group.hosts))}: no live source (a stop holds): "
-                          f"{_hosts(group.hosts)}\n")
-                continue
-            out.write(f"  {_count(len(group.hosts))}: "
-                      + "; ".join(_source_text(s) for s in group.sources)
-                      + f"\n      {_hosts(group.hosts)}\n")
+            live = [s for s in group.sources if s.live]
+            dormant = [s for s in group.sources if not s.live]
+            out.write(f"  {_count(len(group.hosts))}: {_hosts(group.hosts)}\n")
+            out.write("      live: " + ("; ".join(_source_text(s) for s in live)
+                                        or "none (a stop holds)") + "\n")
+            if dormant:
+                out.write("      dormant: " + "; ".join(_source_text(s) for s in dormant)
+                          + "\n")
     if absent:
         out.write(f"\nNo such unit on {_count(len(absent))}: "
                   f"{_hosts([h.host for h in absent])}\n")
@@ -74,7 +75,8 @@ def fleet_document(report: FleetReport, documents: Sequence[dict[str, Any]],
         "counts": {outcome: len(report.with_outcome(outcome))
                    for outcome in ("diagnosed", "absent", "unreachable", "error")},
         "states": [{"state": state, "hosts": list(hosts)} for state, hosts in report.states],
-        "groups": [{"sources": [{"kind": s.kind, "chain": list(s.chain)} for s in g.sources],
+        "groups": [{"sources": [{"kind": s.kind, "chain": list(s.chain), "live": s.live}
+                                for s in g.sources],
                     "hosts": list(g.hosts)} for g in report.groups],
         "hosts": list(documents),
     }

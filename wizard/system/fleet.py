@@ -125,6 +125,8 @@ class HostDocument:
 
     host: str
     document: dict[str, Any]
+    index: int = 0
+    """The host's place among the play's hosts (inventory order)."""
 
 
 def _playbook_path(directory: Path) -> Path:
@@ -172,9 +174,8 @@ def run_fleet(
                "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True")}
         done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
                               timeout=ANSIBLE_TIMEOUT)
-        documents = [_read_document(path) for path in sorted(results.glob("*.json"))]
-        order = _inventory_order(done.stdout)
-        documents.sort(key=lambda d: (order.get(d.host, len(order)), d.host))
+        documents = [_read_document(path) for path in results.glob("*.json")]
+        documents.sort(key=lambda d: (d.index, d.host))
         if not documents:
             tail = "\n".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-5:])
             if done.returncode == 0:
@@ -195,21 +196,12 @@ def _read_document(path: Path) -> HostDocument:
         if not isinstance(document, dict):
             raise ValueError("not an object")
     except ValueError:
-        stderr = str(raw.get("stderr") or "").strip()
-        message = stderr.splitlines()[-1] if stderr else f"exit status {raw.get('rc')}"
+        lines = str(raw.get("stderr") or "").strip().splitlines()
+        errors = [line for line in lines if line.startswith("staydown: ")]
+        message = (errors or lines or [f"staydown fleet-host: exit status {raw.get('rc')}"])[-1]
         document = {"host": host, "outcome": "error", "error": message, "hint": "",
                     "exit_code": raw.get("rc")}
     document["host"] = host
-    return HostDocument(host, document)
-
-
-def _inventory_order(stdout: str) -> dict[str, int]:
-    """Hosts in the order the play's first task reported them (inventory order, mostly)."""
-    order: dict[str, int] = {}
-    for line in stdout.splitlines():
-        for prefix in ("ok: [", "changed: [", "failed: [", "fatal: ["):
-            if line.startswith(prefix):
-                host = line[len(prefix):].split("]", 1)[0].split(" -> ", 1)[0]
-                order.setdefault(host, len(order))
-    return order
+    index = raw.get("index")
+    return HostDocument(host, document, index if isinstance(index, int) else 1 << 30)
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             summary={
                 "active_state": state.active_state, "sub_state": state.sub_state,
                 "unit_file_state": state.unit_file_state,
-                "sources": [{"kind": k.kind, "chain": list(k.chain)}
+                "sources": [{"kind": k.kind, "chain": list(k.chain), "live": k.live}
                             for k in source_keys(diagnosis)],
             },
             diagnosis=diagnosis_document(diagnosis, snapshot.manager, connection.label),
