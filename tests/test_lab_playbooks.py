@@ -401,7 +401,10 @@ def test_a_fleet_is_diagnosed_grouped_planned_host_by_host_and_undone(
         for name in ("web1", "web2", "cron1", "bare1"):
             assert recap[name]["failed"] == 0, (name, output)
         for name, remote in fleet.items():
-            assert wait_until(lambda r=remote, n=name: unit_states(r.lab, *UNITS) == before[n],
-                              timeout=10), (name, unit_states(remote.lab, *UNITS), output)
+            def restored(r: SshLab = remote, n: str = name) -> bool:
+                return unit_states(r.lab, *UNITS) == before[n]
+
+            assert wait_until(restored, timeout=10), \
+                (name, unit_states(remote.lab, *UNITS), output)
     finally:
         put_back(article_b, SOCKET_FILE, original)

@@ -306,6 +306,11 @@ COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab", "fleet-host")
 _LEADING_FLAGS = ("--debug", "--no-color")
 
 
+def handler_module(command: str) -> str:
+    """The module whose ``run`` handles a command (``fleet-host``: ``fleet_host``)."""
+    return f"wizard.cli.commands.{command.replace('-', '_')}"
+
+
 def dash_units_last(arguments: list[str]) -> list[str]:
     """``-.mount`` and ``-.slice`` are unit names, not options: put them after ``--``.
 
