@@ -149,7 +149,8 @@ def run_fleet(args: argparse.Namespace, env: Environment) -> int:
         console.print(f"{result.status.value:<11} {printable(str(result.path))}")
     for h in hosts:
         if h.plan is not None:
-            what = f"its own plan {h.plan.plan_id}, {len(h.plan.actions)} changes"
+            count = len(h.plan.actions)
+            what = f"its own plan {h.plan.plan_id}, {count} change{'s' if count != 1 else ''}"
         elif h.absent:
             what = f"no {unit} there: checked, nothing changed"
         else:
