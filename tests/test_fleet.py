@@ -5,6 +5,7 @@ labs in tests/test_lab_playbooks.py."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -204,3 +205,32 @@ def test_fleet_host_always_prints_a_document():
     assert "ansible_connection=local" in document["error"]
     result = run_cli("fleet-host", "--vars", "[", "x.service")
     assert json.loads(result.stdout)["outcome"] == "error"
+
+
+def test_a_value_ansible_would_template_is_tagged_unsafe():
+    from wizard.output.render import yaml
+
+    assert yaml("/etc/cron.d/{{ lookup('pipe', 'id') }}") == \
+        '!unsafe "/etc/cron.d/{{ lookup(\'pipe\', \'id\') }}"'
+    assert yaml("/etc/cron.d/kick") == '"/etc/cron.d/kick"'
+
+
+@pytest.mark.parametrize("name", ["staydown-fleet-widget-daemon.service.yml",
+                                  "staydown-fleet-widget-daemon.service.undo.yml"])
+def test_the_fleet_playbook_reads_as_committed(tmp_path, name):
+    """Golden files, as tests/test_golden.py (STAYDOWN_UPDATE_GOLDEN=1 rewrites them)."""
+    _diagnosis, plan = _article_plan(tmp_path)
+    output = Path("staydown-fleet-widget-daemon.service.yml")
+    outputs = render_fleet_outputs(
+        "widget-daemon.service",
+        [FleetHostPlan("web1", plan), FleetHostPlan("bare1", absent=True),
+         FleetHostPlan("gone", why="unreachable: cannot reach host gone over ssh")],
+        output, created="<created>", inventory="hosts.yml")
+    text = outputs[Path(name)].text.replace(plan.plan_id, "<plan-id>").replace(
+        plan.created, "<created>")
+    for fingerprint in plan.file_fingerprints:
+        text = text.replace(fingerprint.sha256, "<sha256>")
+    golden = HERE / "golden" / name
+    if os.environ.get("STAYDOWN_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{name} differs from tests/golden/{name}"

@@ -78,11 +78,26 @@ def unit_value(value: object) -> Quoted:
     return Quoted(text.replace("\\", "\\\\").replace("%", "%%"))
 
 
+_JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+def has_jinja_delimiters(text: str) -> bool:
+    """Whether Ansible would template this text."""
+    return any(d in text for d in _JINJA_DELIMITERS)
+
+
 def yaml(value: object) -> Quoted:
-    """A YAML scalar: JSON's double-quoted strings are valid YAML and escape everything."""
+    """A YAML scalar: JSON's double-quoted strings are valid YAML and escape everything.
+
+    Ansible templates every string of a playbook on the controller, so a value
+    from a host (a crontab's file name) holding Jinja delimiters is tagged
+    ``!unsafe``: Ansible then takes it literally instead of running it.
+    """
     if isinstance(value, bool | int):
         return Quoted(json.dumps(value))
-    return Quoted(json.dumps(str(value), ensure_ascii=True))
+    text = str(value)
+    unsafe = "!unsafe " if has_jinja_delimiters(text) else ""
+    return Quoted(unsafe + json.dumps(text, ensure_ascii=True))
 
 
 def yaml_list(values: object) -> Quoted:

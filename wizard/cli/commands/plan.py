@@ -100,7 +100,7 @@ def run_fleet(args: argparse.Namespace, env: Environment) -> int:
     from wizard.model.unit_names import normalise_unit_name
     from wizard.output.files import write_outputs
     from wizard.output.formats import default_output
-    from wizard.output.render import FleetHostPlan, render_fleet_outputs
+    from wizard.output.render import FleetHostPlan, has_jinja_delimiters, render_fleet_outputs
     from wizard.output.report_json import render_json
     from wizard.plan.plan_json import plan_from_jsonable
     from wizard.system.fleet import run_fleet as run_playbook
@@ -118,6 +118,10 @@ def run_fleet(args: argparse.Namespace, env: Environment) -> int:
     hosts: list[FleetHostPlan] = []
     for document in documents:
         host = str(document["host"])
+        if has_jinja_delimiters(host):
+            # It would be code in the playbook's host conditions.
+            raise UsageError(f"the inventory host {host!r} holds Jinja delimiters",
+                             "rename it in the inventory (ansible_host keeps the address)")
         outcome = document.get("outcome")
         if outcome == "diagnosed" and document.get("plan"):
             try:
