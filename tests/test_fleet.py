@@ -234,3 +234,36 @@ def test_the_fleet_playbook_reads_as_committed(tmp_path, name):
     if os.environ.get("STAYDOWN_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text(), f"{name} differs from tests/golden/{name}"
+
+
+needs_ansible = pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(),
+                                   reason="ansible-playbook is not installed")
+
+
+@needs_ansible
+def test_a_pattern_or_an_inventory_that_gives_no_host_is_a_usage_error(tmp_path):
+    (tmp_path / "hosts.ini").write_text("h1 ansible_host=127.0.0.9\n")
+    result = run_cli("diagnose", "-i", str(tmp_path / "hosts.ini"), "--limit", "nomatch", "x")
+    assert result.code == ExitCode.USAGE, result.stderr
+    assert "matches --limit nomatch" in result.stderr
+    (tmp_path / "broken.yml").write_text("all: [broken\n")
+    result = run_cli("diagnose", "-i", str(tmp_path / "broken.yml"), "x")
+    assert result.code == ExitCode.USAGE, result.stderr
+    assert "Unable to parse" in result.stderr
+
+
+@needs_ansible
+def test_hosts_nothing_answers_on_are_reported_unreachable_with_ansibles_inventory(tmp_path):
+    # Loopback addresses where no sshd listens: refused at once, through the real playbook.
+    (tmp_path / "hosts.ini").write_text(
+        "[web]\nh1 ansible_host=127.0.0.9 ansible_port=1\n"
+        "[db]\nh2 ansible_host=127.0.0.10 ansible_port=1 ansible_user=ops\n")
+    result = run_cli("diagnose", "-i", str(tmp_path / "hosts.ini"), "--json", "x")
+    assert result.code == ExitCode.SYSTEMD_UNREACHABLE, result.stderr
+    document = json.loads(result.stdout)
+    assert [(h["host"], h["outcome"], h["connection"]) for h in document["hosts"]] == [
+        ("h1", "unreachable", "host 127.0.0.9:1"), ("h2", "unreachable", "host ops@127.0.0.10:1")]
+    assert "Connection refused" in document["hosts"][0]["error"]
+    result = run_cli("diagnose", "-i", str(tmp_path / "hosts.ini"), "--limit", "db", "x")
+    assert "x.service on 1 host: 0 have it" in result.stdout
+    assert "h2: cannot reach host ops@127.0.0.10:1" in result.stdout

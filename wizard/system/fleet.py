@@ -170,19 +170,21 @@ def run_fleet(
                 "-e", f"@{directory / 'vars.json'}", *ansible_arguments,
                 str(_playbook_path(directory))]
         env = {**os.environ, "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_NOCOLOR": "1",
-               "ANSIBLE_LOCAL_TEMP": str(directory / "ansible-tmp"),
-               "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True")}
+               "ANSIBLE_LOCAL_TEMP": str(directory / "ansible-tmp")}
         done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
                               timeout=ANSIBLE_TIMEOUT)
         documents = [_read_document(path) for path in results.glob("*.json")]
         documents.sort(key=lambda d: (d.index, d.host))
         if not documents:
-            tail = "\n".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-5:])
-            if done.returncode == 0:
+            said = [line.strip() for line in (done.stderr + done.stdout).splitlines()
+                    if line.startswith(("[WARNING]", "[ERROR]", "ERROR!"))]
+            tail = "; ".join(said[-3:]) or f"exit status {done.returncode}"
+            if done.returncode == 0 or "no hosts to target" in tail:
                 raise UsageError(
-                    f"no host of {inventory} matches{' --limit ' + limit if limit else ''}",
+                    f"no host of {inventory} matches{' --limit ' + limit if limit else ''} "
+                    f"(ansible-playbook: {tail})",
                     "ansible-inventory -i INVENTORY --graph shows the hosts and groups")
-            raise FleetError(f"ansible-playbook failed (exit status {done.returncode}): {tail}",
+            raise FleetError(f"ansible-playbook failed: {tail}",
                              "run it again with --ansible-arg=-v to see more")
         return documents
 
