@@ -378,6 +378,11 @@ def test_a_fleet_is_diagnosed_grouped_planned_host_by_host_and_undone(
                           str(playbook), DAEMON)
     assert done.returncode == 0, done.stdout + done.stderr
     undo = tmp_path / "keep-down.undo.yml"
+    code, output, recap = play(article, path, playbook, "--check")
+    assert recap["gone"]["failed"] == 1, output  # no plan was made for it
+    for name in fleet:
+        assert recap[name]["failed"] == 0, (name, output)
+    assert {name: unit_states(r.lab, *UNITS) for name, r in fleet.items()} == before
     original = edited(article_b, SOCKET_FILE)
     try:
         code, output, recap = play(article, path, playbook)
@@ -395,6 +400,11 @@ def test_a_fleet_is_diagnosed_grouped_planned_host_by_host_and_undone(
         assert unit_states(absent_host.lab, *UNITS) == before["bare1"]
         stays_down(article, 6, 8080)
         assert not is_active(cron_host.lab, DAEMON)
+        code, output, recap = play(article, path, playbook)
+        assert recap["web2"]["failed"] == 1, output
+        for name in ("web1", "cron1", "bare1"):
+            assert recap[name]["failed"] == 0, (name, output)
+            assert recap[name]["changed"] == 0, (name, output)
 
         code, output, recap = play(article, path, undo)
         assert recap["gone"]["failed"] == 1, output
