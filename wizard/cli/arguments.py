@@ -45,6 +45,20 @@ def connection_from(args: argparse.Namespace) -> Connection:
     return system_connection()
 
 
+def fleet_inventory(args: argparse.Namespace) -> bool:
+    """Whether a fleet was asked for (--inventory); refuses it mixed with one system's options."""
+    if not getattr(args, "inventory", None):
+        if getattr(args, "limit", None) or getattr(args, "ansible_arg", None):
+            raise UsageError("--limit and --ansible-arg go with --inventory")
+        return False
+    mixed = [f"--{name.replace('_', '-')}" for name in ("user", "machine", "host", "bus", "lab")
+             if getattr(args, name, None)]
+    if mixed:
+        raise UsageError(f"--inventory reaches every host itself; leave out {', '.join(mixed)}",
+                         "a host's connection comes from the inventory (docs/fleet.md)")
+    return True
+
+
 def plan_layout(connection: Connection, env: Environment) -> UnitLayout:
     """Where the plan's files go: the system's directories, or the calling user's.
 

@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from wizard.cli.parser import build_parser, with_default_command
+from wizard.cli.parser import build_parser, handler_module, with_default_command
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError
 from wizard.output.terminal_text import printable
@@ -21,7 +21,7 @@ def run(argv: Sequence[str], env: Environment) -> int:
     # A command's module is imported when it runs: diagnose --json is run from
     # scripts and monitoring and must not pay for rich, questionary or Jinja2
     # (docs/performance.md). The parser only accepts the commands there are.
-    handler: CommandHandler = importlib.import_module(f"wizard.cli.commands.{args.command}").run
+    handler: CommandHandler = importlib.import_module(handler_module(args.command)).run
     return handler(args, env)
 
 

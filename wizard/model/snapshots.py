@@ -8,6 +8,7 @@ analysis never knows (or cares) where a snapshot came from.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -406,8 +407,16 @@ def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange |
     return records
 
 
+def from_jsonable(cls: type[T], value: Any) -> T:
+    """Rebuild a frozen dataclass (any of ours, a plan too) from ``dataclasses.asdict`` data."""
+    built: T = _build(cls, value)
+    return built
+
+
 def _build(cls: Any, value: Any) -> Any:
     origin = typing.get_origin(cls)
+    if isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(value)
     if dataclasses.is_dataclass(cls) and isinstance(cls, type):
         hints = typing.get_type_hints(cls)
         return cls(**{f.name: _build(hints[f.name], value[f.name])
