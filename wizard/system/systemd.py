@@ -8,14 +8,13 @@ the ones worth telling apart).
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
+import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-
-from pystemd import dbusexc
-from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature
 
 from wizard.errors import (
     PermissionDeniedError,
@@ -41,6 +40,40 @@ from wizard.model.snapshots import (
 )
 from wizard.system.access import ssh_access
 
+
+def _pystemd_without_its_package_init() -> None:
+    """Register the pystemd package unexecuted, so its C modules import without lxml.
+
+    pystemd/__init__.py imports pystemd.systemd1 and machine1, whose base module
+    imports lxml.etree to parse introspection XML: about 30 ms of every run, for
+    classes staydown never uses (it calls sd-bus through pystemd.dbuslib and maps
+    errors with pystemd.dbusexc). Importing a submodule needs only the package's
+    ``__path__``, which the module built from its spec has. If anything asks the
+    package for a name it lacks, the package's own __init__ runs then, once,
+    so ``pystemd.systemd1`` and the like keep working in the same process.
+    """
+    if "pystemd" in sys.modules:
+        return
+    spec = importlib.util.find_spec("pystemd")
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def complete(name: str) -> Any:
+        del package.__dict__["__getattr__"]
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__dict__["__getattr__"] = complete
+    sys.modules["pystemd"] = package
+
+
+_pystemd_without_its_package_init()
+
+import pystemd.dbusexc as dbusexc  # noqa: E402
+from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature  # noqa: E402
+
 SYSTEMD = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"
 MANAGER_IFACE = b"org.freedesktop.systemd1.Manager"
@@ -48,6 +81,21 @@ PROPERTIES_IFACE = b"org.freedesktop.DBus.Properties"
 UNIT_IFACE = b"org.freedesktop.systemd1.Unit"
 JOB_IFACE = b"org.freedesktop.systemd1.Job"
 UNIT_PATH_PREFIX = "/org/freedesktop/systemd1/unit/"
+# The interface of each unit type whose properties a snapshot keeps; the other
+# types (target, slice, mount, device, scope, swap) are read through Unit alone.
+# A service's interface is most of its object (about 300 properties of exec,
+# kill and cgroup context) and a target has none, so asking per interface
+# halves what a neighbourhood costs to read and to convert.
+TYPE_INTERFACES = {
+    "service": "org.freedesktop.systemd1.Service",
+    "socket": "org.freedesktop.systemd1.Socket",
+    "timer": "org.freedesktop.systemd1.Timer",
+    "path": "org.freedesktop.systemd1.Path",
+    "automount": "org.freedesktop.systemd1.Automount",
+}
+# systemd's own socket, which systemctl uses as root (bus_connect_system_systemd in
+# src/shared/bus-util.c): peer-to-peer, no dbus-daemon hop.
+PRIVATE_SOCKET = "/run/systemd/private"
 # systemd's log levels (LogLevel= of org.freedesktop.systemd1.Manager).
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
@@ -328,10 +376,16 @@ class SystemdClient:
         return {_text(k): v for k, v in raw.items()}
 
     def load_unit(self, name: str) -> UnitSnapshot:
-        """Snapshot one unit; a unit systemd cannot find comes back not-found."""
-        return unit_from_properties(
-            name, self.unit_properties(name), shares_clock=self.connection.shares_clock
-        )
+        """Snapshot one unit; a unit systemd cannot find comes back not-found.
+
+        Two GetAll calls at most: Unit, then the type's own interface when the
+        snapshot keeps some of its properties (TYPE_INTERFACES).
+        """
+        props = self.unit_properties(name, UNIT_IFACE.decode())
+        interface = TYPE_INTERFACES.get(name.rpartition(".")[2])
+        if interface is not None:
+            props.update(self.unit_properties(name, interface))
+        return unit_from_properties(name, props, shares_clock=self.connection.shares_clock)
 
     def unit_names(self) -> list[str]:
         """Every unit loaded now or present on disk, for suggestions and completion."""
@@ -531,7 +585,20 @@ def close_unit_names(name: str, candidates: Sequence[str], limit: int = 5) -> tu
     return tuple(found[:limit])
 
 
-def _open_bus(connection: Connection) -> DBus:
+def _private_bus() -> DBus | None:
+    """Open systemd's private socket when we are root and it answers; else None."""
+    if os.geteuid() != 0 or not os.path.exists(PRIVATE_SOCKET):
+        return None
+    bus = DBusAddress(f"unix:path={PRIVATE_SOCKET}".encode(), peer_to_peer=True)
+    try:
+        bus.open()
+    except dbusexc.DBusBaseError:
+        bus.close()
+        return None
+    return bus
+
+
+def _new_bus(connection: Connection) -> DBus:
     match connection.transport:
         case "system":
             return DBus()
@@ -549,13 +616,20 @@ def _open_bus(connection: Connection) -> DBus:
 
 
 @contextmanager
-def systemd_client(connection: Connection) -> Iterator[SystemdClient]:
-    """Open a connection to the chosen manager for the duration of a block."""
-    bus = _open_bus(connection)
-    try:
-        bus.open()
-    except dbusexc.DBusBaseError as error:
-        raise _translate(error, connection) from error
+def systemd_client(connection: Connection, *, direct: bool = True) -> Iterator[SystemdClient]:
+    """Open a connection to the chosen manager for the duration of a block.
+
+    As root on the local system manager this is systemd's private socket, as
+    systemctl does (``direct``); without root, without that socket, or with
+    ``direct=False`` it is the system bus.
+    """
+    bus = _private_bus() if direct and connection.transport == "system" else None
+    if bus is None:
+        bus = _new_bus(connection)
+        try:
+            bus.open()
+        except dbusexc.DBusBaseError as error:
+            raise _translate(error, connection) from error
     try:
         yield SystemdClient(bus, connection)
     finally:
