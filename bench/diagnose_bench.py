@@ -406,7 +406,9 @@ def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str
         if first.get("type") != "watch":
             raise SystemExit(f"watch began with {first!r}")
         for _ in range(starts):
+            # reset-failed clears the start rate limit (StartLimitBurst=, 5 in 10 s).
             booted.exec(["systemctl", "stop", TARGET], check=True)
+            booted.exec(["systemctl", "reset-failed", TARGET], check=False)
             booted.exec(["systemctl", "start", TARGET], check=True)
             deadline = time.monotonic() + 15
             while True:
