@@ -317,6 +317,7 @@ class LabResult:
     phases: dict[str, Any] = field(default_factory=dict)
     first_screen: list[float] = field(default_factory=list)
     watch_latency_ms: list[float] = field(default_factory=list)
+    floors: dict[str, list[float]] = field(default_factory=dict)
     live_findings: int = 0
 
 
@@ -382,7 +383,12 @@ def _end_in_lab_child(nsenter_pid: int) -> None:
 
 def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str], None],
                     ) -> list[float]:
-    """Milliseconds from systemd's timestamp of each provoked start to watch's line about it."""
+    """Milliseconds from systemd's timestamp of each provoked start to watch's line about it.
+
+    The reconcile timer is stopped first: its service Wants= the target, and its
+    start job would cancel our stop job (or start the target for us) mid-measure.
+    """
+    booted.exec(["systemctl", "stop", "widget-reconcile.timer"], check=True)
     process = subprocess.Popen(
         in_lab(booted, tool.argv("watch", "--json", "--seconds", str(30 + 3 * starts), TARGET)),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=LAB_ENV,
@@ -407,9 +413,12 @@ def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str
             raise SystemExit(f"watch began with {first!r}")
         for _ in range(starts):
             # reset-failed clears the start rate limit (StartLimitBurst=, 5 in 10 s).
-            booted.exec(["systemctl", "stop", TARGET], check=True)
+            booted.exec(["systemctl", "stop", TARGET], check=False)
             booted.exec(["systemctl", "reset-failed", TARGET], check=False)
-            booted.exec(["systemctl", "start", TARGET], check=True)
+            started = booted.exec(["systemctl", "start", TARGET], check=False)
+            if started.returncode != 0:
+                log(f"  watch: systemctl start failed: {started.stderr.strip()}")
+                continue
             deadline = time.monotonic() + 15
             while True:
                 arrived, line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -478,6 +487,16 @@ def bench_lab(spec: LabSpec, tool: Tool, repeat: int, workdir: Path, watch_start
         result.phases = json.loads(phases.stdout)
 
         if spec.key == "article":
+            # The floor under diagnose: what a Python process costs before any work.
+            floors = {
+                "python": [str(tool.python), "-c", "pass"],
+                "imports": [str(tool.python), "-c",
+                            "import wizard.cli.main, wizard.cli.commands.diagnose"],
+            }
+            for _ in range(repeat):
+                for key, argv in floors.items():
+                    result.floors.setdefault(key, []).append(
+                        measure(in_lab(running, argv), LAB_ENV).wall)
             result.first_screen = [first_screen_seconds(running, tool)
                                    for _ in range(repeat + 1)][1:]
             if watch_starts:
@@ -563,6 +582,7 @@ def summarise(result: LabResult) -> dict[str, Any]:
         "watch_median_ms": _median(result.watch_latency_ms),
         "watch_max_ms": max(result.watch_latency_ms, default=float("nan")),
         "watch_starts": len(result.watch_latency_ms),
+        "floors": {k: _median(v) for k, v in result.floors.items()},
     }
 
 
@@ -670,6 +690,13 @@ def print_report(summaries: dict[str, dict[str, Any]], startup: dict[str, float]
           f"Python start-up alone: {_ms(startup['python_wall'])}, "
           f"{_mib(startup['python_rss_kib'])}; start-up + the imports of diagnose: "
           f"{_ms(startup['import_wall'])}, {_mib(startup['import_rss_kib'])}.")
+    for s in summaries.values():
+        if s["floors"]:
+            print(f"\nFloors in the {s['lab']} lab (each a process through nsenter, like "
+                  f"diagnose): Python start-up {_ms(s['floors']['python'])}; start-up and "
+                  f"the imports of diagnose --json {_ms(s['floors']['imports'])}; "
+                  f"nsenter … true {_ms(s['nsenter_true_wall'])}; diagnose --json "
+                  f"{_ms(s['diagnose_wall'])}.")
     print("\n## Targets (issue 13)\n")
     print("| measure | target | measured | met? |")
     print("|---|---|---|---|")

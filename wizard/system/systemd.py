@@ -7,6 +7,7 @@ the ones worth telling apart).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -389,15 +390,23 @@ class SystemdClient:
         raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [interface.encode()])
         return {_text(k): v for k, v in raw.items()}
 
-    def load_unit(self, name: str) -> UnitSnapshot:
+    def load_unit(self, name: str, *, service_if_active: bool = True) -> UnitSnapshot:
         """Snapshot one unit; a unit systemd cannot find comes back not-found.
 
-        Two GetAll calls at most: Unit, then the type's own interface when the
-        snapshot keeps some of its properties (TYPE_INTERFACES).
+        Unit's properties in one GetAll, then the type's own (TYPE_INTERFACES,
+        TYPE_PROPERTIES). ``service_if_active=False`` leaves out the Service
+        details of a service that is active: ``service`` is then None (for the
+        pull-ins below the walk, whose start jobs are redundant, so nothing
+        reads how such a service restarts or what it runs).
         """
         props = self.unit_properties(name, UNIT_IFACE.decode())
         kind = name.rpartition(".")[2]
         interface = TYPE_INTERFACES.get(kind)
+        if kind == "service" and not service_if_active \
+                and _text(props.get("ActiveState", "")) == "active":
+            snapshot = unit_from_properties(name, props,
+                                            shares_clock=self.connection.shares_clock)
+            return dataclasses.replace(snapshot, service=None)
         if interface is not None:
             wanted = TYPE_PROPERTIES.get(kind)
             chosen = None if wanted is None else self._some_properties(name, interface, wanted)
