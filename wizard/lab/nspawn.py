@@ -56,6 +56,29 @@ class Scenario:
         """The directory the scenario's unit files are in, inside the lab."""
         return UNIT_DIRS[self.unit_dir]
 
+    @property
+    def uses_automount(self) -> bool:
+        """Whether any of the scenario's units is an automount (they need the host's autofs)."""
+        units = self.directory / "units"
+        return units.is_dir() and any(p.suffix == ".automount" for p in units.iterdir())
+
+
+def automount_unavailable() -> str | None:
+    """Why no .automount unit can start in a lab on this host, or None when they can.
+
+    A container shares the host's kernel and cannot load modules: without autofs
+    in the host kernel, systemd fails every automount unit it starts (seen on a
+    kernel built without CONFIG_AUTOFS_FS: /dev/autofs is absent, the unit fails).
+    """
+    try:
+        filesystems = Path("/proc/filesystems").read_text()
+    except OSError:
+        return None
+    if any(line.split()[-1:] == ["autofs"] for line in filesystems.splitlines()):
+        return None
+    return ("this host's kernel has no autofs (CONFIG_AUTOFS_FS is not set), so no .automount "
+            "unit can start in a container on it")
+
 
 def _scenario_root() -> Path:
     return Path(str(resources.files("wizard.lab.scenarios")))
@@ -241,7 +264,7 @@ def _preflight() -> None:
 
 
 def up(
-    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB,
+    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB, *,
     network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
     os_name: str | None = None, bus: str = "dbus-daemon",
 ) -> Lab:

@@ -168,6 +168,8 @@ class UnitSnapshot:
     stop_when_unneeded: bool = False
     refuse_manual_start: bool = False
     refuse_manual_stop: bool = False
+    on_success_job_mode: str = "fail"
+    """OnSuccessJobMode=: "fail" (the default) refuses to replace a queued job."""
     can_start: bool = True
     condition_result: bool = True
     condition_timestamp_realtime_usec: int = 0
@@ -356,6 +358,28 @@ class UnitChange:
     invocation_id: str = ""
 
 
+@dataclass(frozen=True)
+class BusMessage:
+    """A message on the system bus, as a watch's bus monitor saw it (``busctl monitor``).
+
+    Only what the timeline reads: calls to bus names and to the manager's start
+    methods, and the manager's replies to those (they carry the job's path).
+    """
+
+    at_usec: int
+    kind: str
+    """method_call, method_return, error or signal."""
+    sender: str
+    destination: str = ""
+    member: str = ""
+    cookie: int = 0
+    reply_cookie: int = 0
+    arguments: tuple[str, ...] = ()
+    """The message's leading string arguments (a unit name, a job's object path)."""
+    unit: str = ""
+    """Always empty: a bus message names no unit of its own (the rules read ``unit``)."""
+
+
 # -- JSON -------------------------------------------------------------------------
 # Snapshots recorded from the lab are stored as JSON under tests/snapshots; the
 # loader rebuilds the dataclasses from their type hints, so the file format
@@ -386,12 +410,13 @@ _RECORD_TYPES: dict[str, type] = {
     "JournalEntry": JournalEntry,
     "JobSignal": JobSignal,
     "UnitChange": UnitChange,
+    "BusMessage": BusMessage,
 }
 
 
-def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange]:
+def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange | BusMessage]:
     """Rebuild what :func:`records_to_json` wrote."""
-    records: list[JournalEntry | JobSignal | UnitChange] = []
+    records: list[JournalEntry | JobSignal | UnitChange | BusMessage] = []
     for item in json.loads(text):
         kind = _RECORD_TYPES[item.pop("type")]
         records.append(_build(kind, item))
@@ -420,8 +445,9 @@ def _build(cls: Any, value: Any) -> Any:
     return value
 
 
-Record = JournalEntry | JobSignal | UnitChange
-"""What the timeline reads: journal entries and the manager's bus signals."""
+Record = JournalEntry | JobSignal | UnitChange | BusMessage
+"""What the timeline reads: journal entries, the manager's bus signals, and what a bus
+monitor saw."""
 
 
 def record_time(record: Record) -> int:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Finding, FindingKind
 from wizard.analysis.kinds import boot
+from wizard.analysis.kinds.triggers import varlink_interfaces
 from wizard.model.snapshots import CronEntry, SystemSnapshot
 from wizard.model.unit_names import has_unit_suffix
 from wizard.plan.protected_units import NO_CONTEXT, CallerContext, is_allowed, protection
@@ -216,12 +217,24 @@ def method_options(
            "limit, fails; stop the socket instead if that matters."
            if finding.kind == FindingKind.SOCKET else ""),
     )
+    if _held_anyway(finding, snapshot):
+        # A Varlink socket (systemd 257+) of a bus-activatable unit: the bus
+        # activation's mask or hold of the unit keeps it down against the
+        # socket too, so the socket's clients are not cut off for nothing.
+        hold_unit = MethodOption(
+            Method.HOLD_UNIT,
+            hold_unit.label + f" (recommended: {units[-1]} is its Varlink socket, and the "
+            "unit is held anyway against its bus activation)",
+            hold_unit.explanation,
+        )
     if persistent:
         options = [disable, mask, drop_in, stop, mask_runtime, hold_unit]
     elif finding.kind == FindingKind.BOOT:
         options = [disable, mask, drop_in, hold_unit]
     else:
         options = [stop, mask_runtime, drop_in, disable, mask, hold_unit]
+    if _held_anyway(finding, snapshot):
+        options = [hold_unit] + [o for o in options if o.method != Method.HOLD_UNIT]
     if protected:
         why = "; ".join(f"{u} is {r}" for u, r in protected.items())
         hold_unit = MethodOption(
@@ -237,6 +250,17 @@ def method_options(
             for o in options if o.method != Method.HOLD_UNIT
         ]
     return options
+
+
+def _held_anyway(finding: Finding, snapshot: SystemSnapshot) -> bool:
+    """A Varlink socket right before a unit whose bus activation the plan holds it against."""
+    if finding.kind != FindingKind.SOCKET or len(finding.chain) != 2:
+        return False
+    target = snapshot.unit(finding.chain[-1])
+    names = set(target.names) if target is not None else set()
+    names.add(finding.chain[-1])
+    return bool(varlink_interfaces(snapshot.unit(finding.chain[0]))) and any(
+        service.systemd_service in names for service in snapshot.dbus_services)
 
 
 def recommended_method(

@@ -289,6 +289,7 @@ def unit_from_properties(
         stop_when_unneeded=bool(props.get("StopWhenUnneeded", False)),
         refuse_manual_start=bool(props.get("RefuseManualStart", False)),
         refuse_manual_stop=bool(props.get("RefuseManualStop", False)),
+        on_success_job_mode=_text(props.get("OnSuccessJobMode", "fail")) or "fail",
         can_start=bool(props.get("CanStart", True)),
         condition_result=bool(props.get("ConditionResult", True)),
         condition_timestamp_realtime_usec=_usec(props.get("ConditionTimestamp")),
@@ -485,6 +486,25 @@ class SystemdClient:
         except dbusexc.DBusBaseError:
             return ""
         return _text(value)
+
+    def bus_peer_unit(self, name: str) -> str:
+        """The unit of the process behind a unique bus name (":1.2"), or "" if unknown.
+
+        For watch: dbus-broker's launcher asks systemd to start an activated
+        service with StartUnit, and systemd's debug log names only the sender.
+        """
+        try:
+            pid = self._bus.call_method(
+                b"org.freedesktop.DBus", b"/org/freedesktop/DBus", b"org.freedesktop.DBus",
+                b"GetConnectionUnixProcessID", apply_signature(b"s", [name.encode()]),
+            ).body
+            path = self._bus.call_method(
+                SYSTEMD, MANAGER_PATH, MANAGER_IFACE, b"GetUnitByPID",
+                apply_signature(b"u", [int(pid)]),
+            ).body
+            return _text(self._bus.get_property(SYSTEMD, path, UNIT_IFACE, b"Id", b"s"))
+        except (dbusexc.DBusBaseError, TypeError, ValueError):
+            return ""  # the peer has gone, or is no process systemd knows
 
     def subscribe(self, units: Collection[str] | None = None) -> ManagerSignals:
         """Start receiving job and state changes (Manager.Subscribe); None: every unit."""

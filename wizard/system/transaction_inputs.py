@@ -92,7 +92,54 @@ def _path_check(kind: str, root: str, param: str) -> bool | None:
             return os.path.isfile(path) and os.path.getsize(path) > 0
         case "FileIsExecutable":
             return os.path.isfile(path) and os.access(path, os.X_OK)
+        case "Capability":
+            return _has_capability(root, param)
+        case "ACPower":
+            return _ac_power_matches(root, param)
     return None
+
+
+# include/uapi/linux/capability.h, for ConditionCapability=.
+_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+    "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",
+    "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
+    "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+    "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)
+
+
+def _has_capability(root: str, name: str) -> bool | None:
+    """condition.c condition_test_capability(): the bit in PID 1's CapBnd (None: unknown)."""
+    bare = name.upper().removeprefix("CAP_")
+    if bare not in _CAPABILITIES:
+        return None
+    try:
+        with open(_under(root, "/proc/1/status")) as status:
+            for line in status:
+                if line.startswith("CapBnd:"):
+                    return bool(int(line.split()[1], 16) >> _CAPABILITIES.index(bare) & 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _ac_power_matches(root: str, param: str) -> bool | None:
+    """ConditionACPower=: on_ac_power() is true when there is no power supply at all.
+
+    With power supplies present the answer needs their types and states; the
+    model does not read those (None: unknown).
+    """
+    wanted = param.strip().lower() in ("1", "yes", "y", "true", "t", "on")
+    try:
+        supplies = os.listdir(_under(root, "/sys/class/power_supply"))
+    except FileNotFoundError:
+        supplies = []
+    except OSError:
+        return None
+    return wanted if not supplies else None
 
 
 PathCheck = Callable[[str, str], "bool | None"]
