@@ -14,8 +14,7 @@ from datetime import datetime
 
 from wizard import __version__
 from wizard.errors import UsageError
-from wizard.lab.nspawn import DEFAULT_LAB
-from wizard.lab.os_trees import BUSES, DEFAULT_BUS, TREE_NAMES
+from wizard.lab import BUSES, DEFAULT_BUS, DEFAULT_LAB, TREE_NAMES
 from wizard.model.unit_names import has_unit_suffix
 from wizard.output.formats import OUTPUT_FORMATS
 from wizard.practice import LEVELS as CHALLENGE_LEVELS

@@ -23,12 +23,12 @@ from importlib import resources
 from pathlib import Path
 
 from wizard.errors import LabError, StaydownError
+from wizard.lab import DEFAULT_LAB as DEFAULT_LAB
 from wizard.lab.catalogue import RevivalSource, source_from_json
 from wizard.model.connection import Connection, address_connection
 from wizard.system.systemd import systemd_client
 
 STATE_DIR = Path(os.environ.get("STAYDOWN_LAB_DIR", "/run/staydown/labs"))
-DEFAULT_LAB = "default"
 BOOT_TIMEOUT = 60.0
 LAB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Where a scenario's units appear inside the lab: the administrator's directory

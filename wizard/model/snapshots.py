@@ -281,10 +281,27 @@ class SystemSnapshot:
         found = self.units.get(name)
         if found is not None:
             return found
-        for snapshot in self.units.values():
-            if name in snapshot.names:
-                return snapshot
-        return None
+        owner = self._aliases().get(name)
+        return None if owner is None else self.units.get(owner)
+
+    def _aliases(self) -> dict[str, str]:
+        """Alias -> the name of the first unit holding it, built once per size of ``units``.
+
+        The analysis looks units up by alias thousands of times; scanning every
+        unit's names each time was most of its cost. ``units`` is a dict the
+        collector adds to while it walks (never replacing an entry), so its
+        length tells whether the index is still whole.
+        """
+        cached: tuple[int, dict[str, str]] | None = self.__dict__.get("_alias_index")
+        if cached is not None and cached[0] == len(self.units):
+            return cached[1]
+        index: dict[str, str] = {}
+        for key, snapshot in self.units.items():
+            for alias in snapshot.names:
+                index.setdefault(alias, key)
+        # A cache, not a field: equality, asdict() and replace() never see it.
+        object.__setattr__(self, "_alias_index", (len(self.units), index))
+        return index
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,15 @@ import shlex
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
 from wizard.output.formats import OUTPUT_FORMATS, undo_path_for
 from wizard.plan.build import ActionKind, Plan
 from wizard.plan.protected_units import OWN_REASON, PROTECTED, SSH_PATTERNS, SSH_REASON
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class Quoted(str):
@@ -240,6 +241,8 @@ class Rendered:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment over the packaged templates/ (built once, templates cached)."""
+    import jinja2  # here, not at import: the wizard's first screen renders no template
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("wizard.templates", "."),
         autoescape=False,  # noqa: S701 - shell, unit files and YAML; quoting is explicit

@@ -52,7 +52,10 @@ def complete_for_model(
         if name in known:
             continue
         try:
-            unit = client.load_unit(name)
+            # An active service here only gets a redundant start job: the model
+            # reads its state and relations, never its Service details (how it
+            # restarts, what it runs), which are most of what a unit costs to read.
+            unit = client.load_unit(name, service_if_active=name in also)
         except StaydownError:
             # An unreadable unit below the chains is unknown, as systemd's
             # transaction would find it: the model treats it as not loaded.
