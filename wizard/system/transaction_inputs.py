@@ -29,7 +29,8 @@ MAX_UNITS = 3000
 
 
 def complete_for_model(
-    client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = ()
+    client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = (),
+    max_units: int = MAX_UNITS,
 ) -> SystemSnapshot:
     """The snapshot plus the units its transactions can reach below it.
 
@@ -40,14 +41,15 @@ def complete_for_model(
     when it is the anchor, and the anchors are all in the snapshot. ``also``
     names sources to load with their own pull-ins: a unit nothing loaded yet (a
     service only cron starts) has no reverse dependencies in systemd, so the
-    walk up from the target cannot find it.
+    walk up from the target cannot find it. At ``max_units`` it stops and says
+    so in the snapshot's notes.
     """
     units: dict[str, UnitSnapshot] = dict(snapshot.units)
     known = {alias for unit in units.values() for alias in (unit.name, *unit.names)}
     queue: list[str] = [n for unit in units.values() for p in (*PULL_INS, *ONE_LEVEL)
                         for n in unit.related(p)]
     queue.extend(also)
-    while queue and len(units) < MAX_UNITS:
+    while queue and len(units) < max_units:
         name = queue.pop(0)
         if name in known:
             continue
@@ -64,7 +66,14 @@ def complete_for_model(
         known.update((unit.name, *unit.names))
         if name in also or not unit.is_active:
             queue.extend(n for p in PULL_INS for n in unit.related(p) if n not in known)
-    return dataclasses.replace(snapshot, units=units)
+    notes = snapshot.notes
+    if any(name not in known for name in queue):
+        # Stopping short is better than reading a whole large host, but an answer
+        # built on a partial neighbourhood must say so.
+        notes = (*notes, f"the transaction model read {max_units} units and stopped: units "
+                         "further below were not read, so a chain through them is judged "
+                         "without them")
+    return dataclasses.replace(snapshot, units=units, notes=notes)
 
 
 # Condition*=/Assert*= that only look at files, as src/shared/condition.c tests them.
