@@ -315,3 +315,21 @@ def file_reader(connection: Connection) -> Callable[[str], bytes | None] | None:
             return None
 
     return read
+
+
+def end_child(process: subprocess.Popen[bytes]) -> None:
+    """End a child of ours (SIGTERM, then SIGKILL after 2 s), reap it and close its pipes.
+
+    Only ever a process this run started and holds the Popen of: never by name.
+    """
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+

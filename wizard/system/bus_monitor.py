@@ -20,7 +20,7 @@ from typing import Any
 
 from wizard.model.connection import Connection
 from wizard.model.snapshots import BusMessage
-from wizard.system.access import access_for
+from wizard.system.access import access_for, end_child
 
 MANAGER = "org.freedesktop.systemd1"
 START_METHODS = frozenset({
@@ -159,16 +159,7 @@ class BusMonitor:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        end_child(process)
 
     def __enter__(self) -> BusMonitor:
         self.start()

@@ -18,7 +18,7 @@ from typing import IO, Any
 from wizard.model.connection import Connection
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
-from wizard.system.access import LocalAccess, access_for
+from wizard.system.access import LocalAccess, access_for, end_child
 
 # journalctl --output-fields keeps the JSON small; __CURSOR, __REALTIME_TIMESTAMP
 # and _BOOT_ID are always included (journalctl(1), --output-fields).
@@ -333,16 +333,7 @@ class JournalFollower:
         if process.stdin is not None:
             # Over ssh this is what ends the remote journalctl (SshAccess.popen).
             process.stdin.close()
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        end_child(process)
 
     def __enter__(self) -> JournalFollower:
         self.start()
