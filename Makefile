@@ -25,13 +25,14 @@ DEMO_LAB := demo
 DEMO_DIR := demo-output
 
 .PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean \
-        os-trees sweep-real
+        os-trees sweep-real sweep-plans
 
 help:
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
 	@echo "make sweep-real  re-record the real-package ground truth (~45 min, tests/real_packages/)"
+	@echo "make sweep-plans plan, run, provoke and undo every unit of the real-package lab (~40 min)"
 	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
 
 debs:
@@ -101,6 +102,13 @@ snapshots: deps
 sweep-real: deps os-trees
 	$(BIN)/python -m tests.real_packages.sweep \
 	  --snapshot tests/real_packages/bookworm-server-booted.json
+
+# Plan every loaded unit of the bookworm-server lab, run the script, fire every
+# candidate source for 25 s, undo, compare every unit's state (docs/safety.md).
+# SWEEP_LABS labs in parallel (at most 4; each unit's run is mostly waiting).
+SWEEP_LABS ?= 3
+sweep-plans: deps os-trees
+	$(BIN)/python -m tests.real_packages.plan_sweep --labs $(SWEEP_LABS)
 
 bench: deps
 	$(BIN)/python bench/diagnose_bench.py

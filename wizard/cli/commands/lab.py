@@ -14,11 +14,11 @@ from wizard.lab import nspawn as lab
 def _up(args: argparse.Namespace, env: Environment) -> int:
     if args.os_tree is None or args.scenario is not None:
         scenario = lab.load_scenario(args.scenario or "article")
-        booted = lab.up(scenario, args.name, args.os_tree, args.bus)
+        booted = lab.up(scenario, args.name, os_name=args.os_tree, bus=args.bus)
         target = scenario.target
         what = f"scenario {scenario.name}: {scenario.description}"
     else:
-        booted = lab.up(None, args.name, args.os_tree, args.bus)
+        booted = lab.up(None, args.name, os_name=args.os_tree, bus=args.bus)
         target = "UNIT"
         what = "no scenario"
     if booted.os_tree:
