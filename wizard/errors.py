@@ -67,6 +67,18 @@ class ProtectedUnitError(UsageError):
         self.reason = reason
 
 
+class UnrestorableUnitError(UsageError):
+    """A plan for a running unit whose stop no undo could reverse (docs/safety.md)."""
+
+    def __init__(self, unit: str, reason: str) -> None:
+        super().__init__(
+            f"{unit} could not be brought back once stopped ({reason}); no plan was written",
+            f"if you really mean it, stop it by hand: systemctl stop {unit}",
+        )
+        self.unit = unit
+        self.reason = reason
+
+
 class UnitNotFoundError(StaydownError):
     """systemd has no unit by that name, loaded or on disk."""
 

@@ -124,6 +124,30 @@ def protection(
     return None
 
 
+def beyond_undo(name: str, snapshot: SystemSnapshot | None) -> str | None:
+    """Why stopping this running unit is a change no undo could reverse, or None.
+
+    The undo brings units back with ``systemctl start``. A scope cannot be
+    started (only the program that made it can make it again); a mount or swap
+    with no unit file exists because something outside systemd mounted it
+    (mount.c makes it from /proc/self/mountinfo): once unmounted, the unit is
+    gone and ``systemctl start`` answers "Unit ... not found" (the sweep of
+    tests/real_packages/plan_sweep.py met it on nspawn's bind mounts).
+    """
+    unit = snapshot.unit(name) if snapshot is not None else None
+    if unit is None or not unit.is_active:
+        return None
+    if unit.type == "scope":
+        return "a scope: systemd cannot start one again, only the program that made it can"
+    if unit.type in ("mount", "swap") and not unit.fragment_path:
+        return (f"it has no unit file: something outside systemd set it up "
+                f"({unit.source_path or 'it is in the kernel tables'}), and once it is "
+                "undone systemd cannot set it up again")
+    if unit.refuse_manual_start:
+        return "it has RefuseManualStart=yes: the undo could not start it again"
+    return None
+
+
 def is_allowed(name: str, snapshot: SystemSnapshot | None, allowed: frozenset[str]) -> bool:
     """Whether the operator named this unit (by any of its names) as one to act on."""
     return any(n in allowed for n in names_of(snapshot, name))

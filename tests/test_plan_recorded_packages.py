@@ -1,4 +1,4 @@
-"""The cheaper method when acting on a source costs more than the target (issue 11).
+"""Plans on the recorded real-package lab: the cheaper method, and stops no undo could reverse.
 
 On the recorded snapshot of the real-package lab (tests/real_packages/,
 bookworm-server-booted.json): chains as staydown's analysis builds them,
@@ -7,13 +7,18 @@ the options the plan and the wizard offer for them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
+
+import pytest
 
 from tests.real_packages.sweep import SNAPSHOT
 from tests.test_plan_render import load
 from wizard.analysis import diagnose
 from wizard.analysis.findings import Finding, FindingKind
+from wizard.errors import ExitCode, UnrestorableUnitError
 from wizard.model.snapshots import SystemSnapshot, snapshot_from_json
+from wizard.plan.build import build_plan, default_choices
 from wizard.plan.options import Method, acting_costs, method_options, recommended_method
 
 
@@ -70,3 +75,30 @@ def test_a_root_that_only_serves_the_target_is_stopped() -> None:
                    if f.kind == FindingKind.DEPENDENCY and f.source == "widget-reconcile.timer")
     assert acting_costs(finding, snapshot) == ()
     assert recommended_method(finding, snapshot, persistent=False) == Method.STOP
+
+
+def plan_for(unit: str) -> None:
+    snapshot = replace(real_packages(), target=unit)
+    diagnosis = diagnose(snapshot)
+    build_plan(diagnosis, snapshot, default_choices(diagnosis, snapshot, False),
+               created="2026-12-02T10:00:00Z")
+
+
+@pytest.mark.parametrize("unit", ["etc-machine\\x2did.mount", "etc-systemd-system.mount",
+                                  "tmp.mount", "proc-sys-net.mount"])
+def test_a_mount_no_unit_file_describes_is_not_planned(unit: str) -> None:
+    # The plan sweep unmounted nspawn's /etc/systemd/system and /etc/machine-id: the
+    # units vanished, the undo met "Unit ... not found", and dbus.service's is-enabled
+    # changed (static -> alias) with the directory that had been mounted over.
+    with pytest.raises(UnrestorableUnitError) as raised:
+        plan_for(unit)
+    assert "could not be brought back once stopped" in str(raised.value)
+    assert "/proc/self/mountinfo" in str(raised.value)
+    assert raised.value.exit_code == ExitCode.USAGE
+
+
+def test_a_mount_with_a_unit_file_is_planned() -> None:
+    unit = real_packages().unit("sys-kernel-config.mount")
+    assert unit is not None
+    assert unit.fragment_path
+    plan_for("sys-kernel-config.mount")
