@@ -212,6 +212,7 @@ def sweep_plan(lab: lab_module.Lab, facts: sweep.LabFacts, unit: str, workdir: P
     if run.plan_exit != 0:
         run.refused = stderr.splitlines()[0] if stderr else f"exit {run.plan_exit}"
         run.verdict = ("refused-protected" if "host's own machinery" in stderr
+                       else "refused-irreversible" if "could not be brought back" in stderr
                        else "refused")
         run.seconds = round(time.monotonic() - started, 1)
         return run
@@ -309,7 +310,7 @@ class Worker(threading.Thread):
                          f"{result.verdict} ({result.seconds} s)"
                          + (f" {result.differences[:3]}" if result.differences else "")
                          + (f" revived by {result.revived_by}" if result.revived_by else ""))
-                if result.verdict not in ("pass", "refused-protected", "refused"):
+                if not result.verdict.startswith(("pass", "refused")):
                     # Whatever it left behind must not count against the next unit.
                     lab = None
         except BaseException as error:
