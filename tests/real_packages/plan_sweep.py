@@ -211,9 +211,7 @@ def sweep_plan(lab: lab_module.Lab, facts: sweep.LabFacts, unit: str, workdir: P
     run.plan_exit, document, stderr = run_plan(lab, unit, workdir)
     if run.plan_exit != 0:
         run.refused = stderr.splitlines()[0] if stderr else f"exit {run.plan_exit}"
-        run.verdict = ("refused-protected" if "host's own machinery" in stderr
-                       else "refused-irreversible" if "could not be brought back" in stderr
-                       else "refused")
+        run.verdict = refusal(run.refused)
         run.seconds = round(time.monotonic() - started, 1)
         return run
     for step in document["steps"]:
@@ -248,18 +246,41 @@ def sweep_plan(lab: lab_module.Lab, facts: sweep.LabFacts, unit: str, workdir: P
     return run
 
 
-def verdict(run: PlanRun) -> str:
-    """"pass", or the first of the promises the run broke."""
-    if run.acts_on_protected or run.protected_taken_down:
+def refusal(message: str) -> str:
+    """Why the plan wrote nothing, as a verdict."""
+    if "host's own machinery" in message:
+        return "refused-protected"
+    if "could not be brought back" in message:
+        return "refused-irreversible"
+    return "refused"
+
+
+def verdict(run: PlanRun | dict[str, Any]) -> str:
+    """"pass", or the first of the promises the run broke (a pure function of the record).
+
+    A root started with `systemctl start` (a target, a service nothing pulls in) is
+    what an operator or a boot does, not a revival source: staydown's model leaves it
+    out (tests/real_packages/compare.py counts it apart), and a plan does not hold a
+    unit against it. A run whose only starts came from such roots is "root-start".
+    """
+    record = asdict(run) if isinstance(run, PlanRun) else run
+    if record["refused"]:
+        return refusal(record["refused"])
+    if record["verdict"].startswith("sweep-error"):
+        return str(record["verdict"])
+    if record["acts_on_protected"] or record["protected_taken_down"]:
         return "touches-protected"
-    if run.script_exit != 0:
+    if record["script_exit"] != 0:
         return "script-failed"
-    if run.state_after_script in UP:
+    if record["state_after_script"] in UP:
         return "not-down"
-    if run.revived_by or run.back_by_itself:
+    by_source = [s for s in record["sources"] if s["started_unit"] and s["kind"] != "start"]
+    if by_source or record["back_by_itself"]:
         return "revived"
-    if run.undo_exit != 0 or run.differences:
+    if record["undo_exit"] != 0 or record["differences"]:
         return "not-restored"
+    if record["revived_by"]:
+        return "root-start"
     return "pass"
 
 
@@ -310,7 +331,7 @@ class Worker(threading.Thread):
                          f"{result.verdict} ({result.seconds} s)"
                          + (f" {result.differences[:3]}" if result.differences else "")
                          + (f" revived by {result.revived_by}" if result.revived_by else ""))
-                if not result.verdict.startswith(("pass", "refused")):
+                if not result.verdict.startswith(("pass", "refused", "root-start")):
                     # Whatever it left behind must not count against the next unit.
                     lab = None
         except BaseException as error:
@@ -332,6 +353,7 @@ def summarise(results: dict[str, dict[str, Any]], header: dict[str, Any]) -> dic
     ordered = {u: results[u] for u in sorted(results)}
     verdicts: dict[str, int] = {}
     for run in ordered.values():
+        run["verdict"] = verdict(run)
         key = run["verdict"].split(":")[0]
         verdicts[key] = verdicts.get(key, 0) + 1
     return {
