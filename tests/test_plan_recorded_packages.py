@@ -16,7 +16,7 @@ from tests.real_packages.sweep import SNAPSHOT
 from tests.test_plan_render import load
 from wizard.analysis import diagnose
 from wizard.analysis.findings import Finding, FindingKind
-from wizard.errors import ExitCode, UnrestorableUnitError
+from wizard.errors import ExitCode, UnplannableUnitError
 from wizard.model.snapshots import SystemSnapshot, snapshot_from_json
 from wizard.plan.build import build_plan, default_choices
 from wizard.plan.options import Method, acting_costs, method_options, recommended_method
@@ -90,9 +90,9 @@ def test_a_mount_no_unit_file_describes_is_not_planned(unit: str) -> None:
     # The plan sweep unmounted nspawn's /etc/systemd/system and /etc/machine-id: the
     # units vanished, the undo met "Unit ... not found", and dbus.service's is-enabled
     # changed (static -> alias) with the directory that had been mounted over.
-    with pytest.raises(UnrestorableUnitError) as raised:
+    with pytest.raises(UnplannableUnitError) as raised:
         plan_for(unit)
-    assert "could not be brought back once stopped" in str(raised.value)
+    assert "it could not be brought back once stopped" in str(raised.value)
     assert "/proc/self/mountinfo" in str(raised.value)
     assert raised.value.exit_code == ExitCode.USAGE
 
@@ -102,3 +102,13 @@ def test_a_mount_with_a_unit_file_is_planned() -> None:
     assert unit is not None
     assert unit.fragment_path
     plan_for("sys-kernel-config.mount")
+
+
+def test_a_unit_that_refuses_a_manual_stop_is_not_planned() -> None:
+    # The plan sweep: the script's `systemctl stop systemd-tmpfiles-setup.service`
+    # failed with "Operation refused ... may be requested by dependency only".
+    unit = real_packages().unit("systemd-tmpfiles-setup.service")
+    assert unit is not None
+    assert unit.refuse_manual_stop
+    with pytest.raises(UnplannableUnitError, match="RefuseManualStop=yes"):
+        plan_for("systemd-tmpfiles-setup.service")

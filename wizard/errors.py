@@ -67,13 +67,14 @@ class ProtectedUnitError(UsageError):
         self.reason = reason
 
 
-class UnrestorableUnitError(UsageError):
-    """A plan for a running unit whose stop no undo could reverse (docs/safety.md)."""
+class UnplannableUnitError(UsageError):
+    """A running unit a plan could not stop, or whose stop no undo could reverse."""
 
     def __init__(self, unit: str, reason: str) -> None:
         super().__init__(
-            f"{unit} could not be brought back once stopped ({reason}); no plan was written",
-            f"if you really mean it, stop it by hand: systemctl stop {unit}",
+            f"staydown writes no plan for {unit}: {reason}",
+            f"if you really mean it, act on it by hand (systemctl stop {unit}) and keep "
+            "its undo yourself",
         )
         self.unit = unit
         self.reason = reason

@@ -250,8 +250,8 @@ def refusal(message: str) -> str:
     """Why the plan wrote nothing, as a verdict."""
     if "host's own machinery" in message:
         return "refused-protected"
-    if "could not be brought back" in message:
-        return "refused-irreversible"
+    if "writes no plan for" in message or "could not be brought back" in message:
+        return "refused-unplannable"
     return "refused"
 
 

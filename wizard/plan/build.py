@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Diagnosis, Finding, FindingKind
 from wizard.analysis.stop_effects import SideEffect, side_effects_of_mask, side_effects_of_stop
-from wizard.errors import ProtectedUnitError, UnrestorableUnitError
+from wizard.errors import ProtectedUnitError, UnplannableUnitError
 from wizard.model.snapshots import CronEntry, SystemSnapshot, UnitSnapshot
 from wizard.plan.options import (
     Method,
@@ -46,9 +46,9 @@ from wizard.plan.options import (
 from wizard.plan.protected_units import (
     NO_CONTEXT,
     CallerContext,
-    beyond_undo,
     is_allowed,
     protection,
+    unplannable,
 )
 
 HOLD_CONDITION = "/dev/null/staydown-hold"
@@ -510,10 +510,11 @@ def build_plan(
     target_reason = protection(diagnosis.unit, snapshot, context)
     if target_reason is not None and not is_allowed(diagnosis.unit, snapshot, allowed):
         raise ProtectedUnitError(diagnosis.unit, target_reason)
-    # A plan is only as safe as its undo: a stop no undo could reverse is not planned.
-    irreversible = beyond_undo(diagnosis.unit, snapshot)
-    if irreversible is not None:
-        raise UnrestorableUnitError(diagnosis.unit, irreversible)
+    # A plan is only as safe as its undo: a stop the script cannot make, or one no
+    # undo could reverse, is not planned.
+    cannot = unplannable(diagnosis.unit, snapshot)
+    if cannot is not None:
+        raise UnplannableUnitError(diagnosis.unit, cannot)
     by_source = _best_findings(diagnosis)
     actions = _ActionList(layout)
     steps: list[PlanStep] = []
