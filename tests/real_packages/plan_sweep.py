@@ -19,6 +19,12 @@ For every loaded unit of a lab booted from the bookworm-server tree (issue 11's 
 6. put back what the provocations changed (sweep.restore), run the undo, and compare every
    unit's ActiveState and is-enabled with step 1.
 
+Verdicts, the first promise broken: refused-protected and refused-unplannable (the plan
+wrote nothing, as docs/safety.md says it must), touches-protected, script-failed, not-down,
+revived (by a source, or by itself), not-restored, root-start (only a `systemctl start` of
+a root started it: an operator's or a boot's start, which staydown does not count as a
+revival source), pass.
+
 Units run on a few labs in parallel (--labs, at most 4: each unit's run is mostly waiting).
 A lab is reused for the next unit when the undo left it exactly as it was, and rebooted
 otherwise, so one unit's leftovers never count against another.
