@@ -127,6 +127,11 @@ def state_differences(before: dict[str, tuple[str, str]],
     return found
 
 
+def failed_set(lab: lab_module.Lab) -> set[str]:
+    out = lab.systemctl("list-units", "--all", "--plain", "--no-legend", "--state=failed")
+    return {parts[0] for line in out.splitlines() if (parts := line.split())}
+
+
 def protected_units(names: list[str]) -> dict[str, str]:
     """The lab's loaded units that are the host's own machinery, with why."""
     found = {}
@@ -166,6 +171,7 @@ def provoke(lab: lab_module.Lab, facts: sweep.LabFacts, run: PlanRun, window: fl
     started = time.monotonic()
     _, exit_mark = sweep.unit_state(lab, run.unit)
     acted = {a.split(" ", 1)[1] for a in run.actions if " " in a}
+    failed_after_script = failed_set(lab)
     created: list[str] = []
     for source in sweep.candidate_sources(facts, run.unit):
         if source.kind == "timer" and sweep.unit_state(lab, source.source)[0] not in UP:
@@ -197,6 +203,11 @@ def provoke(lab: lab_module.Lab, facts: sweep.LabFacts, run: PlanRun, window: fl
             lab.exec(["rm", "-f", "--", path])
         created = []
         sweep.restore(lab, run.unit, post_script, [])
+        # A oneshot the provocation ran may have failed (apt-daily.service has no
+        # network in the lab): its failed state is the provocation's, not the plan's.
+        newly_failed = sorted(failed_set(lab) - failed_after_script)
+        if newly_failed:
+            lab.exec(["systemctl", "reset-failed", "--", *newly_failed])
         _, exit_mark = sweep.unit_state(lab, run.unit)
     remaining = window - (time.monotonic() - started)
     if remaining > 0:
