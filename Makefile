@@ -22,15 +22,22 @@ DEBS := gcc pkg-config libsystemd-dev python3-dev python3-venv systemd systemd-c
 # The OS trees the tests boot (docs/lab.md): built once, cached in /var/cache/staydown/os-trees.
 TEST_OS_TREES := bookworm-server trixie sid
 DEMO_LAB := demo
+# Where staydown is used rather than developed (make install, make demo, make bench): a
+# regular, non-editable install. An editable one's import hook costs every run several
+# ms (docs/performance.md); the tests keep .venv's editable install.
+APP := .venv-app
+APP_BIN := $(APP)/bin
+APP_SOURCES := pyproject.toml $(shell find wizard templates -type f -not -name '*.pyc' 2>/dev/null)
 DEMO_DIR := demo-output
 
-.PHONY: help deps debs venv demo test lint typecheck pytest bench snapshots docs clean \
+.PHONY: help deps debs venv install demo test lint typecheck pytest bench snapshots docs clean \
         os-trees sweep-real sweep-plans
 
 help:
+	@echo "make install  a regular (non-editable) install in $(APP); run $(APP_BIN)/staydown"
 	@echo "make demo   boot a lab with the article's scenario and run the staydown wizard on it"
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
-	@echo "make bench  the 2,000-unit benchmark (figures go to docs/performance.md)"
+	@echo "make bench  issue 13's targets, measured in labs (figures go to docs/performance.md)"
 	@echo "make sweep-real  re-record the real-package ground truth (~45 min, tests/real_packages/)"
 	@echo "make sweep-plans plan, run, provoke and undo every unit of the real-package lab (~40 min)"
 	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
@@ -57,27 +64,36 @@ venv: debs $(BIN)/.installed
 
 deps: venv
 
-demo: deps
+$(APP_BIN)/.installed: $(APP_SOURCES) | debs
+	@test -x $(APP_BIN)/python || $(PYTHON) -m venv $(APP)
+	$(APP_BIN)/python -m pip install --quiet --upgrade pip
+	$(APP_BIN)/python -m pip install --quiet .
+	$(APP_BIN)/python -m pip install --quiet --force-reinstall --no-deps .
+	@touch $@
+
+install: $(APP_BIN)/.installed
+
+demo: install
 	@mkdir -p $(DEMO_DIR)
-	@$(BIN)/staydown lab down --name $(DEMO_LAB) >/dev/null
-	$(BIN)/staydown lab up --name $(DEMO_LAB) --scenario article
+	@$(APP_BIN)/staydown lab down --name $(DEMO_LAB) >/dev/null
+	$(APP_BIN)/staydown lab up --name $(DEMO_LAB) --scenario article
 	@echo; echo "# The article, replayed: stop the daemon and watch it come back."
-	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl stop widget-daemon.service
-	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'
+	$(APP_BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl stop widget-daemon.service
+	$(APP_BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'
 	@sleep 1
-	$(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl is-active widget-daemon.service
+	$(APP_BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl is-active widget-daemon.service
 	@echo; echo "# Who brought it back? The wizard walks the article's steps and writes the fix."
 	@cd $(DEMO_DIR) && if [ -t 0 ]; then \
-	  $(CURDIR)/$(BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --force; \
+	  $(CURDIR)/$(APP_BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --force; \
 	else \
-	  $(CURDIR)/$(BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --yes --force; \
+	  $(CURDIR)/$(APP_BIN)/staydown --lab $(DEMO_LAB) widget-daemon.service --yes --force; \
 	fi; status=$$?; [ $$status -le 1 ] || exit $$status
 	@echo
 	@echo "The plan and its undo are in $(DEMO_DIR). The lab is still running. Explore it:"
-	@echo "  $(BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl list-dependencies --reverse widget-daemon.service"
-	@echo "  $(BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -s < $(DEMO_DIR)/staydown-widget-daemon.service.sh"
-	@echo "  $(BIN)/staydown diagnose --lab $(DEMO_LAB) --json widget-daemon.service"
-	@echo "Stop it with: $(BIN)/staydown lab down --name $(DEMO_LAB)"
+	@echo "  $(APP_BIN)/staydown lab exec --name $(DEMO_LAB) -- systemctl list-dependencies --reverse widget-daemon.service"
+	@echo "  $(APP_BIN)/staydown lab exec --name $(DEMO_LAB) -- bash -s < $(DEMO_DIR)/staydown-widget-daemon.service.sh"
+	@echo "  $(APP_BIN)/staydown diagnose --lab $(DEMO_LAB) --json widget-daemon.service"
+	@echo "Stop it with: $(APP_BIN)/staydown lab down --name $(DEMO_LAB)"
 
 lint: deps
 	$(BIN)/ruff check wizard docgen tests bench
@@ -110,8 +126,8 @@ SWEEP_LABS ?= 3
 sweep-plans: deps os-trees
 	$(BIN)/python -m tests.real_packages.plan_sweep --labs $(SWEEP_LABS)
 
-bench: deps
-	$(BIN)/python bench/diagnose_bench.py
+bench: deps install
+	$(BIN)/python bench/diagnose_bench.py --staydown $(APP_BIN)/staydown
 
 # share/: staydown(1) and the bash and zsh completions, generated from
 # wizard.cli.parser.build_parser(); tests/test_cli_docs.py fails when they are stale.
@@ -122,4 +138,4 @@ docs: deps
 	$(BIN)/python -m docgen.wizard_screens
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(APP) $(DEMO_DIR) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -88,6 +88,8 @@ _NORMALISE: tuple[tuple[str, str], ...] = (
     # A timer caught between firing and re-arming lists NEXT and LEFT as "-".
     (r"(?m)^(\s+)-\s+-(\s+<date> <span> ago)", r"\1<date> <span> left\2"),
     (r"\b(PID|Process|process): \d+", r"\1: <pid>"),
+    # systemctl status draws the cgroup's processes as a tree: "└─36 /usr/bin/sleep".
+    (r"([└├]─)\d+ ", r"\1<pid> "),
     (r"\bwidget-daemon\.service-[0-9a-f]{8}\b", "<plan-id>"),
     (r"\b[0-9a-f]{32}\b", "<invocation-id>"),
 )

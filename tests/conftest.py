@@ -54,6 +54,13 @@ def lab_factory() -> Iterator[Callable[[str | lab_module.Scenario], lab_module.L
 @pytest.fixture
 def ssh_network() -> Iterator[SshNetwork]:
     """Labs with an sshd, reachable only from a network namespace of the test's (ssh_lab.py)."""
+    skip_without_ssh_lab()
+    with SshNetwork() as network:
+        yield network
+
+
+def skip_without_ssh_lab() -> None:
+    """Skip (or, under make test, fail) when labs with an sshd cannot run here."""
     reason = lab_unavailable_reason() or next(
         (f"{tool} is not installed (make debs)" for tool in ("ip", "ssh", "ssh-keygen")
          if shutil.which(tool) is None), None) or (
@@ -62,8 +69,6 @@ def ssh_network() -> Iterator[SshNetwork]:
         if os.environ.get("STAYDOWN_REQUIRE_LAB"):
             pytest.fail(f"lab required but unavailable: {reason}")
         pytest.skip(reason)
-    with SshNetwork() as network:
-        yield network
 
 
 @dataclass

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_cli
-from wizard.lab.nspawn import Lab
+from wizard.lab import nspawn as lab_module
+from wizard.lab.nspawn import Lab, Scenario
 from wizard.system.systemd import systemd_client
 
 
@@ -97,3 +100,18 @@ def open_root_for_users(lab: Lab) -> None:
 def staydown_argv(*argv: str) -> list[str]:
     """The command line that runs this worktree's staydown inside a lab booted with the binds."""
     return [sys.executable, "-m", "wizard", *argv]
+
+
+def skip_unless_the_kernel_runs(scenario: Scenario | str) -> None:
+    """Skip a scenario whose units this host's kernel cannot run (automounts without autofs).
+
+    This is the host's kernel, not the lab: no container on it can start an
+    automount, so the test could only measure the missing feature. The reason
+    is printed with the skip (pytest -rs) and docs/lab.md names the requirement.
+    """
+    if isinstance(scenario, str):
+        scenario = lab_module.load_scenario(scenario)
+    reason = lab_module.automount_unavailable()
+    if scenario.uses_automount and reason is not None:
+        pytest.skip(reason)
+

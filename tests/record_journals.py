@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.analysis.timeline import start_call_senders
 from wizard.lab import nspawn as lab_module
 from wizard.model.snapshots import (
-    JobSignal,
-    JournalEntry,
     ManagerSnapshot,
+    Record,
     SystemSnapshot,
-    UnitChange,
     records_from_json,
     records_to_json,
     snapshot_from_json,
@@ -66,6 +65,9 @@ class JournalRecording:
     """A shipped scenario, or a directory under tests/scenarios."""
     log_level: str
     steps: tuple[Step, ...]
+    os_tree: str | None = None
+    """An OS tree of wizard.lab.os_trees (issue 12), or None for the host's."""
+    bus: str = "dbus-daemon"
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -120,6 +122,30 @@ BUS_STEPS = (
          unit="echo.service"),
 )
 
+# tests/scenarios/versions on OS trees (issue 12): the evidence whose spelling
+# changed in 257 (OnFailure=, job enqueues) and bus activation under both buses,
+# through the tree's own systemd-hostnamed (an alias on 252, a Varlink socket from 257).
+HOSTNAMED = "systemd-hostnamed.service"
+VERSION_STEPS = (
+    Step("on-failure: start flaky.service, which fails",
+         (("systemctl", "start", "--no-block", "flaky.service"),), unit="rescue.service"),
+    Step("bus: stop hostnamed, hostnamectl calls org.freedesktop.hostname1",
+         (("systemctl", "stop", HOSTNAMED), ("sh", "-c", "hostnamectl >/dev/null")),
+         unit=HOSTNAMED),
+    Step("external: start caller.service, whose ExecStart runs systemctl start",
+         (("systemctl", "start", "--no-block", "caller.service"),), unit="called.service"),
+)
+VERSION_RECORDINGS = (
+    JournalRecording("versions-252-daemon-info", "versions", "info", VERSION_STEPS,
+                     "bookworm-server", "dbus-daemon"),
+    JournalRecording("versions-257-broker-info", "versions", "info", VERSION_STEPS,
+                     "trixie", "dbus-broker"),
+    JournalRecording("versions-257-broker-debug", "versions", "debug", VERSION_STEPS,
+                     "trixie", "dbus-broker"),
+)
+"""Recorded by hand (python -m tests.record_journals NAME); test_lab_versions.py is their
+fresh check, so test_timeline_fresh.py does not record them again."""
+
 RECORDINGS = (
     JournalRecording("article-info", "article", "info", ARTICLE_STEPS),
     JournalRecording("article-debug", "article", "debug", ARTICLE_STEPS),
@@ -135,10 +161,12 @@ class Recorded:
     """What one recording produced."""
 
     snapshot: SystemSnapshot
-    records: list[JournalEntry | JobSignal | UnitChange]
+    records: list[Record]
     marks: list[dict[str, Any]]
     since_usec: int
     until_usec: int
+    bus_peers: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Senders of start calls -> their unit, resolved while recording (as watch does)."""
 
     def to_json(self, recording: JournalRecording) -> str:
         return json.dumps({
@@ -147,6 +175,7 @@ class Recorded:
             "log_level": recording.log_level,
             "since_usec": self.since_usec,
             "until_usec": self.until_usec,
+            "bus_peers": self.bus_peers,
             "marks": self.marks,
             "snapshot": json.loads(snapshot_to_json(self.snapshot)),
             "records": json.loads(records_to_json(self.records)),
@@ -162,6 +191,7 @@ def load(name: str) -> Recorded:
         marks=data["marks"],
         since_usec=data["since_usec"],
         until_usec=data["until_usec"],
+        bus_peers=data.get("bus_peers", {}),
     )
 
 
@@ -173,7 +203,7 @@ def _is_active(lab: lab_module.Lab, unit: str) -> bool:
     return lab.exec(["systemctl", "is-active", "--quiet", unit]).returncode == 0
 
 
-def _pump(signals: ManagerSignals, sink: list[JournalEntry | JobSignal | UnitChange],
+def _pump(signals: ManagerSignals, sink: list[Record],
           seconds: float, until: Callable[[], bool] | None = None) -> bool:
     """Drain signals every 20 ms (as watch does) until the condition or the time."""
     deadline = time.monotonic() + seconds
@@ -187,12 +217,17 @@ def _pump(signals: ManagerSignals, sink: list[JournalEntry | JobSignal | UnitCha
     return until is None
 
 
+def scenario_of(recording: JournalRecording) -> lab_module.Scenario:
+    """The recording's scenario: one of tests/scenarios, or a shipped one."""
+    local = LOCAL_SCENARIOS / recording.scenario
+    return (lab_module.scenario_from_directory(local) if local.is_dir()
+            else lab_module.load_scenario(recording.scenario))
+
+
 def record(recording: JournalRecording, lab_name: str) -> Recorded:
     """Boot, provoke and read one recording; the lab is always torn down."""
-    local = LOCAL_SCENARIOS / recording.scenario
-    scenario = (lab_module.scenario_from_directory(local) if local.is_dir()
-                else lab_module.load_scenario(recording.scenario))
-    lab = lab_module.up(scenario, lab_name)
+    lab = lab_module.up(scenario_of(recording), lab_name, os_name=recording.os_tree,
+                        bus=recording.bus)
     try:
         since = _now_usec() - 120_000_000  # the whole boot
         with systemd_client(lab.connection) as client:
@@ -207,6 +242,8 @@ def record(recording: JournalRecording, lab_name: str) -> Recorded:
             if read.notes:
                 raise RuntimeError(f"journal not read: {read.notes}")
             recorded.records = [*read.entries, *recorded.records]
+            recorded.bus_peers = {sender: client.bus_peer_unit(sender)
+                                  for sender in sorted(start_call_senders(read.entries))}
             return recorded
     finally:
         lab_module.down(lab_name)
@@ -223,7 +260,7 @@ def _neighbourhoods(client: SystemdClient, targets: tuple[str, ...]) -> SystemSn
 def _provoke(lab: lab_module.Lab, client: SystemdClient, recording: JournalRecording,
              since: int) -> Recorded:
     """Run the steps; the bus signals come back in ``records`` (the journal comes later)."""
-    bus: list[JournalEntry | JobSignal | UnitChange] = []
+    bus: list[Record] = []
     marks: list[dict[str, Any]] = []
     signals = client.subscribe(None)  # every unit, as watch does
     if recording.log_level != "info":
@@ -253,7 +290,7 @@ def main() -> int:
     """Record every journal recording (or the ones named on the command line)."""
     wanted = set(sys.argv[1:])
     SNAPSHOT_DIR.mkdir(exist_ok=True)
-    for recording in RECORDINGS:
+    for recording in (*RECORDINGS, *VERSION_RECORDINGS):
         if wanted and recording.name not in wanted:
             continue
         recorded = record(recording, "recordj")

@@ -11,6 +11,7 @@ import dataclasses
 
 from tests.test_analysis_recorded import load, summary
 from wizard.analysis import FindingKind, diagnose
+from wizard.analysis.liveness import restart_verdict
 from wizard.analysis.unit_graph import restarts_by_itself
 
 TARGET = "respawn-daemon.service"
@@ -46,16 +47,24 @@ def test_killed_daemon_came_back_and_says_it_is_crashing():
     assert "restarted 1 time(s)" in restart.explanation
 
 
-def test_on_failure_counts_only_once_it_has_restarted():
-    # The article's daemon (Restart=on-failure, never restarted) is the red herring;
-    # the same daemon after a crash and a restart is crash-looping, hence live.
+def test_on_failure_is_armed_and_live_only_once_it_has_restarted():
+    # The article's daemon (Restart=on-failure, never restarted) is armed: the walk
+    # keeps it as a root, and the verdict calls it not live (the red herring).
+    # The same daemon after a crash and a restart is crash-looping, hence live.
+    # One idea of restart liveness: the walk's root is the verdict's "armed".
     snapshot = load("article-booted")
     daemon = snapshot.units["widget-daemon.service"]
     assert daemon.service is not None
-    assert not restarts_by_itself(daemon)
+    assert restarts_by_itself(daemon)
+    assert (restart_verdict(daemon).armed, restart_verdict(daemon).live) == (True, False)
     crashed = dataclasses.replace(
         daemon, service=dataclasses.replace(daemon.service, n_restarts=2)
     )
     assert restarts_by_itself(crashed)
+    assert restart_verdict(crashed).live
     armed = dataclasses.replace(daemon, active_state="activating", sub_state="auto-restart")
     assert restarts_by_itself(armed)
+    assert restart_verdict(armed).live
+    stopped = dataclasses.replace(daemon, active_state="inactive", sub_state="dead")
+    assert restart_verdict(stopped).armed
+    assert not restarts_by_itself(stopped), "a clean stop is respected"

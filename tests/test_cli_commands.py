@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 from wizard.cli.commands.lab import ACTIONS
-from wizard.cli.parser import COMMANDS, build_parser
+from wizard.cli.parser import COMMANDS, build_parser, handler_module
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -22,7 +22,7 @@ def test_the_parser_defines_exactly_the_commands():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_a_handler(command):
-    module = importlib.import_module(f"wizard.cli.commands.{command}")
+    module = importlib.import_module(handler_module(command))
     assert callable(module.run)
 
 

@@ -8,26 +8,32 @@ again, gives the recorded outcomes.
 
 from __future__ import annotations
 
-import importlib
 import random
 from types import SimpleNamespace
 
 import pytest
 
-from tests.differential.compare import compare, diagnose_liveness, recorded_truth
+from tests.differential.compare import (
+    REVIVED_AT_ONCE,
+    compare,
+    diagnose_liveness,
+    diagnose_revival,
+    recorded_revival,
+    recorded_truth,
+)
 from tests.differential.dataset import Dataset, RecordedCase, load_dataset
 from tests.differential.generate import SOURCE_KINDS, generate_case
 from tests.differential.runner import boot_batch, run_in_lab
+from tests.differential.variants import VARIANTS, observed, predicted
 
-MODEL_MODULE = "wizard.analysis.liveness"
 SAMPLE_SIZE = 30
 SAMPLE_SEED = 2026
 # The issue's bar for the transaction model (issue 10, "Done when").
 REQUIRED_AGREEMENT = 99.5
-# What the model reaches today (2026-12-02: 98.14 %, docs/systemd-model.md,
-# "Differential agreement"): a ratchet, so that no change makes it worse while the
-# bar above is not met.
-MEASURED_AGREEMENT = 98.1
+# What the model reaches today (2026-12-02: 100 % of the 4,663 scored questions,
+# docs/systemd-model.md, "Differential agreement"): a ratchet, so that no change
+# makes it worse. Lower it only with a re-recorded dataset, and say why.
+MEASURED_AGREEMENT = 100.0
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +86,7 @@ def test_compare_counts_agreement_and_shows_each_disagreement(dataset):
     assert perfect.agreement == 100.0
     assert perfect.disagreements == ()
     assert (perfect.compared + perfect.racy_skipped + perfect.unattributed_skipped
-            == len(truth))
+            + perfect.unobservable_skipped == len(truth))
     assert 0 < perfect.unattributed_skipped < 50
     assert perfect.racy_skipped == racy
 
@@ -92,6 +98,40 @@ def test_compare_counts_agreement_and_shows_each_disagreement(dataset):
     first = inverted.disagreements[0]
     assert first.reason == "inverted"
     assert first.source in first.describe()
+
+
+def test_a_fire_that_met_the_target_already_back_asks_the_cases_revival_question(dataset):
+    # The state just before the fire is recorded (after_stop, checked the same in
+    # every non-racy run, and before_fire per run): where the target was back,
+    # it was active when the source fired, so "did the fire start it" was never
+    # observed. compare() counts those sources apart and asks the case instead.
+    unobservable = [(r, o) for r in dataset.cases for o in r.outcomes
+                    if not o.racy and o.kind != "upholds" and o.before_fire]
+    assert unobservable
+    for recorded, outcome in unobservable:
+        assert recorded.after_stop[recorded.case.target].startswith("active/"), recorded.case.id
+        assert recorded.case.target not in outcome.started_by_fire
+    truth = _oracle(dataset)
+    revived = {r.case.id: recorded_revival(r) for r in dataset.cases}
+    back = {r.case.target for r in dataset.cases if revived[r.case.id]}
+
+    def perfect(snapshot, target):
+        return target in back
+
+    report = compare(lambda s, target, source: truth[(target, source)], dataset,
+                     revival_fn=perfect)
+    assert report.agreement == 100.0
+    assert report.unobservable_skipped == len(unobservable)
+    assert report.by_kind[REVIVED_AT_ONCE] == (len(back), len(back))
+
+    # A revival model that is always wrong: asked in every case where it or
+    # systemd says "back", so each of those is a disagreement.
+    wrong = compare(lambda s, target, source: truth[(target, source)], dataset,
+                    revival_fn=lambda snapshot, target: target not in back)
+    steady = sum(1 for r in dataset.cases if recorded_revival(r) is not None)
+    assert wrong.by_kind[REVIVED_AT_ONCE] == (0, steady)
+    assert all(d.kind == REVIVED_AT_ONCE for d in wrong.disagreements)
+    assert "stayed down" in next(d for d in wrong.disagreements if not d.recorded).describe()
 
 
 def test_the_truths_differ_where_the_target_was_back_before_the_fire(dataset):
@@ -134,23 +174,29 @@ def test_compare_accepts_result_objects_a_kind_and_survives_a_crash(dataset):
 def test_todays_diagnose_runs_on_every_case(dataset):
     # The figure itself is measured, not asserted (README.md); here only that
     # diagnose answers for every recorded snapshot without crashing.
-    report = compare(diagnose_liveness, dataset)
+    report = compare(diagnose_liveness, dataset, revival_fn=diagnose_revival)
     assert report.compared > 4000
     assert not [d for d in report.disagreements if "raised" in d.reason]
 
 
-def test_transaction_model_agrees_with_systemd(dataset):
-    try:
-        module = importlib.import_module(MODEL_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != MODEL_MODULE:
-            raise
-        pytest.skip(f"{MODEL_MODULE} does not exist yet: nothing to compare")
-    liveness = getattr(module, "fired_liveness", None)
-    if liveness is None:
-        pytest.skip(f"{MODEL_MODULE} has no liveness() yet: nothing to compare")
-    report = compare(liveness, dataset)
-    assert report.agreement >= MEASURED_AGREEMENT, report.text(limit=40)
+@pytest.fixture(scope="module")
+def model_report(dataset: Dataset):
+    from wizard.analysis.liveness import fired_liveness, revived_at_once
+
+    return compare(fired_liveness, dataset, revival_fn=revived_at_once)
+
+
+def test_transaction_model_agrees_with_systemd(model_report):
+    assert model_report.agreement >= MEASURED_AGREEMENT, model_report.text(limit=40)
+
+
+def test_transaction_model_meets_the_issues_bar(dataset, model_report):
+    # Issue 10, "Done when": at least 99.5 % over 1,000 or more cases, scored
+    # as docs/systemd-model.md ("Scoring") says.
+    report = model_report
+    scored = [r for r in dataset.cases if any(not o.racy for o in r.outcomes)]
+    assert len(scored) >= 1000
+    assert report.agreement >= REQUIRED_AGREEMENT, report.text(limit=40)
 
 
 # Recorded cases the model once got wrong, fixed by a rule in docs/systemd-model.md:
@@ -185,6 +231,15 @@ REGRESSIONS = (
     # u1 Requires= an exit-fail oneshot without After=: u1's job was dispatched
     # long before the oneshot's command failed, so u1 starts.
     ("d0675", "d0675-u5.service", "Requires"),
+    # u4 BindsTo= u5 (no After=), u5 Requisite= the stopped u1: u1's verify-active
+    # job runs first (the run queue orders by name), fails, and the failure
+    # cascades at once through u5 to u4, whose job fails before it is dispatched:
+    # u4 never runs, so its OnSuccess= never fires (variants d9001/d9002).
+    ("d0563", "d0563-u4.service", "-did not become active"),
+    # A socket's oneshot (/bin/true) never accepts the connection: the socket
+    # triggers it again until its start limit fails it, which starts its
+    # OnFailure=, the target (variants d9003/d9004).
+    ("d0992", "d0992-u5.socket", "OnFailure"),
 )
 
 
@@ -206,13 +261,21 @@ def test_fixed_disagreements_stay_fixed(dataset, case_id, source, via):
         assert via[1:] in verdict.dormant + str(verdict.transaction)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 is open: the model agrees on 98.14 % of "
-                   "the recorded sources, the bar is 99.5 % (docs/systemd-model.md)")
-def test_transaction_model_meets_the_issues_bar(dataset):
-    from wizard.analysis.liveness import fired_liveness
+def test_an_onsuccess_hook_that_waits_on_its_own_stop_is_refused(dataset):
+    # d0569: u8 has OnSuccess=u1 and After=u1, and is PartOf=u1. Stopping u1
+    # stops u8 first (stop jobs run in reverse After= order); u8's clean stop
+    # asks for u1/start in OnSuccessJobMode=fail while u1/stop is still queued:
+    # "Transaction for d0569-u1.target/start is destructive" (its journal), and
+    # u1 stays down.
+    from wizard.analysis.liveness import revived_at_once
 
-    report = compare(fired_liveness, dataset)
-    assert report.agreement >= REQUIRED_AGREEMENT, report.text(limit=40)
+    recorded = next(r for r in dataset.cases if r.case.id == "d0569")
+    assert recorded_revival(recorded) is False
+    assert any("is destructive" in line for line in recorded.journal)
+    assert recorded.pre_stop is not None
+    verdict = revived_at_once(recorded.pre_stop, recorded.case.target)
+    assert not verdict.live
+    assert any("transaction_is_destructive" in fact for fact in verdict.facts)
 
 
 def _sample(dataset: Dataset) -> list[RecordedCase]:
@@ -246,3 +309,22 @@ def test_lab_sample_reproduces_recorded_outcomes(dataset, lab_factory):
                 )
     assert not mismatches, "\n".join(mismatches)
 
+
+
+@pytest.mark.lab
+def test_lab_variants_confirm_the_rules_learnt_from_disagreements(lab_factory):
+    # A contrasting pair per rule (tests/differential/variants.py): systemd does
+    # what its source says, and the model agrees, on both sides of each pair.
+    cases = [v.case for v in VARIANTS]
+    lines = run_in_lab(boot_batch(cases, lab_factory), cases, workers=len(cases))
+    wrong = []
+    for variant, line in zip(VARIANTS, lines, strict=True):
+        assert "error" not in line, line.get("error")
+        expected = (variant.revived, variant.started)
+        if observed(line, variant.case) != expected:
+            wrong.append(f"{variant.case.id} {variant.title}: systemd "
+                         f"{observed(line, variant.case)}, expected {expected}")
+        if predicted(line, variant.case) != expected:
+            wrong.append(f"{variant.case.id} {variant.title}: model "
+                         f"{predicted(line, variant.case)}, expected {expected}")
+    assert not wrong, "\n".join(wrong)

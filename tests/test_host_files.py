@@ -7,13 +7,14 @@ links mean paths of the container, never of the host.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from wizard.model.snapshots import CronEntry, DBusServiceFile
-from wizard.system.host_files import HostFiles
+from wizard.system.host_files import HostFiles, UnitScanCache
 
 
 def write(root: Path, path: str, text: str) -> Path:
@@ -188,3 +189,50 @@ def test_unreadable_and_missing_files_are_skipped(root: Path):
         (root / "etc/cron.d/binary").chmod(0)
     # Either unreadable (skipped) or read with replacement characters: never an error.
     files.cron_entries()
+
+
+def _cached_files(root: Path, cache_dir: Path) -> HostFiles:
+    return HostFiles(str(root), scan_cache=UnitScanCache(str(cache_dir / "scan.json")))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root writes the unit-file scan cache")
+def test_the_scan_cache_sees_an_edit_in_place(root: Path, tmp_path: Path):
+    cache_dir = tmp_path / "cache"
+    unit = write(root, "/etc/systemd/system/quiet.service", "[Service]\nExecStart=/usr/bin/true\n")
+    write(root, "/etc/systemd/system/nudge.service",
+          "[Service]\nExecStart=/usr/bin/systemctl start widget.service\n")
+    expected = {"nudge.service": ["/etc/systemd/system/nudge.service"]}
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == expected
+    assert (cache_dir / "scan.json").is_file()
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == expected
+
+    # Same directory, same name, same inode: only the file's contents change.
+    inode = unit.stat().st_ino
+    with unit.open("r+") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.write("ExecStartPost=systemctl start widget.service\n")
+    assert unit.stat().st_ino == inode
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == {
+        **expected, "quiet.service": ["/etc/systemd/system/quiet.service"],
+    }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root writes the unit-file scan cache")
+def test_the_scan_cache_is_read_only_when_nobody_but_root_can_write_it(
+    root: Path, tmp_path: Path
+):
+    cache_dir = tmp_path / "cache"
+    write(root, "/etc/systemd/system/quiet.service", "[Service]\nExecStart=/usr/bin/true\n")
+    _cached_files(root, cache_dir).unit_files_mentioning("systemctl")
+    cache = cache_dir / "scan.json"
+    # A forged answer under the right key is believed while root alone can write it ...
+    forged = json.loads(cache.read_text())
+    forged["found"] = {"forged.service": ["/etc/systemd/system/forged.service"]}
+    cache.write_text(json.dumps(forged))
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == forged["found"]
+    # ... and ignored, for a full scan, once others could have written it.
+    cache.chmod(0o666)
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == {}
+    cache.chmod(0o644)
+    cache_dir.chmod(0o777)
+    assert _cached_files(root, cache_dir).unit_files_mentioning("systemctl") == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,20 @@ def test_non_root_gets_a_permission_error_not_a_traceback(lab_factory):
     assert result.stderr.startswith("staydown: error: permission denied connecting to the bus")
     assert "hint: run staydown as root (sudo)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_lab_up_exec_and_down_through_the_cli():
+    # make demo and the tutorial boot labs through the CLI, not through lab_module.up:
+    # the command's own argument wiring is what this proves.
+    name = f"cli{os.getpid()}"
+    try:
+        up = run_cli("lab", "up", "--scenario", "article", "--name", name)
+        assert up.code == ExitCode.OK, up.stderr
+        assert f"lab {name} is up with scenario article" in up.stdout
+        inside = run_cli("lab", "exec", "--name", name, "--",
+                         "systemctl", "is-active", "widget-daemon.socket")
+        assert inside.code == ExitCode.OK, inside.stderr
+    finally:
+        down = run_cli("lab", "down", "--name", name)
+    assert down.code == ExitCode.OK, down.stderr
+    assert run_cli("lab", "exec", "--name", name, "--", "true").code != ExitCode.OK

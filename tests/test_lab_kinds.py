@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import lab_unavailable_reason
-from tests.lab_helpers import diagnose_json, is_active, wait_until
+from tests.lab_helpers import diagnose_json, is_active, skip_unless_the_kernel_runs, wait_until
 from wizard.errors import ExitCode
 from wizard.lab import nspawn as lab_module
 from wizard.lab.catalogue import RevivalSource
@@ -68,6 +68,7 @@ def _is_unit(name: str) -> bool:
 def test_source_brings_the_stopped_unit_back_and_diagnose_names_it(
     lab_factory, scenario: Scenario, source: RevivalSource
 ):
+    skip_unless_the_kernel_runs(scenario)
     lab = lab_factory(scenario.name)
     target = scenario.target
     # Only this source may act: the others are stopped first.
@@ -117,6 +118,7 @@ def booted(request: pytest.FixtureRequest) -> Iterator[tuple[Scenario, Lab]]:
 
 def test_catalogue_is_exactly_what_diagnose_finds(booted: tuple[Scenario, Lab]):
     scenario, lab = booted
+    skip_unless_the_kernel_runs(scenario)
     if any(not s.stop_target for s in scenario.sources):
         # Such a source only acts on a running unit: wait until it runs.
         assert wait_until(lambda: is_active(lab, scenario.target), timeout=REVIVAL_TIMEOUT)
@@ -158,3 +160,18 @@ def test_every_reverse_dependency_is_covered(booted: tuple[Scenario, Lab]):
             covered.update(finding["chain"])
         covered.update(e["unit"] for e in document["examined"])
         assert shown - covered == set(), f"{unit}: diagnose misses {sorted(shown - covered)}"
+
+
+def test_an_automount_this_kernel_cannot_run_is_not_called_live(lab_factory):
+    # The other side of skip_unless_the_kernel_runs: on a kernel without autofs,
+    # systemd never sets the automount up, so nothing revives the mount, and
+    # diagnose must not say otherwise.
+    if lab_module.automount_unavailable() is None:
+        pytest.skip("this host's kernel has autofs: the automount cases above run instead")
+    lab = lab_factory("automount")
+    assert lab.exec(["ls", "/srv/archive"]).returncode != 0
+    assert not is_active(lab, "srv-archive.automount")
+    assert not is_active(lab, "srv-archive.mount")
+    code, document = diagnose_json(lab, "srv-archive.mount")
+    assert [f["source"] for f in document["findings"] if f["live"]] == []
+    assert code == ExitCode.OK

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab_helpers import diagnose_json, is_active, wait_until
+from tests.lab_helpers import diagnose_json, is_active, skip_unless_the_kernel_runs, wait_until
 from tests.test_lab_kinds import LIVE_SOURCES, REVIVAL_TIMEOUT, _is_unit
 from tests.test_lab_watch import assert_prompt, is_start, watching
 from wizard.lab.catalogue import RevivalSource
@@ -47,6 +47,7 @@ def attribution(event: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
 def test_watch_and_timeline_name_the_source_of_each_kind(
     lab_factory, scenario: Scenario, source: RevivalSource
 ):
+    skip_unless_the_kernel_runs(scenario)
     lab = lab_factory(scenario.name)
     target = scenario.target
     expected = (CAUSE_OF_KIND[source.kind], source.source, source.chain)

@@ -458,3 +458,14 @@ def test_x_a_failing_assert_fails_the_start_and_what_requires_it(lab: Lab) -> No
     time.sleep(1)
     assert state(lab, "x-needer.service") == "inactive"
     assert prop(lab, "x-unit.service", "AssertResult") == "no"
+
+
+def test_a_neighbourhood_cut_short_says_so(lab: Lab) -> None:
+    with systemd_client(lab.connection) as client:
+        whole = collect_neighbourhood(client, "a-unit.service")
+        walked = dataclasses.replace(
+            whole, units={n: u for n, u in whole.units.items() if n in whole.walked})
+        short = complete_for_model(client, walked, max_units=len(walked.units) + 1)
+    assert not any("stopped" in note for note in whole.notes), whole.notes
+    assert len(short.units) == len(walked.units) + 1 < len(whole.units)
+    assert any("read" in note and "stopped" in note for note in short.notes), short.notes

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from tests.record_journals import RECORDINGS, Recorded, load, record
+from tests.lab_helpers import skip_unless_the_kernel_runs
+from tests.record_journals import RECORDINGS, Recorded, load, record, scenario_of
 from tests.test_timeline_recorded import classify_steps
 
 pytestmark = pytest.mark.lab
@@ -19,6 +20,7 @@ def per_step(recorded: Recorded, keep: str) -> dict[str, tuple[str, str, tuple[s
 @pytest.mark.parametrize("recording", RECORDINGS, ids=lambda r: r.name)
 def test_stored_journal_classifies_like_a_fresh_recording(lab_factory, recording):
     lab_factory  # noqa: B018 - the fixture checks that a lab can boot here
+    skip_unless_the_kernel_runs(scenario_of(recording))
     stored = load(recording.name)
     fresh = record(recording, f"freshj{os.getpid()}")
     for keep in ("journal", "all"):

@@ -22,6 +22,7 @@ from wizard.analysis.timeline import build_timeline
 from wizard.model.snapshots import (
     JobSignal,
     JournalEntry,
+    Record,
     UnitChange,
     records_from_json,
     records_to_json,
@@ -35,7 +36,7 @@ TIMER_CHAIN = ("widget-reconcile.timer", "widget-reconcile.service", DAEMON)
 
 
 def timeline_of(recorded: Recorded, keep: str = "all", unit: str = DAEMON) -> Timeline:
-    records: dict[str, list[JournalEntry | JobSignal | UnitChange]] = {
+    records: dict[str, list[Record]] = {
         "all": recorded.records,
         "journal": [r for r in recorded.records if isinstance(r, JournalEntry)],
         "bus": [r for r in recorded.records if not isinstance(r, JournalEntry)],

@@ -206,6 +206,26 @@ def test_trigger_conditions_need_only_one_to_hold(tmp_path: Path) -> None:
         False, "ConditionPathExists=!/c")
 
 
+def test_capability_and_ac_power_conditions_are_read_like_systemd(tmp_path: Path) -> None:
+    # e2scrub_all.service (Debian 12): nspawn does not grant CAP_SYS_RAWIO, so
+    # systemd skips it (condition.c condition_test_capability reads PID 1's CapBnd).
+    snapshot = graph("u.service", {"u.service": {"conditions": (
+        ("ConditionCapability", False, False, "CAP_SYS_RAWIO", 0),
+        ("ConditionACPower", False, False, "true", 0),
+    )}})
+    (tmp_path / "proc" / "1").mkdir(parents=True)
+    status = tmp_path / "proc" / "1" / "status"
+    # Every capability up to CAP_CHECKPOINT_RESTORE (40) but SYS_RAWIO (17).
+    status.write_text(f"Name:\tsystemd\nCapBnd:\t{((1 << 41) - 1) & ~(1 << 17):016x}\n")
+    assert file_facts(str(tmp_path), snapshot).conditions["u.service"] == (
+        False, "ConditionCapability=CAP_SYS_RAWIO")
+    status.write_text(f"CapBnd:\t{(1 << 41) - 1:016x}\n")
+    # No power supply at all: on_ac_power() says AC.
+    assert file_facts(str(tmp_path), snapshot).conditions["u.service"] == (True, "")
+    (tmp_path / "sys" / "class" / "power_supply" / "BAT0").mkdir(parents=True)
+    assert "u.service" not in file_facts(str(tmp_path), snapshot).conditions, "unknown"
+
+
 def test_a_start_limit_hit_refuses_the_start() -> None:
     snapshot = graph("u.service", {
         "u.service": {"state": "failed", "service": ServiceDetails(result="start-limit-hit")},

@@ -116,6 +116,12 @@ class LabError(StaydownError):
     exit_code = ExitCode.LAB_FAILED
 
 
+class FleetError(StaydownError):
+    """ansible-playbook is missing or could not run the fleet playbook (docs/fleet.md)."""
+
+    exit_code = ExitCode.SYSTEMD_UNREACHABLE
+
+
 class InterruptedByUserError(StaydownError):
     """Ctrl-C or EOF; the program stops and writes nothing."""
 

@@ -334,7 +334,7 @@ stop_unit a1 widget-daemon.socket
 #   widget-reconcile.timer: ActiveState=active (waiting)
 #   widget-reconcile.timer: OnUnitActiveSec=5s
 #   widget-reconcile.timer: OnActiveSec=5s
-#   widget-reconcile.timer: next elapse 2026-12-02 07:20:55 UTC (4s from the
+#   widget-reconcile.timer: next elapse 2026-12-02 10:55:48 UTC (4s from the
 #   snapshot)
 #   widget-reconcile.timer: Triggers=widget-reconcile.service
 #   widget-reconcile.service: Wants=widget-daemon.service

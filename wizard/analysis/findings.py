@@ -126,6 +126,9 @@ class StartCause(StrEnum):
     EXTERNAL = "external"
     """A unit whose command line runs `systemctl start` on it was running then."""
     MANUAL = "manual"
+    UNEXPLAINED = "unexplained"
+    """The graph offers starters (a listening trigger, a bus name), but no record says one
+    fired; never guessed as one of them."""
 
 
 class StopCause(StrEnum):

@@ -25,6 +25,7 @@ from wizard.analysis.transaction import (
     Step,
     Transaction,
     UnitStates,
+    leaves_connection_queued,
     run_fails,
     start_transaction,
 )
@@ -132,6 +133,30 @@ def _triggered(states: UnitStates, unit: UnitSnapshot) -> str:
     return triggers[0] if triggers else ""
 
 
+BUS_SOCKETS = ("/run/dbus/system_bus_socket",)
+"""Where the system bus listens (dbus.socket's ListenStream=)."""
+
+
+def _bus_down(states: UnitStates) -> str:
+    """Why the bus cannot be reached in these states ("" when it can, or is not in view).
+
+    A bus call first connects to the bus's socket: while the socket listens
+    the connection starts the bus service (socket activation); with both the
+    socket and its service stopped nothing answers, and the bus daemon, not
+    systemd, is who asks for an activated unit's start.
+    """
+    for name, unit in states.snapshot.units.items():
+        if unit.socket is None or not any(
+                addr in BUS_SOCKETS or (addr.startswith("/run/user/") and addr.endswith("/bus"))
+                for _, addr in unit.socket.listen):
+            continue
+        services = states.related(name, "Triggers")
+        if states.is_active(name) or any(states.is_active(s) for s in services):
+            return ""
+        return f"{name} and {', '.join(services) or 'its service'} are stopped"
+    return ""
+
+
 def fire(outcome: StopOutcome, source: Source) -> Firing:
     """What the source asks systemd to start when it fires in the post-stop state.
 
@@ -146,6 +171,12 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
     if source.kind == SourceKind.CRON and not states.snapshot.cron_daemon_active:
         return Firing(None, "no cron daemon is running, so the crontab line never runs",
                       "a cron daemon (cron.service) is started")
+    if source.kind == SourceKind.BUS:
+        down = _bus_down(states)
+        if down:
+            return Firing(None, f"{down}, so no client can reach the bus to ask for "
+                          f"{source.name}: bus activation needs a running bus",
+                          "the bus runs again (its socket listens or its service runs)")
     if source.kind in (SourceKind.MANUAL, SourceKind.BUS, SourceKind.CRON):
         return Firing(states.name(source.starts), f"asks for a start of {source.starts}",
                       manual=True)
@@ -171,14 +202,17 @@ def fire(outcome: StopOutcome, source: Source) -> Firing:
                       f"the next boot, or systemctl start (or isolate) {name}")
     if source.kind == SourceKind.UNIT:
         return Firing(name, f"a start job for {name}")
+    if (source.kind == SourceKind.ON_SUCCESS and source.started_by is None
+            and (states.name(source.starts), name) in outcome.on_success):
+        # Checked before "stopped with it": the clean stop itself is the event.
+        hook = states.name(source.starts)
+        return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
+                      immediate=True)
     if name in stopped:
         return Firing(None, f"{stopped[name]}, so stopping {outcome.unit} stops {name} too",
                       f"{name} is started again (at boot, or by systemctl start {name})")
     if source.kind in (SourceKind.ON_FAILURE, SourceKind.ON_SUCCESS):
         hook = states.name(source.starts)
-        if source.kind == SourceKind.ON_SUCCESS and (hook, name) in outcome.on_success:
-            return Firing(hook, f"{name} stopped cleanly, which starts OnSuccess={hook}",
-                          immediate=True)
         event = "fails" if source.kind == SourceKind.ON_FAILURE else "exits successfully"
         if source.started_by is not None:
             return Firing(hook, f"{name} is started by {source.started_by.name}; when it "
@@ -339,7 +373,15 @@ def reaches(outcome: StopOutcome, source: Source, unit: str) -> Verdict:
             chain = (*before, Step(chain[0].unit, _VIA.get(source.kind, "anchor")), *chain[1:])
         return Verdict(unit, source, True, anchor=firing.anchor, chain=chain,
                        immediate=firing.immediate, facts=tuple(facts), transaction=transaction)
-    hooked = _through_hooks(states, transaction, unit, frozenset())
+    looping = ""
+    if source.kind == SourceKind.SOCKET and firing.anchor in transaction.jobs:
+        job = transaction.jobs[firing.anchor]
+        if job.outcome == Outcome.STARTS and leaves_connection_queued(states, firing.anchor):
+            looping = firing.anchor
+            facts.append(f"{looping} exits without taking the connection: {source.name} "
+                         f"triggers it again and again until its start limit fails it "
+                         "(start-limit-hit)")
+    hooked = _through_hooks(states, transaction, unit, frozenset(), looping)
     if hooked is not None:
         chain = hooked[0]
         if before:
@@ -368,7 +410,7 @@ def _run_ends(states: UnitStates, job: PlannedJob) -> str:
     """
     if job.type != JobType.START:
         return ""
-    if job.outcome == Outcome.DEPENDENCY_FAILED:
+    if job.outcome in (Outcome.DEPENDENCY_FAILED, Outcome.FAILS):
         return "failure"
     if job.outcome != Outcome.STARTS:
         return ""
@@ -407,11 +449,14 @@ def _stop_unneeded(states: UnitStates, started: list[str]) -> tuple[UnitStates, 
 
 
 def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
-                   seen: frozenset[str]) -> tuple[tuple[Step, ...], str] | None:
+                   seen: frozenset[str], looping: str = "",
+                   ) -> tuple[tuple[Step, ...], str] | None:
     """How the transaction's jobs start ``target`` through OnFailure=/OnSuccess= hooks.
 
     Once the jobs have run, their units that fail or exit start their hooks;
-    the answer is the chain and what happened, or None.
+    the answer is the chain and what happened, or None. ``looping`` is a
+    socket's oneshot that runs again and again until its start limit fails
+    it (transaction.leaves_connection_queued): it ends both ways.
     Each hook is its own transaction (unit_start_on_failure() calls
     manager_add_job() with OnFailureJobMode=, replace by default), asked in the
     states the first transaction leaves behind.
@@ -423,7 +468,7 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
     sub: dict[str, str] = {}
     for unit, job in transaction.jobs.items():
         if job.type == JobType.START and job.outcome == Outcome.STARTS:
-            end = ends[unit]
+            end = "failure" if unit == looping else ends[unit]
             active[unit] = {"failure": "failed", "success": "inactive"}.get(end, "active")
             sub[unit] = {"failure": "failed", "success": "dead"}.get(end, "running")
         elif job.type == JobType.STOP:
@@ -432,14 +477,16 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
     after, unneeded = _stop_unneeded(after, [u for u, j in transaction.jobs.items()
                                               if j.outcome == Outcome.STARTS])
     ends.update(dict.fromkeys(unneeded, "success"))
-    for unit, end in ends.items():
-        if not end:
-            continue
+    endings = [(u, e) for u, e in ends.items() if e]
+    if looping:
+        endings.append((looping, "failure"))
+    for unit, end in endings:
         prop = "OnFailure" if end == "failure" else "OnSuccess"
         for hook in states.related(unit, prop):
             if hook in seen:
                 continue
-            event = "fails" if end == "failure" else "exits successfully"
+            event = ("hits its start limit and fails" if unit == looping and end == "failure"
+                     else "fails" if end == "failure" else "exits successfully")
             second = start_transaction(after, hook)
             what = f"{unit} {event}, so systemd starts {prop}={hook}"
             ran = transaction.jobs.get(unit)
@@ -520,6 +567,48 @@ def source_by_kind(snapshot: SystemSnapshot, unit: str, kind: str) -> tuple[Sour
         return (dataclasses.replace(
             source, started_by=Source(name, SourceKind.MANUAL, starts=name)),)
     return (source,)
+
+
+def immediate_sources(outcome: StopOutcome) -> tuple[Source, ...]:
+    """What can act right after the stop with nobody firing anything.
+
+    Active upholders of a stopped unit (manager.c
+    manager_dispatch_start_when_upheld_queue), OnSuccess= hooks of units the
+    stop ends cleanly (unit.c unit_notify), and path units whose watched
+    state already holds (path.c path_check_good, known only with file facts).
+    """
+    states = outcome.after()
+    found = [Source(upholder, SourceKind.UPHOLDS, starts=stopped)
+             for stopped, upholder in outcome.upheld]
+    found += [Source(owner, SourceKind.ON_SUCCESS, starts=hook)
+              for hook, owner in outcome.on_success]
+    found += [Source(name, SourceKind.PATH) for name, unit in states.snapshot.units.items()
+              if unit.path is not None and states.is_active(name)]
+    return tuple(found)
+
+
+def revived_at_once(snapshot: SystemSnapshot, target: str) -> Verdict:
+    """Whether ``systemctl stop target`` is undone at once, by nothing anybody fires.
+
+    ``snapshot`` is the state *before* the stop. The answer is live when one of
+    :func:`immediate_sources` starts the target right after the stop (directly,
+    or by starting a unit that pulls it in); the verdict names that source.
+    """
+    outcome = after_stop(snapshot, target)
+    states = outcome.after()
+    name = states.name(target)
+    if outcome.refused:
+        return Verdict(name, Source(name, SourceKind.UNIT), False, dormant=outcome.refused,
+                       facts=outcome.facts)
+    verdicts = [reaches(outcome, source, name) for source in immediate_sources(outcome)]
+    for verdict in verdicts:
+        if verdict.live and verdict.immediate:
+            return dataclasses.replace(verdict, facts=(*outcome.facts, *verdict.facts))
+    return Verdict(name, Source(name, SourceKind.UNIT), False,
+                   dormant=f"nothing acts by itself after systemctl stop {name}: "
+                   + ("; ".join(v.dormant for v in verdicts if v.dormant)
+                      or "no active upholder, OnSuccess= hook or holding path unit"),
+                   facts=outcome.facts)
 
 
 def fired_liveness(snapshot: SystemSnapshot, target: str, unit: str, *, kind: str) -> Verdict:

@@ -19,7 +19,7 @@ from wizard.analysis.transaction import (
     UnitStates,
     stop_transaction,
 )
-from wizard.model.snapshots import FileFacts, SystemSnapshot
+from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 
 # UNIT_ATOM_ADD_STOP_WHEN_UNNEEDED_QUEUE: when a unit stops, these of its
 # dependencies are checked for being unneeded now.
@@ -135,10 +135,41 @@ def after_stop(
         was = snapshot.unit(stopped_unit)
         if was is not None and was.active_state in ("active", "reloading", "activating"):
             for hook in states.related(stopped_unit, "OnSuccess"):
+                if (_hook_mode(was) == "fail"
+                        and hook in _stops_after(states, stopped, stopped_unit)):
+                    facts.append(
+                        f"{stopped_unit} stops cleanly, but its OnSuccess={hook} is refused: "
+                        f"{hook}'s own stop job waits for {stopped_unit} (ordering), and "
+                        f"OnSuccessJobMode={_hook_mode(was)} does not replace a queued job "
+                        "(transaction.c transaction_is_destructive)")
+                    continue
                 on_success.append((hook, stopped_unit))
                 facts.append(f"{stopped_unit} stops cleanly, which starts its OnSuccess={hook}")
     return StopOutcome(name, stopped=stopped, states=states, upheld=tuple(upheld),
                        on_success=tuple(on_success), facts=tuple(facts))
+
+
+def _hook_mode(unit: UnitSnapshot) -> str:
+    return unit.on_success_job_mode or "fail"
+
+
+def _stops_after(states: UnitStates, stopped: dict[str, str], unit: str) -> set[str]:
+    """The stopped units whose stop jobs wait for ``unit``'s to finish.
+
+    Stop jobs run in the reverse of After= order (job.c job_compare()): a
+    unit with After=X stops before X, so X's stop job is still queued when
+    the unit becomes inactive. Only ordering between units that have a stop
+    job in the transaction counts; unordered stops finish in either order.
+    """
+    waiting: set[str] = set()
+    frontier = [unit]
+    while frontier:
+        current = frontier.pop()
+        for later in (*states.related(current, "After"),):
+            if later in stopped and later not in waiting and later != unit:
+                waiting.add(later)
+                frontier.append(later)
+    return waiting
 
 
 def stopped_with(outcome: StopOutcome) -> dict[str, str]:

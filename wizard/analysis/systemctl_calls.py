@@ -120,6 +120,36 @@ def exec_calls(command: ExecCommand) -> list[SystemctlCall]:
     return calls
 
 
+# A word systemd or a shell expands before systemctl sees it (a specifier such as
+# %i, a $VARIABLE, a glob) may name any unit; a line holding one is a candidate always.
+_EXPANDING = frozenset("%$*?[")
+_WORD_BREAKS = str.maketrans({c: " " for c in "\"';&|()<>`"})
+
+
+def unit_file_call_names(text: str, needle: str = "systemctl") -> frozenset[str] | None:
+    """The unit names a unit file's ``systemctl`` lines could start, or None for any unit.
+
+    A cheap over-approximation used before a unit is loaded over D-Bus: every
+    word of every line holding ``needle`` (continuation lines joined), each as
+    systemctl would read it (a bare word is a .service). None when such a line
+    holds a word that expands (%, $ or a glob), whose unit cannot be told from
+    the file.
+    """
+    names: set[str] = set()
+    for line in text.replace("\\\n", " ").splitlines():
+        if needle not in line:
+            continue
+        if _EXPANDING.intersection(line):
+            return None
+        for word in line.translate(_WORD_BREAKS).split():
+            # Every reading of the word: as written, after an Exec*= or --opt=,
+            # and unquoted (a shell drops backslashes; unit names keep \x2d).
+            for form in {word, word.rpartition("=")[2], word.replace("\\", "")}:
+                if form:
+                    names.add(form if has_unit_suffix(form) else f"{form}.service")
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class UnitCaller:
     """A unit whose Exec line starts another unit."""

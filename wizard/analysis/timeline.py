@@ -6,7 +6,9 @@ typed events. Entries are matched on MESSAGE_ID and structured fields (UNIT=,
 JOB_ID=, JOB_TYPE=, JOB_RESULT=, INVOCATION_ID=), never on MESSAGE= text, which
 changes with StatusUnitFormat= and translations. The two exceptions are named
 where they are used: debug-level lines have no MESSAGE_ID and are known by
-CODE_FUNC=, and dbus-daemon writes its activation request only as text.
+CODE_FUNC= (every systemd version's spelling, journal_vocabulary.SEEN_ON), and
+dbus-daemon writes its activation request only as text (dbus-broker writes none:
+its launcher's StartUnit call, logged at debug level, stands in for it).
 
 systemd does not record who started a unit (the journal has no "requested by"),
 so each cause is either *recorded* (an entry or signal says so: a scheduled
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from wizard.analysis.findings import (
@@ -33,8 +35,9 @@ from wizard.analysis.findings import (
 from wizard.analysis.systemctl_calls import unit_callers
 from wizard.model.journal_vocabulary import (
     BUS_CALL_FUNCTION,
-    ENQUEUE_FUNCTION,
-    ON_FAILURE_FUNCTION,
+    BUS_DAEMON_UNITS,
+    ENQUEUE_FUNCTIONS,
+    ON_FAILURE_FUNCTIONS,
     TRIGGER_FUNCTIONS,
     UNIT_FAILED,
     UNIT_FAILURE_RESULT,
@@ -47,9 +50,10 @@ from wizard.model.journal_vocabulary import (
     UNIT_STOPPED,
     UNIT_STOPPING,
     UNIT_SUCCESS,
-    UPHELD_FUNCTION,
+    UPHELD_FUNCTIONS,
 )
 from wizard.model.snapshots import (
+    BusMessage,
     JobSignal,
     JournalEntry,
     Record,
@@ -68,9 +72,13 @@ _START_METHODS = frozenset({
 # structured fields exist for it.
 _BUS_CALL = re.compile(r"type=method_call sender=(?P<sender>\S+) .*?member=(?P<member>\w+)")
 
-# dbus-daemon has no structured fields for this line (bus/activation.c).
+# dbus-daemon has no structured fields for this line (bus/activation.c). Both
+# spellings name the unit as the activation file's SystemdService=, often an
+# alias (dbus-org.freedesktop.hostname1.service); "to hand-off" is the one for
+# a request that came before systemd was on the bus (seen at boot on 252).
 _BUS_ACTIVATION = re.compile(
-    r"Activating via systemd: service name='(?P<name>[^']*)' unit='(?P<unit>[^']*)'"
+    r"Activating (?:via systemd|systemd to hand-off): service name='(?P<name>[^']*)' "
+    r"unit='(?P<unit>[^']*)'"
     r"(?: requested by '(?P<sender>[^']*)' \((?P<who>[^)]*)\))?"
 )
 
@@ -118,10 +126,17 @@ class _Job:
 class _History:
     """The merged records, indexed the ways the rules need them."""
 
-    def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot) -> None:
+    def __init__(self, records: Sequence[Record], snapshot: SystemSnapshot,
+                 bus_peers: Mapping[str, str] | None = None,
+                 bus_monitored: bool = False) -> None:
         # Stable sort: signals received together keep the order they came in.
         self.records = sorted(records, key=record_time)
         self.snapshot = snapshot
+        self.bus_peers = dict(bus_peers or {})
+        self.bus_monitored = bus_monitored
+        """A bus monitor ran throughout: a bus activation would have been seen."""
+        self.watched = any(isinstance(r, UnitChange) for r in self.records)
+        """A watch saw every unit's state changes: a trigger that fired was seen doing so."""
         self.jobs: dict[tuple[str, int], _Job] = {}
         self._index_jobs()
 
@@ -136,8 +151,7 @@ class _History:
     def _index_jobs(self) -> None:
         # Bus signals come from the running system, whose boot is the newest in
         # the journal; JOB_IDs start again at every boot.
-        live_boot = next((r.boot_id for r in reversed(self.records)
-                          if isinstance(r, JournalEntry) and r.boot_id), "")
+        live_boot = self.live_boot = _live_boot(self.records)
         for index, record in enumerate(self.records):
             if isinstance(record, JournalEntry):
                 if not record.job_id or not record.unit:
@@ -224,6 +238,12 @@ class _History:
             "with no change in the journal since"
 
 
+def _live_boot(records: Sequence[Record]) -> str:
+    """The newest boot in the journal entries: the running system's."""
+    return next((r.boot_id for r in reversed(records)
+                 if isinstance(r, JournalEntry) and r.boot_id), "")
+
+
 def _job_type_from_states(states: Sequence[str]) -> str:
     """The job type ("start", "stop" or ""), from the states a unit went through.
 
@@ -267,6 +287,8 @@ def _describe(record: Record) -> str:
     if isinstance(record, JobSignal):
         what = "removed" if record.removed else "new"
         return f"job {record.job_id} {what} for {record.unit} [bus]"
+    if isinstance(record, BusMessage):
+        return f"{record.member} from {record.sender} to {record.destination} [bus monitor]"
     name = {
         UNIT_STARTED: "started", UNIT_STOPPED: "stopped", UNIT_FAILURE_RESULT: "failed",
         UNIT_FAILED: "failed to start", UNIT_SUCCESS: "deactivated successfully",
@@ -311,6 +333,7 @@ class _Classifier:
     def start_cause(self, job: _Job, depth: int = 0) -> _Cause:
         for rule in (
             self._external_caller,
+            self._monitored_request,
             self._requested_over_bus,
             self._restart_policy,
             self._bus_activation,
@@ -319,6 +342,7 @@ class _Classifier:
             self._pulled_in,
             self._upholds,
             self._inferred_trigger,
+            self._unexplained,
         ):
             found = rule(job, depth)
             if found is not None:
@@ -428,6 +452,50 @@ class _Classifier:
             )
         return None
 
+    def _monitored_request(self, job: _Job, depth: int) -> _Cause | None:
+        """A bus monitor saw the start call whose reply is this job's path."""
+        messages = [r for r in self.history.records if isinstance(r, BusMessage)]
+        path = f"/org/freedesktop/systemd1/job/{job.job_id}"
+        reply = next((m for m in messages
+                      if m.kind == "method_return" and m.arguments[:1] == (path,)), None)
+        if reply is None:
+            return None
+        call = next((m for m in messages if m.kind == "method_call"
+                     and m.sender == reply.destination and m.cookie == reply.reply_cookie), None)
+        if call is None:
+            return None
+        asked = call.arguments[0] if call.arguments else job.unit
+        peer = self.history.bus_peers.get(call.sender, "")
+        seen = Evidence("bus", f"{call.member}({asked}) from {call.sender}"
+                        + (f", which is {peer}" if peer else "")
+                        + f"; systemd answered with job {job.job_id} [bus monitor]", "bus")
+        if peer not in BUS_DAEMON_UNITS:
+            via = call.sender + (f" ({peer})" if peer else "")
+            return _Cause(
+                StartCause.MANUAL, "", Certainty.RECORDED,
+                f"asked for over D-Bus: a {call.member} call for {asked} from {via}, seen by "
+                "the bus monitor (systemctl, a script or an agent)",
+                (seen,),
+            )
+        names = self._bus_names(job.unit)
+        callers = [m for m in messages if m.kind == "method_call" and m.destination in names
+                   and record_time(m) <= record_time(call)]
+        name = callers[-1].destination if callers else (names[0] if names else peer)
+        who = ""
+        evidence = [seen]
+        if callers:
+            caller = callers[-1]
+            caller_unit = self.history.bus_peers.get(caller.sender, "")
+            who = f" by {caller.sender}" + (f" ({caller_unit})" if caller_unit else "")
+            evidence.insert(0, Evidence("bus", f"{caller.member} call to {name} from "
+                                               f"{caller.sender} [bus monitor]", "bus"))
+        return _Cause(
+            StartCause.BUS_ACTIVATION, name, Certainty.RECORDED,
+            f"activated over D-Bus: a call to {name} was made{who}, and the bus ({peer}) "
+            f"asked systemd to start {asked}; seen by the bus monitor",
+            tuple(evidence),
+        )
+
     def _requested_over_bus(self, job: _Job, depth: int) -> _Cause | None:
         """Debug level: a start method call came in right before the job was enqueued."""
         history = self.history
@@ -436,7 +504,7 @@ class _Classifier:
         for index in range(job.first_index, low - 1, -1):
             enqueue = records[index]
             if not (isinstance(enqueue, JournalEntry) and enqueue.unit == job.unit
-                    and enqueue.code_func == ENQUEUE_FUNCTION):
+                    and enqueue.code_func in ENQUEUE_FUNCTIONS):
                 continue
             # The call is the manager's last bus message before the enqueue line.
             for before in range(index - 1, max(low, index - 50) - 1, -1):
@@ -444,7 +512,7 @@ class _Classifier:
                 if not isinstance(call, JournalEntry) or call.code_func != BUS_CALL_FUNCTION:
                     # "Trying to enqueue" and "Enqueued" are both manager_add_job;
                     # another unit's enqueue means the call was not for this one.
-                    if isinstance(call, JournalEntry) and call.code_func == ENQUEUE_FUNCTION \
+                    if isinstance(call, JournalEntry) and call.code_func in ENQUEUE_FUNCTIONS \
                             and call.unit != job.unit:
                         return None
                     continue
@@ -453,6 +521,15 @@ class _Classifier:
                     return None
                 via = ("systemd's private socket (root's systemctl)"
                        if match["sender"] == "n/a" else f"the bus, from {match['sender']}")
+                # Unique names are unique for a bus's lifetime: ones resolved
+                # now say nothing about an earlier boot's senders.
+                peer = history.bus_peers.get(match["sender"], "") \
+                    if call.boot_id == history.live_boot else ""
+                if peer in BUS_DAEMON_UNITS:
+                    return self._activated_by_bus(job, match["member"], match["sender"], peer,
+                                                  enqueue)
+                if peer:
+                    via += f" ({peer})"
                 return _Cause(
                     StartCause.MANUAL, "", Certainty.RECORDED,
                     f"asked for over D-Bus: a {match['member']} call came in through {via} "
@@ -464,15 +541,44 @@ class _Classifier:
             return None
         return None
 
+    def _bus_names(self, unit: str) -> tuple[str, ...]:
+        """The bus names whose activation starts ``unit``: activation files naming it."""
+        snapshot = self.history.snapshot.unit(unit)
+        names = set(snapshot.names) if snapshot is not None else set()
+        names.add(unit)
+        # An activation file makes a name activatable; BusName= alone does not.
+        return tuple(dict.fromkeys(s.bus_name for s in self.history.snapshot.dbus_services
+                                   if s.systemd_service in names))
+
+    def _activated_by_bus(self, job: _Job, member: str, sender: str, peer: str,
+                          enqueue: JournalEntry) -> _Cause:
+        """dbus-broker's launcher (or any bus daemon's process) asked for the start."""
+        names = self._bus_names(job.unit)
+        name = names[0] if names else ""
+        called = f"a call to {name}" if name else "a call to its bus name"
+        return _Cause(
+            StartCause.BUS_ACTIVATION, name or peer, Certainty.RECORDED,
+            f"activated over D-Bus: {called} made the bus ({peer}) ask systemd for it with "
+            f"{member}; the debug log shows the request (the bus does not log who called)",
+            (Evidence("systemd", f"method call {member} from {sender}, which is {peer} "
+                                 "(debug log)", "journal"),
+             _evidence(enqueue, f"{job.unit}: job enqueued (debug log)")),
+        )
+
     def _bus_activation(self, job: _Job, depth: int) -> _Cause | None:
         history = self.history
         low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        snapshot = history.snapshot.unit(job.unit)
+        # The line names the activation file's SystemdService=, which may be any
+        # of the unit's names (on 252 hostnamed's is its alias
+        # dbus-org.freedesktop.hostname1.service).
+        names = {job.unit, *(snapshot.names if snapshot is not None else ())}
         for index in range(job.first_index - 1, low - 1, -1):
             record = history.records[index]
             if not isinstance(record, JournalEntry) or record.unit or not record.message:
                 continue
             match = _BUS_ACTIVATION.search(record.message)
-            if match is None or match["unit"] != job.unit:
+            if match is None or match["unit"] not in names:
                 continue
             who = f" by {match['sender']} ({match['who']})" if match["sender"] else ""
             return _Cause(
@@ -507,7 +613,7 @@ class _Classifier:
                 # before or after the bus change: look in the whole window.
                 announced = [
                     r for _, r in history.entries_of(owner, low, job.last_index + 1)
-                    if r.code_func == ON_FAILURE_FUNCTION
+                    if r.code_func in ON_FAILURE_FUNCTIONS
                 ]
                 setting = "OnFailure" if cause == StartCause.ON_FAILURE else "OnSuccess"
                 evidence = [_evidence(record)]
@@ -624,18 +730,30 @@ class _Classifier:
         return _Cause(StartCause.PULLED_IN, best.unit, Certainty.RECORDED, summary,
                       (*evidence, *more), upstream)
 
-    def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
+    def _live_triggers(self, job: _Job) -> list[tuple[str, str]]:
         live: list[tuple[str, str]] = []
         for trigger in self._triggers(job.unit):
             active, why = self.history.was_active(trigger, job.first_index)
             if active:
                 live.append((trigger, why))
+        return live
+
+    def _inferred_trigger(self, job: _Job, depth: int) -> _Cause | None:
+        # Never a guess a record contradicts: a watch sees a socket, path, timer
+        # or automount enter "running" when it fires (_recorded_trigger), so one
+        # that did not was not the cause. And a unit a bus call also starts
+        # (from 257 hostnamed has a Varlink socket beside its bus name) has two
+        # explanations, which the journal at info level cannot tell apart.
+        if self._bus_names(job.unit):
+            return None
+        live = [(trigger, why) for trigger, why in self._live_triggers(job)
+                if not self._seen_not_firing(trigger)]
         if not live:
             return None
         # Sockets first: they fire on any client, which is what operators forget.
         order = {"socket": 0, "path": 1, "automount": 2, "timer": 3}
         live.sort(key=lambda t: order.get(t[0].rpartition(".")[2], 9))
-        trigger, why = live[0]
+        trigger = live[0][0]
         others = "".join(f"; {name} was active too" for name, _ in live[1:])
         return self._trigger_cause(
             job.unit, trigger, Certainty.INFERRED,
@@ -645,6 +763,53 @@ class _Classifier:
             f"a trigger firing only at debug level (watch --debug-log shows it){others}",
         )
 
+    def _monitored_calls(self, job: _Job, names: Sequence[str]) -> list[BusMessage]:
+        """Calls to the unit's bus names a monitor saw shortly before the job."""
+        history = self.history
+        low = history.window_start(job.first_index, CAUSE_WINDOW_USEC)
+        return [r for r in history.records[low:job.last_index + 1]
+                if isinstance(r, BusMessage) and r.kind == "method_call"
+                and r.destination in names]
+
+    def _seen_not_firing(self, trigger: str) -> bool:
+        """A watch would have seen this trigger enter "running" had it fired.
+
+        An Accept=yes socket stays "listening" while it spawns instances, so a
+        watch cannot tell whether it fired.
+        """
+        unit = self.history.snapshot.unit(trigger)
+        accepts = unit is not None and unit.socket is not None and unit.socket.accept
+        return self.history.watched and not accepts
+
+    def _unexplained(self, job: _Job, depth: int) -> _Cause | None:
+        """The graph offers starters, and no record says which of them fired."""
+        live = self._live_triggers(job)
+        ruled_out = [trigger for trigger, _ in live if self._seen_not_firing(trigger)]
+        triggers = [(trigger, why) for trigger, why in live if trigger not in ruled_out]
+        bus_names = self._bus_names(job.unit)
+        called = self._monitored_calls(job, bus_names)
+        if self.history.bus_monitored and not called:
+            bus_names = ()  # nobody called the name: no bus activation
+        if not triggers and not bus_names:
+            return None  # nothing left but someone asking: manual
+        candidates = [f"{trigger} firing" for trigger, _ in triggers]
+        evidence = [Evidence(trigger, f"active at the time: {why}", "journal")
+                    for trigger, why in triggers]
+        for name in bus_names:
+            candidates.append(f"a call to {name} (dbus-daemon logs the request, dbus-broker "
+                              "does not; watch --debug-log records the bus's StartUnit)")
+            evidence.append(Evidence(job.unit, f"bus name {name}"))
+        not_fired = "".join(f"; {trigger} was listening and the watch saw it did not fire"
+                            for trigger in ruled_out)
+        if self.history.bus_monitored and not bus_names and self._bus_names(job.unit):
+            not_fired += "; the bus monitor saw no call to its bus name"
+        return _Cause(
+            StartCause.UNEXPLAINED, "", Certainty.INFERRED,
+            "unexplained: no record says what started it; it could have been "
+            + "; ".join(candidates) + "; or a systemctl start" + not_fired,
+            tuple(evidence),
+        )
+
     def _upholds(self, job: _Job, depth: int) -> _Cause | None:
         upholders = self.history.related(job.unit, "UpheldBy")
         history = self.history
@@ -652,7 +817,7 @@ class _Classifier:
         for index in range(job.first_index - 1, low - 1, -1):
             record = history.records[index]
             if isinstance(record, JournalEntry) and record.unit == job.unit \
-                    and record.code_func == UPHELD_FUNCTION:
+                    and record.code_func in UPHELD_FUNCTIONS:
                 live = [u for u in upholders if history.was_active(u, index)[0]]
                 upholder = live[0] if live else (upholders[0] if upholders else "")
                 if not upholder:
@@ -819,6 +984,25 @@ def _start_events(history: _History, unit: str) -> list[tuple[int, TimelineEvent
     return events
 
 
+def start_call_senders(records: Sequence[Record]) -> set[str]:
+    """The unique bus names behind start calls and calls a bus monitor kept.
+
+    Start calls are read from this boot's debug log. Watch (and diagnose) resolve
+    them into units while they are still on the bus.
+    """
+    senders = {r.sender for r in records if isinstance(r, BusMessage)
+               and r.kind == "method_call" and r.sender.startswith(":")}
+    live_boot = _live_boot(records)
+    for record in records:
+        if isinstance(record, JournalEntry) and record.code_func == BUS_CALL_FUNCTION \
+                and record.boot_id == live_boot:
+            match = _BUS_CALL.search(record.message)
+            if match is not None and match["member"] in _START_METHODS \
+                    and match["sender"].startswith(":"):
+                senders.add(match["sender"])
+    return senders
+
+
 def build_timeline(
     unit: str,
     records: Sequence[Record],
@@ -829,6 +1013,8 @@ def build_timeline(
     limit: int = MAX_EVENTS,
     notes: Sequence[str] = (),
     bus_stops: bool = False,
+    bus_peers: Mapping[str, str] | None = None,
+    bus_monitored: bool = False,
 ) -> Timeline:
     """Every start and stop of ``unit`` in the records, classified, oldest first.
 
@@ -836,9 +1022,13 @@ def build_timeline(
     in ``snapshot``), and for a watch also bus signals; ``snapshot`` says which
     units trigger, pull in, uphold or hook onto the unit. ``bus_stops`` takes
     stops from the bus signals too, for a watch that cannot follow the journal
-    (the journal says more: exit status, signal, result).
+    (the journal says more: exit status, signal, result). ``bus_peers`` maps
+    the unique bus names seen as senders of start calls to the unit of their
+    process, so a StartUnit from dbus-broker's launcher is a bus activation.
+    ``bus_monitored``: a bus monitor ran throughout (its messages are among the
+    records), so a bus activation it did not see did not happen.
     """
-    history = _History(records, snapshot)
+    history = _History(records, snapshot, bus_peers, bus_monitored)
     events = _start_events(history, unit) + _stop_events(history, unit, bus_stops)
     events.sort(key=lambda pair: (pair[1].at_usec, pair[0]))
     ordered = [event for _, event in events if since_usec <= event.at_usec <= until_usec]

@@ -51,6 +51,8 @@ class Outcome(StrEnum):
     CONDITION_FAILED = "condition-failed"
     ASSERT_FAILED = "assert-failed"
     START_LIMIT_HIT = "start-limit-hit"
+    FAILS = "fails"
+    """The unit's start fails at once (a mount systemd has no configuration for)."""
     DEPENDENCY_FAILED = "dependency-failed"
     VERIFY_OK = "verify-ok"
     VERIFY_FAILED = "verify-failed"
@@ -482,6 +484,16 @@ def _start_outcome(states: UnitStates, unit: str, is_anchor: bool) -> tuple[Outc
             return Outcome.ASSERT_FAILED, f"{unit}'s assertion fails ({failing})"
     elif found.asserts and not found.assert_result and found.assert_timestamp_realtime_usec:
         return Outcome.ASSERT_FAILED, f"{unit}'s assertion failed when last checked"
+    if unit.endswith(".mount") and not found.fragment_path:
+        # mount.c mount_enter_mounting(): without a fragment there are no mount
+        # parameters (get_mount_parameters_fragment() is NULL), so the start is
+        # -ENOENT and the unit enters failed (MOUNT_FAILURE_RESOURCES). A mount
+        # that only /proc/self/mountinfo knows (one nspawn or a script made) is
+        # never mounted again by systemd once it is unmounted.
+        return Outcome.FAILS, (
+            f"{unit} has no unit file (systemd knows it only from "
+            f"{found.source_path or '/proc/self/mountinfo'}), so systemd cannot mount it: "
+            "its start fails")
     results = [d.result for d in (found.service, found.socket, found.timer, found.path,
                                   found.automount) if d is not None]
     if "start-limit-hit" in results:
@@ -511,6 +523,31 @@ def run_fails(states: UnitStates, unit: str) -> bool:
         return False
     return any(c.setting == "ExecStart" and c.path.rpartition("/")[2] in ALWAYS_FAILS
                and not c.ignore_failure for c in service.exec_commands)
+
+
+# Commands known never to accept() a connection on a socket they are handed.
+NEVER_ACCEPTS = ("true", "false")
+
+
+def leaves_connection_queued(states: UnitStates, unit: str) -> bool:
+    """Whether a socket's oneshot service ends without taking the connection.
+
+    Such a service (Type=oneshot without RemainAfterExit=, whose every
+    ExecStart= is ``true`` or ``false``) goes inactive or failed with the
+    connection still in the listening socket's queue: socket.c
+    socket_trigger_notify() puts the socket back to listening, the queued
+    connection triggers it again, and the loop ends when service.c
+    service_start() finds the start limit hit (unit_test_start_limit(); the
+    default StartLimitBurst=5 in 10 s) and fails the service with
+    start-limit-hit, which starts its OnFailure= (unit.c unit_notify()). Any
+    other command is taken to serve the connection: the model cannot know.
+    """
+    found = states.unit(unit)
+    service = found.service if found is not None else None
+    if service is None or service.type != "oneshot" or service.remain_after_exit:
+        return False
+    starts = [c for c in service.exec_commands if c.setting == "ExecStart"]
+    return bool(starts) and all(c.path.rpartition("/")[2] in NEVER_ACCEPTS for c in starts)
 
 
 # enum UnitType of src/basic/unit-def.h (v252), for the run queue's order.
@@ -556,12 +593,17 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
     # Require/Requisite/BindsTo it, when those are still waiting for it (After=).
     # Read from the puller's side: a unit loaded later misses from the other's
     # reverse lists in a snapshot, while systemd links both once both are loaded.
-    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.VERIFY_FAILED,
+    hard_failures = (Outcome.ASSERT_FAILED, Outcome.START_LIMIT_HIT, Outcome.FAILS,
+                     Outcome.VERIFY_FAILED,
                      Outcome.DEPENDENCY_FAILED)
     # Failures that come only once a process has run (a oneshot whose command
     # fails, and what they fail in turn) reach only jobs still waiting for them,
     # i.e. ordered After= them: every unordered job was dispatched long before.
     delayed: set[str] = set()
+    # An immediate failure cascades inside one dispatch: job_finish_and_invalidate()
+    # calls job_fail_dependencies() recursively, so every job failed in turn fails
+    # when the first failing job is dispatched, not when its own turn would come.
+    cascade_root: dict[str, str] = {}
     changed = True
     while changed:
         changed = False
@@ -586,7 +628,8 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                     ordered = failed_unit in states.related(other, "After") or \
                         other in states.related(failed_unit, "Before")
                     late = exec_failed or failed_unit in delayed
-                    if not ordered and (late or not _runs_first(failed_unit, other)):
+                    root = cascade_root.get(failed_unit, failed_unit)
+                    if not ordered and (late or not _runs_first(root, other)):
                         builder.notes.append(
                             f"{other} has {written}={failed_unit} without After=; its job "
                             f"runs before {failed_unit}'s fails (systemd's run queue order) "
@@ -594,13 +637,17 @@ def _run(builder: _Builder, states: UnitStates) -> dict[str, PlannedJob]:
                         continue
                     order = (f"After={failed_unit}" if ordered else
                              f"no After=, but {failed_unit}'s job runs first in systemd's run "
-                             "queue")
+                             "queue" if root == failed_unit else
+                             f"no After=, but {root}'s job runs first in systemd's run queue, "
+                             f"and its failure fails {failed_unit}'s at once")
                     planned[other] = PlannedJob(
                         other, waiting.type, waiting.path, Outcome.DEPENDENCY_FAILED,
                         f"{other} has {written}={failed_unit} ({order}), and "
                         f"{failed_unit} did not become active")
                     if late:
                         delayed.add(other)
+                    else:
+                        cascade_root[other] = root
                     changed = True
                     break
                 if planned[other].outcome != Outcome.STARTS:

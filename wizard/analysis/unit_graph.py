@@ -5,8 +5,9 @@ dependency properties systemd computes (WantedBy=, TriggeredBy=, ...), from
 Exec lines and crontabs that run systemctl, and from D-Bus activation files.
 A root is *live* when it fires on its own without anybody starting it: an
 active timer, a listening socket, a watched path, an active automount, an
-active upholder, a crash-looping or Restart=always service, a cron job with a
-cron daemon running, a bus name with an activation file.
+active upholder, a running service whose restart policy is armed
+(liveness.restart_verdict; whether it is live is the verdict's to say), a cron
+job with a cron daemon running, a bus name with an activation file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from wizard.analysis.liveness import restart_verdict
 from wizard.analysis.systemctl_calls import cron_callers, unit_callers
 from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
@@ -32,25 +34,19 @@ RESTARTING_POLICIES = frozenset(RESTARTS_AFTER) - {"no"}
 
 
 def restarts_by_itself(unit: UnitSnapshot) -> bool:
-    """Whether the restart policy can bring this service back now, with nobody asking.
+    """Whether the restart policy can bring this service back with nobody asking.
 
-    A restart is armed (SubState=auto-restart), or the service runs with a
-    policy that restarts it when the process dies without a `systemctl stop`:
-    Restart=always after any exit, any restarting policy once it has already
-    restarted (NRestarts > 0: it is crashing). A clean stop is always
-    respected, so a stopped service never counts.
+    The walk's side of liveness.restart_verdict: a root when the policy is
+    *armed* (it would restart the service after a kill or a crash, or a
+    restart is scheduled right now). Whether it is *live* (restarts are
+    seen) is the verdict's to say, through the transaction model, never the
+    walk's. A clean stop is always respected (service.c service_stop()), so
+    a stopped service never counts.
     """
-    service = unit.service
-    if service is None:
+    if unit.service is None or not restart_verdict(unit).armed:
         return False
-    if unit.sub_state == "auto-restart":
-        return True
-    return (
-        service.restart in RESTARTING_POLICIES
-        and unit.active_state in ("active", "activating", "reloading")
-        and (service.restart == "always" or service.n_restarts > 0)
-    )
-
+    return unit.sub_state == "auto-restart" or unit.active_state in (
+        "active", "activating", "reloading")
 
 
 class EdgeKind(StrEnum):

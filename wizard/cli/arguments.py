@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from wizard.environment import Environment
 from wizard.errors import UsageError
-from wizard.lab import nspawn as lab
 from wizard.model.connection import (
     Connection,
     address_connection,
@@ -19,7 +18,6 @@ from wizard.model.connection import (
     user_connection,
 )
 from wizard.model.unit_names import normalise_unit_name
-from wizard.plan.build import SYSTEM_LAYOUT, UnitLayout, user_layout
 from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import machine_files_root, systemd_client
 
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
 
     from wizard.analysis.findings import Diagnosis
     from wizard.model.snapshots import SystemSnapshot
+    from wizard.plan.build import UnitLayout
 
 
 def connection_from(args: argparse.Namespace) -> Connection:
@@ -41,8 +40,25 @@ def connection_from(args: argparse.Namespace) -> Connection:
     if getattr(args, "bus", None):
         return address_connection(args.bus)
     if getattr(args, "lab", None):
+        # Imported here: diagnose --json without --lab never pays for the lab.
+        from wizard.lab import nspawn as lab
+
         return lab.require_lab(args.lab).connection
     return system_connection()
+
+
+def fleet_inventory(args: argparse.Namespace) -> bool:
+    """Whether a fleet was asked for (--inventory); refuses it mixed with one system's options."""
+    if not getattr(args, "inventory", None):
+        if getattr(args, "limit", None) or getattr(args, "ansible_arg", None):
+            raise UsageError("--limit and --ansible-arg go with --inventory")
+        return False
+    mixed = [f"--{name.replace('_', '-')}" for name in ("user", "machine", "host", "bus", "lab")
+             if getattr(args, name, None)]
+    if mixed:
+        raise UsageError(f"--inventory reaches every host itself; leave out {', '.join(mixed)}",
+                         "a host's connection comes from the inventory (docs/fleet.md)")
+    return True
 
 
 def plan_layout(connection: Connection, env: Environment) -> UnitLayout:
@@ -51,6 +67,8 @@ def plan_layout(connection: Connection, env: Environment) -> UnitLayout:
     A user manager's plan is made and run by that user, never by root: root's
     changes would land in root's own manager, not the user's.
     """
+    from wizard.plan.build import SYSTEM_LAYOUT, user_layout  # only commands that plan
+
     if connection.transport != "user":
         return SYSTEM_LAYOUT
     if env.is_root:

@@ -19,16 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
-
-import questionary
-from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
-from prompt_toolkit.keys import Keys
-from prompt_toolkit.output import ColorDepth
+from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.environment import Environment
 from wizard.errors import InterruptedByUserError, UsageError
 from wizard.output.formats import output_for_format
+
+if TYPE_CHECKING:
+    from prompt_toolkit.key_binding import KeyBindings
 
 Answers = dict[str, Any]
 QuestionKind = Literal["select", "checkbox", "confirm", "text", "autocomplete"]
@@ -193,6 +191,9 @@ _CHECKBOX_KEYS = "(Use arrow keys to move, <space> to select, <a> to toggle, <i>
 
 
 def _escape_keys(can_go_back: bool) -> KeyBindings:
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.keys import Keys
+
     bindings = KeyBindings()
 
     # eager: fire at once, not after waiting to see whether Esc starts a longer
@@ -211,6 +212,12 @@ def _prompt(
     question: Question, default: Any, answers: Answers, env: Environment,
     can_go_back: bool = False, monochrome: bool = False,
 ) -> Any:
+    # questionary and prompt_toolkit are imported at the first question: they cost
+    # more than the rest of the wizard's start-up, and its first screen needs neither.
+    import questionary
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.output import ColorDepth
+
     io: dict[str, Any] = {}
     if env.prompt_input is not None:
         io["input"] = env.prompt_input

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
-from wizard.cli.parser import build_parser, with_default_command
+from wizard.cli.parser import build_parser, handler_module, with_default_command
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError
 from wizard.output.terminal_text import printable
@@ -21,7 +20,7 @@ def run(argv: Sequence[str], env: Environment) -> int:
     # A command's module is imported when it runs: diagnose --json is run from
     # scripts and monitoring and must not pay for rich, questionary or Jinja2
     # (docs/performance.md). The parser only accepts the commands there are.
-    handler: CommandHandler = importlib.import_module(f"wizard.cli.commands.{args.command}").run
+    handler: CommandHandler = importlib.import_module(handler_module(args.command)).run
     return handler(args, env)
 
 
@@ -37,7 +36,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             raise InterruptedByUserError("interrupted; nothing was written") from interrupt
     except StaydownError as error:
         if debug:
-            traceback.print_exc(file=env.stderr)
+            _print_traceback(env)
         env.stderr.write(f"staydown: error: {printable(error.message)}\n")
         if error.hint:
             env.stderr.write(f"  hint: {printable(error.hint, keep_newlines=True)}\n")
@@ -46,9 +45,15 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return int(ExitCode.OK)
     except Exception as error:
         if debug:
-            traceback.print_exc(file=env.stderr)
+            _print_traceback(env)
         env.stderr.write(
             f"staydown: internal error: {printable(repr(error))}\n"
             "  hint: this is a bug in staydown; run again with --debug and report it\n"
         )
         return int(ExitCode.INTERNAL)
+
+
+def _print_traceback(env: Environment) -> None:
+    import traceback  # only for --debug: it costs a few ms of every run's start-up
+
+    traceback.print_exc(file=env.stderr)

@@ -14,8 +14,7 @@ from datetime import datetime
 
 from wizard import __version__
 from wizard.errors import UsageError
-from wizard.lab.nspawn import DEFAULT_LAB
-from wizard.lab.os_trees import BUSES, DEFAULT_BUS, TREE_NAMES
+from wizard.lab import BUSES, DEFAULT_BUS, DEFAULT_LAB, TREE_NAMES
 from wizard.model.unit_names import has_unit_suffix
 from wizard.output.formats import OUTPUT_FORMATS
 from wizard.practice import LEVELS as CHALLENGE_LEVELS
@@ -59,6 +58,25 @@ def _connection_options() -> _Parser:
     return parent
 
 
+def _fleet_options() -> _Parser:
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group(
+        "a fleet through Ansible (docs/fleet.md; instead of the options above)")
+    group.add_argument(
+        "-i", "--inventory", metavar="FILE",
+        help="every host of this Ansible inventory (ansible-playbook runs the hosts, each "
+        "reached over ssh as --host with its connection variables)",
+    )
+    group.add_argument("--limit", metavar="PATTERN",
+                       help="with --inventory: only the hosts of this Ansible pattern")
+    group.add_argument(
+        "--ansible-arg", metavar="ARG", action="append", default=[],
+        help="with --inventory: one more argument for ansible-playbook (--ansible-arg=--forks=20, "
+        "--ansible-arg=--vault-password-file=FILE); repeatable",
+    )
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, also the source of the man page and completions."""
     parser = _Parser(
@@ -71,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options(suppress=True)
     connection = _connection_options()
 
+    fleet = _fleet_options()
     diagnose_parser = commands.add_parser(
         "diagnose",
-        parents=[common, connection],
+        parents=[common, connection, fleet],
         help="list every mechanism that can start UNIT again",
         description="List every mechanism that can start UNIT again after systemctl stop. "
         "Exit status: 0 nothing live, 1 live sources found (see docs/exit-codes.md).",
@@ -134,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan_parser = commands.add_parser(
         "plan",
-        parents=[common, connection],
+        parents=[common, connection, fleet],
         help="write a reviewable script (and its undo) that keeps UNIT down",
         description="Diagnose UNIT and write, without asking anything, the fix the wizard "
         "would write with every recommended answer: every live source neutralised, then the "
@@ -174,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true",
         help="print the plan as one JSON object (docs/json.md) instead of the summary",
     )
+
+    fleet_host = commands.add_parser(
+        "fleet-host",
+        parents=[common],
+        help="one inventory host's diagnosis as JSON (what the fleet playbook runs)",
+        description="Diagnose UNIT on one host described by its Ansible connection variables "
+        "(reached over ssh as --host) and print one JSON document, also when the host is "
+        "unreachable or has no such unit; exit status 0. The fleet playbook of "
+        "diagnose --inventory and plan --inventory runs it once per host (docs/fleet.md).",
+    )
+    fleet_host.add_argument("unit", metavar="UNIT", help="unit name; no suffix = .service")
+    fleet_host.add_argument("--vars", metavar="JSON", required=True,
+                            help="the host's connection variables as one JSON object")
+    fleet_host.add_argument("--plan", action="store_true",
+                            help="also make the host's plan (as plan --format ansible would)")
+    fleet_host.add_argument("--persistent", action="store_true", help="as for plan")
 
     lab_parser = commands.add_parser(
         "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
@@ -266,8 +301,13 @@ def _check_seconds(text: str) -> float:
     return seconds
 
 
-COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab")
+COMMANDS = ("diagnose", "wizard", "plan", "watch", "lab", "fleet-host")
 _LEADING_FLAGS = ("--debug", "--no-color")
+
+
+def handler_module(command: str) -> str:
+    """The module whose ``run`` handles a command (``fleet-host``: ``fleet_host``)."""
+    return f"wizard.cli.commands.{command.replace('-', '_')}"
 
 
 def dash_units_last(arguments: list[str]) -> list[str]:

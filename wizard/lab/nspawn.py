@@ -23,12 +23,12 @@ from importlib import resources
 from pathlib import Path
 
 from wizard.errors import LabError, StaydownError
+from wizard.lab import DEFAULT_LAB as DEFAULT_LAB
 from wizard.lab.catalogue import RevivalSource, source_from_json
 from wizard.model.connection import Connection, address_connection
 from wizard.system.systemd import systemd_client
 
 STATE_DIR = Path(os.environ.get("STAYDOWN_LAB_DIR", "/run/staydown/labs"))
-DEFAULT_LAB = "default"
 BOOT_TIMEOUT = 60.0
 LAB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Where a scenario's units appear inside the lab: the administrator's directory
@@ -55,6 +55,29 @@ class Scenario:
     def unit_path(self) -> str:
         """The directory the scenario's unit files are in, inside the lab."""
         return UNIT_DIRS[self.unit_dir]
+
+    @property
+    def uses_automount(self) -> bool:
+        """Whether any of the scenario's units is an automount (they need the host's autofs)."""
+        units = self.directory / "units"
+        return units.is_dir() and any(p.suffix == ".automount" for p in units.iterdir())
+
+
+def automount_unavailable() -> str | None:
+    """Why no .automount unit can start in a lab on this host, or None when they can.
+
+    A container shares the host's kernel and cannot load modules: without autofs
+    in the host kernel, systemd fails every automount unit it starts (seen on a
+    kernel built without CONFIG_AUTOFS_FS: /dev/autofs is absent, the unit fails).
+    """
+    try:
+        filesystems = Path("/proc/filesystems").read_text()
+    except OSError:
+        return None
+    if any(line.split()[-1:] == ["autofs"] for line in filesystems.splitlines()):
+        return None
+    return ("this host's kernel has no autofs (CONFIG_AUTOFS_FS is not set), so no .automount "
+            "unit can start in a container on it")
 
 
 def _scenario_root() -> Path:
@@ -241,7 +264,7 @@ def _preflight() -> None:
 
 
 def up(
-    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB,
+    scenario_name: str | Scenario | None = "article", name: str = DEFAULT_LAB, *,
     network_namespace: str | None = None, read_only_binds: Sequence[str] = (),
     os_name: str | None = None, bus: str = "dbus-daemon",
 ) -> Lab:

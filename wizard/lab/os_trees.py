@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.errors import LabError
+from wizard.lab import BUSES as BUSES  # re-exported: the lab and its tests name them here
+from wizard.lab import DEFAULT_BUS as DEFAULT_BUS
+from wizard.lab import TREE_NAMES as TREE_NAMES
 
 CACHE_DIR = Path(os.environ.get("STAYDOWN_OS_TREE_DIR", "/var/cache/staydown/os-trees"))
 MIRROR = os.environ.get("STAYDOWN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -50,8 +53,6 @@ SERVER_PACKAGES = (
 # systemd 258 and later refuse the host's mixed cgroup layout ("cgroup v1 ... no
 # longer supported"); nspawn then has to give the container the unified one.
 UNIFIED_FROM_VERSION = 258
-BUSES = ("dbus-daemon", "dbus-broker")
-DEFAULT_BUS = "dbus-daemon"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ TREES: dict[str, TreeSpec] = {
     )
 }
 
-TREE_NAMES = tuple(TREES)
+if tuple(TREES) != TREE_NAMES:  # the parser offers wizard.lab.TREE_NAMES without importing us
+    raise AssertionError(f"wizard.lab.TREE_NAMES is not {tuple(TREES)}")
 
 
 @dataclass(frozen=True)

@@ -20,26 +20,52 @@ UNIT_PROCESS_EXIT = "98e322203f7a4ed290d09fe03c09fe15"
 UNIT_OUT_OF_MEMORY = "fe6faa94e7774663a0da52717891d8ef"
 UNIT_OOMD_KILL = "d989611b15e44c9dbf31e3c81256e4ed"
 
-# Debug-level lines carry UNIT= and CODE_FUNC= but no MESSAGE_ID. These are
-# systemd 252's functions, as seen in the lab (src/core/socket.c, timer.c,
-# path.c, automount.c, manager.c); another version may rename them, and then
-# the evidence is simply not found and the cause falls back to inference.
+# Debug-level lines carry UNIT= and CODE_FUNC= but no MESSAGE_ID, and the
+# function names are systemd's internals: 257 renamed two of them. So every
+# spelling of every supported version is listed, with the systemd versions it
+# was seen on in the lab (tests/test_lab_versions.py provokes each one on every
+# tree and fails when a spelling stops matching); a version that renames one
+# again loses that evidence only, and the cause falls back to inference.
+SEEN_ON: dict[str, tuple[int, ...]] = {
+    "socket_dispatch_io": (252, 257, 262),  # "Incoming traffic"
+    "timer_dispatch": (252, 257, 262),  # "Timer elapsed."
+    "path_enter_waiting": (252, 257, 262),  # "Got triggered by '/run/x'."
+    "path_dispatch_io": (252,),
+    "automount_dispatch_io": (252,),  # "Got automount request for /x, triggered by PID (comm)"
+    "manager_dispatch_start_when_upheld_queue": (252, 257, 262),
+    "unit_start_on_failure": (252,),
+    "unit_start_on_termination_deps": (257, 262),
+    "manager_add_job": (252,),
+    "manager_add_job_full": (257, 262),
+    "process_message": (252, 257, 262),
+}
+"""Code function -> the systemd major versions whose journal showed it (Debian 252.39,
+257.13, 262.1; src/core/unit.c, manager.c, socket.c, timer.c, path.c, automount.c)."""
+
 TRIGGER_FUNCTIONS: dict[str, str] = {
-    "socket_dispatch_io": "incoming traffic",  # "Incoming traffic"
-    "timer_dispatch": "timer elapsed",  # "Timer elapsed."
-    "path_enter_waiting": "path triggered",  # "Got triggered by '/run/x'."
+    "socket_dispatch_io": "incoming traffic",
+    "timer_dispatch": "timer elapsed",
+    "path_enter_waiting": "path triggered",
     "path_dispatch_io": "path changed",
     # "Got automount request for /x, triggered by PID (comm)": info level.
     "automount_dispatch_io": "automount request",
 }
-UPHELD_FUNCTION = "manager_dispatch_start_when_upheld_queue"
-"""Logs "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
-ON_FAILURE_FUNCTION = "unit_start_on_failure"
-"""Logs "Triggering OnFailure=/OnSuccess= dependencies." (info level)."""
-ENQUEUE_FUNCTION = "manager_add_job"
-"""Logs "Trying to enqueue job UNIT/TYPE/MODE" for the unit a request names (debug)."""
+UPHELD_FUNCTIONS = frozenset({"manager_dispatch_start_when_upheld_queue"})
+"""Log "Unit is started because upheld by active unit X." on the upheld unit (debug)."""
+ON_FAILURE_FUNCTIONS = frozenset({"unit_start_on_failure", "unit_start_on_termination_deps"})
+"""Log "Triggering OnFailure=/OnSuccess= dependencies." (info level): 252's name, then
+257's (unit_start_on_failure became unit_start_on_termination_deps)."""
+ENQUEUE_FUNCTIONS = frozenset({"manager_add_job", "manager_add_job_full"})
+"""Log "Trying to enqueue job UNIT/TYPE/MODE" for the unit a request names (debug):
+manager_add_job up to 256, manager_add_job_full from 257."""
 BUS_CALL_FUNCTION = "process_message"
 """sd-bus logs every incoming message at debug level, without UNIT=."""
+
 # dbus-daemon logs "Activating via systemd: service name=... unit=... requested
 # by ..." through syslog; it is how a bus activation shows up in the journal.
+# dbus-broker logs nothing of the kind: its launcher (dbus-broker-launch, in
+# dbus-broker.service) asks systemd with a StartUnit call, which systemd logs
+# only at debug level, with the launcher's unique bus name as the sender.
 BUS_DAEMON_IDENTIFIERS = ("dbus-daemon",)
+BUS_DAEMON_UNITS = frozenset({"dbus.service", "dbus-broker.service"})
+"""The system bus's own units: a start asked for by their processes is a bus activation."""

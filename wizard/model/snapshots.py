@@ -8,6 +8,7 @@ analysis never knows (or cares) where a snapshot came from.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -168,6 +169,8 @@ class UnitSnapshot:
     stop_when_unneeded: bool = False
     refuse_manual_start: bool = False
     refuse_manual_stop: bool = False
+    on_success_job_mode: str = "fail"
+    """OnSuccessJobMode=: "fail" (the default) refuses to replace a queued job."""
     can_start: bool = True
     condition_result: bool = True
     condition_timestamp_realtime_usec: int = 0
@@ -278,10 +281,27 @@ class SystemSnapshot:
         found = self.units.get(name)
         if found is not None:
             return found
-        for snapshot in self.units.values():
-            if name in snapshot.names:
-                return snapshot
-        return None
+        owner = self._aliases().get(name)
+        return None if owner is None else self.units.get(owner)
+
+    def _aliases(self) -> dict[str, str]:
+        """Alias -> the name of the first unit holding it, built once per size of ``units``.
+
+        The analysis looks units up by alias thousands of times; scanning every
+        unit's names each time was most of its cost. ``units`` is a dict the
+        collector adds to while it walks (never replacing an entry), so its
+        length tells whether the index is still whole.
+        """
+        cached: tuple[int, dict[str, str]] | None = self.__dict__.get("_alias_index")
+        if cached is not None and cached[0] == len(self.units):
+            return cached[1]
+        index: dict[str, str] = {}
+        for key, snapshot in self.units.items():
+            for alias in snapshot.names:
+                index.setdefault(alias, key)
+        # A cache, not a field: equality, asdict() and replace() never see it.
+        object.__setattr__(self, "_alias_index", (len(self.units), index))
+        return index
 
 
 @dataclass(frozen=True)
@@ -339,6 +359,28 @@ class UnitChange:
     invocation_id: str = ""
 
 
+@dataclass(frozen=True)
+class BusMessage:
+    """A message on the system bus, as a watch's bus monitor saw it (``busctl monitor``).
+
+    Only what the timeline reads: calls to bus names and to the manager's start
+    methods, and the manager's replies to those (they carry the job's path).
+    """
+
+    at_usec: int
+    kind: str
+    """method_call, method_return, error or signal."""
+    sender: str
+    destination: str = ""
+    member: str = ""
+    cookie: int = 0
+    reply_cookie: int = 0
+    arguments: tuple[str, ...] = ()
+    """The message's leading string arguments (a unit name, a job's object path)."""
+    unit: str = ""
+    """Always empty: a bus message names no unit of its own (the rules read ``unit``)."""
+
+
 # -- JSON -------------------------------------------------------------------------
 # Snapshots recorded from the lab are stored as JSON under tests/snapshots; the
 # loader rebuilds the dataclasses from their type hints, so the file format
@@ -369,20 +411,29 @@ _RECORD_TYPES: dict[str, type] = {
     "JournalEntry": JournalEntry,
     "JobSignal": JobSignal,
     "UnitChange": UnitChange,
+    "BusMessage": BusMessage,
 }
 
 
-def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange]:
+def records_from_json(text: str) -> list[JournalEntry | JobSignal | UnitChange | BusMessage]:
     """Rebuild what :func:`records_to_json` wrote."""
-    records: list[JournalEntry | JobSignal | UnitChange] = []
+    records: list[JournalEntry | JobSignal | UnitChange | BusMessage] = []
     for item in json.loads(text):
         kind = _RECORD_TYPES[item.pop("type")]
         records.append(_build(kind, item))
     return records
 
 
+def from_jsonable(cls: type[T], value: Any) -> T:
+    """Rebuild a frozen dataclass (any of ours, a plan too) from ``dataclasses.asdict`` data."""
+    built: T = _build(cls, value)
+    return built
+
+
 def _build(cls: Any, value: Any) -> Any:
     origin = typing.get_origin(cls)
+    if isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(value)
     if dataclasses.is_dataclass(cls) and isinstance(cls, type):
         hints = typing.get_type_hints(cls)
         return cls(**{f.name: _build(hints[f.name], value[f.name])
@@ -403,8 +454,9 @@ def _build(cls: Any, value: Any) -> Any:
     return value
 
 
-Record = JournalEntry | JobSignal | UnitChange
-"""What the timeline reads: journal entries and the manager's bus signals."""
+Record = JournalEntry | JobSignal | UnitChange | BusMessage
+"""What the timeline reads: journal entries, the manager's bus signals, and what a bus
+monitor saw."""
 
 
 def record_time(record: Record) -> int:

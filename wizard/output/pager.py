@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from wizard.environment import Environment
@@ -39,6 +38,8 @@ def kind_page_path(kind: str) -> Path | None:
 
 def render_markdown(text: str, width: int, *, color: bool) -> str:
     """A Markdown page as terminal text, no line wider than ``width``."""
+    from rich.markdown import Markdown  # markdown-it and pygments: only for a help page
+
     out = Console(file=io.StringIO(), width=width, force_terminal=color, no_color=not color,
                   color_system="standard" if color else None, highlight=False)
     out.print(Markdown(text))

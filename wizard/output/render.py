@@ -10,6 +10,7 @@ at render time, never an injection.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import re
@@ -17,14 +18,15 @@ import shlex
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
 from wizard.output.formats import OUTPUT_FORMATS, undo_path_for
 from wizard.plan.build import ActionKind, Plan
 from wizard.plan.protected_units import OWN_REASON, PROTECTED, SSH_PATTERNS, SSH_REASON
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class Quoted(str):
@@ -77,11 +79,26 @@ def unit_value(value: object) -> Quoted:
     return Quoted(text.replace("\\", "\\\\").replace("%", "%%"))
 
 
+_JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+def has_jinja_delimiters(text: str) -> bool:
+    """Whether Ansible would template this text."""
+    return any(d in text for d in _JINJA_DELIMITERS)
+
+
 def yaml(value: object) -> Quoted:
-    """A YAML scalar: JSON's double-quoted strings are valid YAML and escape everything."""
+    """A YAML scalar: JSON's double-quoted strings are valid YAML and escape everything.
+
+    Ansible templates every string of a playbook on the controller, so a value
+    from a host (a crontab's file name) holding Jinja delimiters is tagged
+    ``!unsafe``: Ansible then takes it literally instead of running it.
+    """
     if isinstance(value, bool | int):
         return Quoted(json.dumps(value))
-    return Quoted(json.dumps(str(value), ensure_ascii=True))
+    text = str(value)
+    unsafe = "!unsafe " if has_jinja_delimiters(text) else ""
+    return Quoted(unsafe + json.dumps(text, ensure_ascii=True))
 
 
 def yaml_list(values: object) -> Quoted:
@@ -172,6 +189,48 @@ def undo_starts(plan: Plan) -> list[UndoStart]:
 
 
 @dataclass(frozen=True)
+class StopFirst:
+    """A unit the undo playbook stops before starting the trigger in front of it."""
+
+    unit: str
+    trigger: str
+
+
+def undo_stops_first(plan: Plan, starts: list[UndoStart]) -> list[StopFirst]:
+    """Units to stop before their trigger starts again, each with that trigger.
+
+    A keep-down run cut short (a failed task, a lost connection) can leave a
+    service running after its socket was stopped; systemd then refuses to
+    start the socket. The pairs come from the plan's chains: the unit right
+    after a trigger is the one it triggers.
+    """
+    started = {s.unit for s in starts}
+    pairs: list[StopFirst] = []
+    for step in plan.steps:
+        for trigger, unit in zip(step.chain, step.chain[1:], strict=False):
+            pair = StopFirst(unit, trigger)
+            if trigger.endswith(_TRIGGERS) and trigger in started and unit in started \
+                    and pair not in pairs:
+                pairs.append(pair)
+    return pairs
+
+
+@dataclass(frozen=True)
+class ProtectedPattern:
+    """One protected group as a regular expression, for Ansible's ``match`` test."""
+
+    regex: str
+    reason: str
+
+
+def protected_regexes() -> list[ProtectedPattern]:
+    """The protected set (and the ssh server) as the playbook checks it on the host."""
+    groups = [*((g.patterns, g.reason) for g in PROTECTED), (SSH_PATTERNS, SSH_REASON)]
+    return [ProtectedPattern("|".join(fnmatch.translate(p) for p in patterns), reason)
+            for patterns, reason in groups]
+
+
+@dataclass(frozen=True)
 class Rendered:
     """One output file's text and the mode it is written with."""
 
@@ -182,6 +241,8 @@ class Rendered:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment over the packaged templates/ (built once, templates cached)."""
+    import jinja2  # here, not at import: the wizard's first screen renders no template
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("wizard.templates", "."),
         autoescape=False,  # noqa: S701 - shell, unit files and YAML; quoting is explicit
@@ -201,6 +262,7 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         ActionKind=ActionKind, version=Quoted(__version__), protected=PROTECTED,
         ssh_patterns=SSH_PATTERNS, ssh_reason=SSH_REASON, own_reason=OWN_REASON,
+        protected_regexes=protected_regexes(),
     )
     return env
 
@@ -233,12 +295,13 @@ def render_outputs(
     }
     if output_format == "ansible":
         undo = undo or undo_path_for(output)
+        starts = undo_starts(plan)
         return {
             output: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
                                      undo=False, other=Quoted(str(undo)))),
             undo: Rendered(_render(env, "playbook.yml.j2", plan, drop_ins=drop_ins,
-                                   undo=True, other=Quoted(str(output)),
-                                   starts=undo_starts(plan))),
+                                   undo=True, other=Quoted(str(output)), starts=starts,
+                                   stop_first=undo_stops_first(plan, starts))),
         }
     if output_format == "dropin":
         # A directory: the drop-ins laid out by unit, and the script that installs them.
@@ -263,6 +326,63 @@ def render_outputs(
         ),
         undo: Rendered(_render(env, "undo.sh.j2", plan, drop_ins=drop_ins, plan_file=output),
                        script_mode),
+    }
+
+
+@dataclass(frozen=True)
+class FleetHostPlan:
+    """One inventory host in the fleet playbook: its own plan, or why it has none."""
+
+    host: str
+    plan: Plan | None = None
+    absent: bool = False
+    """The unit does not exist there: the playbook checks it still does not."""
+    why: str = ""
+    """Why a host has no plan (unreachable, an error): the playbook refuses it."""
+
+    @property
+    def planned(self) -> bool:
+        """Whether the playbook has a block for this host."""
+        return self.plan is not None or self.absent
+
+
+@dataclass(frozen=True)
+class _FleetBlock:
+    host: str
+    plan: Plan | None
+    absent: bool
+    why: str
+    planned: bool
+    drop_ins: dict[str, str]
+    starts: list[UndoStart]
+    stop_first: list[StopFirst]
+
+
+def render_fleet_outputs(
+    unit: str, hosts: list[FleetHostPlan], output: Path, undo: Path | None = None, *,
+    created: str, inventory: str, limit: str | None = None,
+) -> dict[Path, Rendered]:
+    """The fleet playbook (one block per host, each its own plan) and its undo."""
+    env = environment()
+    undo = undo or undo_path_for(output)
+    blocks = []
+    for h in hosts:
+        drop_ins: dict[str, str] = {}
+        starts: list[UndoStart] = []
+        stop_first: list[StopFirst] = []
+        if h.plan is not None:
+            drop_ins = {a.drop_in.path: render_drop_in(env, h.plan, a.drop_in.path)
+                        for a in h.plan.actions if a.drop_in is not None}
+            starts = undo_starts(h.plan)
+            stop_first = undo_stops_first(h.plan, starts)
+        blocks.append(_FleetBlock(h.host, h.plan, h.absent, h.why, h.planned, drop_ins,
+                                  starts, stop_first))
+    template = env.get_template("playbook-fleet.yml.j2")
+    common = {"unit": unit, "hosts": blocks, "created": created, "inventory": inventory,
+              "limit": limit}
+    return {
+        output: Rendered(template.render(**common, undo=False, other=Quoted(str(undo)))),
+        undo: Rendered(template.render(**common, undo=True, other=Quoted(str(output)))),
     }
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Finding, FindingKind
 from wizard.analysis.kinds import boot
+from wizard.analysis.kinds.triggers import varlink_interfaces
 from wizard.analysis.stop_effects import side_effects_of_stop
 from wizard.model.snapshots import CronEntry, SystemSnapshot
 from wizard.model.unit_names import has_unit_suffix
@@ -274,6 +275,16 @@ def method_options(
            "limit, fails; stop the socket instead if that matters."
            if finding.kind == FindingKind.SOCKET else ""),
     )
+    if _held_anyway(finding, snapshot):
+        # A Varlink socket (systemd 257+) of a bus-activatable unit: the bus
+        # activation's mask or hold of the unit keeps it down against the
+        # socket too, so the socket's clients are not cut off for nothing.
+        hold_unit = MethodOption(
+            Method.HOLD_UNIT,
+            hold_unit.label + f" (recommended: {units[-1]} is its Varlink socket, and the "
+            "unit is held anyway against its bus activation)",
+            hold_unit.explanation,
+        )
     if persistent:
         options = [disable, mask, drop_in, stop, mask_runtime, hold_unit]
     elif finding.kind == FindingKind.BOOT:
@@ -281,7 +292,9 @@ def method_options(
     else:
         options = [stop, mask_runtime, drop_in, disable, mask, hold_unit]
     costs = acting_costs(finding, snapshot) if finding.kind != FindingKind.BOOT else ()
-    if costs and not protected:
+    if _held_anyway(finding, snapshot):
+        options = [hold_unit] + [o for o in options if o.method != Method.HOLD_UNIT]
+    elif costs and not protected:
         # Holding the target refuses its start requests and nothing else: the
         # root keeps doing what it does for the other units.
         hold_unit = MethodOption(
@@ -310,6 +323,17 @@ def method_options(
             for o in options if o.method != Method.HOLD_UNIT
         ]
     return options
+
+
+def _held_anyway(finding: Finding, snapshot: SystemSnapshot) -> bool:
+    """A Varlink socket right before a unit whose bus activation the plan holds it against."""
+    if finding.kind != FindingKind.SOCKET or len(finding.chain) != 2:
+        return False
+    target = snapshot.unit(finding.chain[-1])
+    names = set(target.names) if target is not None else set()
+    names.add(finding.chain[-1])
+    return bool(varlink_interfaces(snapshot.unit(finding.chain[0]))) and any(
+        service.systemd_service in names for service in snapshot.dbus_services)
 
 
 def recommended_method(

@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +140,8 @@ class SshAccess(LocalAccess):
         super().__init__(connection.label)
         self.destination = parse_destination(connection.target)
         self._options = tuple(connection.ssh_options)
+        import tempfile  # only over ssh: diagnose on this machine never needs it
+
         self._directory = tempfile.mkdtemp(prefix="staydown-ssh-")  # mode 0700
         self.control_path = os.path.join(self._directory, "control")
         self._started = False

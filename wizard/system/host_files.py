@@ -13,7 +13,10 @@ not read in ``notes``.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import errno
+import hashlib
+import json
 import os
 import pwd
 import re
@@ -66,9 +69,108 @@ CRON_SYSTEM_FILES = ("/etc/crontab",)
 CRON_DIRS_WITH_USER = ("/etc/cron.d",)
 CRON_USER_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")
 MAX_FILE_BYTES = 1 << 20
+# The unit-file scan's last answer on this machine (UnitScanCache), beside the lab's trees.
+SCAN_CACHE = "/var/cache/staydown/unit-file-scan.json"
 MAX_LINK_HOPS = 40  # the kernel's limit (MAXSYMLINKS), path_resolution(7)
 _CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SERVICEDIR = re.compile(r"<servicedir>\s*([^<\s]+)\s*</servicedir>")
+
+
+def _holds(path: str, pattern: bytes) -> bool:
+    """Whether a regular file holds ``pattern`` in its first MAX_FILE_BYTES."""
+    try:
+        # os.open/os.read: a buffered file object per unit file is most of the cost.
+        descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            return pattern in os.read(descriptor, MAX_FILE_BYTES)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        return False
+
+
+def scan_key(needle: str, files: Iterable[tuple[str, str, str]]) -> str:
+    """A digest of every unit file's identity and change time, and of the needle.
+
+    ctime moves on every write, rename, link and chmod, and cannot be set back
+    from user space (unlike mtime, which touch and tar restore); size and inode
+    catch what a coarse clock might not. A file that cannot be stat()ed makes
+    the key unusable (empty), so the scan reads everything.
+    """
+    digest = hashlib.sha256(needle.encode())
+    for unit, path, real in files:
+        try:
+            info = os.stat(real)
+        except OSError:
+            return ""
+        digest.update(f"{unit}\0{path}\0{real}\0{info.st_dev}:{info.st_ino}:{info.st_size}:"
+                      f"{info.st_mtime_ns}:{info.st_ctime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class UnitScanCache:
+    """The unit-file scan's last answer, trusted only when root wrote it.
+
+    It is read only when the file and its directory belong to root and nobody
+    else may write them, and written only by root (atomically, 0644); anything
+    unexpected (a missing or foreign file, bad JSON, another key) means a full
+    scan. The key is :func:`scan_key`: any change to any unit file or drop-in,
+    including an edit in place, gives another key.
+    """
+
+    path: str
+
+    def read(self, key: str) -> dict[str, list[str]] | None:
+        """The cached answer for ``key``, or None."""
+        if not key:
+            return None
+        try:
+            directory = os.stat(os.path.dirname(self.path))
+            descriptor = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                info = os.fstat(descriptor)
+                if not (_root_only(directory) and _root_only(info)):
+                    return None
+                data = json.loads(os.read(descriptor, MAX_FILE_BYTES))
+            finally:
+                os.close(descriptor)
+        except (OSError, ValueError):
+            return None
+        found = data.get("found") if isinstance(data, dict) and data.get("key") == key else None
+        if not isinstance(found, dict) or not all(
+            isinstance(unit, str) and isinstance(paths, list)
+            and all(isinstance(p, str) for p in paths)
+            for unit, paths in found.items()
+        ):
+            return None
+        return found
+
+    def write(self, key: str, found: dict[str, list[str]]) -> None:
+        """Keep the answer for the next run; only root does, and failures are silent."""
+        if not key or os.geteuid() != 0:
+            return
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            if not _root_only(os.stat(directory)):
+                return
+            temporary = f"{self.path}.{os.getpid()}.tmp"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                                 | os.O_NOFOLLOW, 0o644)
+            try:
+                os.write(descriptor, json.dumps({"key": key, "found": found}).encode())
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}.{os.getpid()}.tmp")
+
+
+def _root_only(info: os.stat_result) -> bool:
+    """Owned by root and writable by nobody else."""
+    return info.st_uid == 0 and not info.st_mode & 0o022
 
 
 class SystemFiles(Protocol):
@@ -87,6 +189,10 @@ class SystemFiles(Protocol):
         """Every crontab line that runs systemctl."""
         ...
 
+    def read_text(self, path: str) -> str | None:
+        """A file's text, or None when it cannot be read (or not cheaply, from here)."""
+        ...
+
     def dbus_service_files(self) -> tuple[DBusServiceFile, ...]:
         """Activation files that hand a bus name to a systemd unit."""
         ...
@@ -98,7 +204,10 @@ def system_files(connection: Connection) -> SystemFiles | None:
         return RemoteFiles(ssh_access(connection), scope=connection.scope)
     if connection.files_root is None:
         return None
-    return HostFiles(connection.files_root, scope=connection.scope)
+    cache = None
+    if connection.transport == "system" and connection.files_root == "/":
+        cache = UnitScanCache(SCAN_CACHE)
+    return HostFiles(connection.files_root, scope=connection.scope, scan_cache=cache)
 
 
 @dataclass(frozen=True)
@@ -109,6 +218,8 @@ class HostFiles:
     scope: str = "system"
     home: str = "~"
     notes: list[str] = field(default_factory=list, compare=False)
+    scan_cache: UnitScanCache | None = field(default=None, compare=False)
+    """Where the unit-file scan's answer is kept between runs (the local system, as root)."""
 
     def _real(self, path: str) -> str:
         """Map a path of the target system to one we can open, symlinks included.
@@ -175,11 +286,29 @@ class HostFiles:
 
         This reads every unit file on the system, so it is the one part of a
         diagnosis that grows with the host; each directory is resolved once and
-        only symlinks are resolved entry by entry.
+        only symlinks are resolved entry by entry. With a ``scan_cache`` the
+        files are only stat()ed, and read again when any of them changed.
         """
+        files = self._unit_files()
+        key = None
+        if self.scan_cache is not None:
+            key = scan_key(needle, files)
+            cached = self.scan_cache.read(key)
+            if cached is not None:
+                return cached
         found: dict[str, list[str]] = {}
-        scanned: set[str] = set()
         pattern = needle.encode()
+        for unit, path, real in files:
+            if _holds(real, pattern):
+                found.setdefault(unit, []).append(path)
+        if self.scan_cache is not None and key is not None:
+            self.scan_cache.write(key, found)
+        return found
+
+    def _unit_files(self) -> list[tuple[str, str, str]]:
+        """Every regular unit file and drop-in: (unit, path on the system, path to open)."""
+        files: list[tuple[str, str, str]] = []
+        scanned: set[str] = set()
         for directory in self._unit_dirs():
             try:
                 real = self._real(directory)
@@ -199,17 +328,18 @@ class HostFiles:
                         drop_ins = self._real(path) if entry.is_symlink() else entry.path
                     except OSError:
                         continue
-                    files = [
+                    candidates = [
                         (f"{path}/{conf}", conf_entry)
                         for conf, conf_entry in self._entries(drop_ins)
                         if conf.endswith(".conf")
                     ]
                 else:
-                    unit, files = name, [(path, entry)]
-                for file, file_entry in files:
-                    if self._contains(file, file_entry, pattern):
-                        found.setdefault(unit, []).append(file)
-        return found
+                    unit, candidates = name, [(path, entry)]
+                for file, file_entry in candidates:
+                    opened = self._regular_file(file, file_entry)
+                    if opened is not None:
+                        files.append((unit, file, opened))
+        return files
 
     @staticmethod
     def _entries(real_directory: str) -> list[tuple[str, os.DirEntry[str]]]:
@@ -220,26 +350,16 @@ class HostFiles:
         except OSError:
             return []
 
-    def _contains(self, path: str, entry: os.DirEntry[str], pattern: bytes) -> bool:
-        """Whether a regular file holds ``pattern`` in its first MAX_FILE_BYTES."""
+    def _regular_file(self, path: str, entry: os.DirEntry[str]) -> str | None:
+        """Where to open a unit file, when it is (or links to) a regular file."""
         try:
             if entry.is_symlink():
                 # Its target is a path of the target system (often absolute).
                 real = self._real(path)
-                if not os.path.isfile(real):
-                    return False
-            elif entry.is_file(follow_symlinks=False):
-                real = entry.path
-            else:
-                return False
-            # os.open/os.read: a buffered file object per unit file is most of the cost.
-            descriptor = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-            try:
-                return pattern in os.read(descriptor, MAX_FILE_BYTES)
-            finally:
-                os.close(descriptor)
+                return real if os.path.isfile(real) else None
+            return entry.path if entry.is_file(follow_symlinks=False) else None
         except OSError:
-            return False
+            return None
 
     def cron_entries(self) -> tuple[CronEntry, ...]:
         """Every crontab line that runs systemctl, from the system and user tables."""
@@ -474,6 +594,10 @@ class RemoteFiles:
                 unit = name
             found.setdefault(unit, []).append(path)
         return found
+
+    def read_text(self, path: str) -> str | None:
+        """None: a file of the host is not read one by one (a round trip each)."""
+        return None
 
     def cron_entries(self) -> tuple[CronEntry, ...]:
         """The host's crontab lines that run systemctl, as the local reader parses them."""

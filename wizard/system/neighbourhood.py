@@ -1,8 +1,9 @@
 """Collects the snapshot of a unit's neighbourhood: the target and everything above it.
 
 Only the units that can reach the target are loaded over D-Bus (a walk up the
-reverse relations), plus the few whose unit files mention systemctl, so the
-cost follows the size of the neighbourhood, not the number of units on the host.
+reverse relations), plus the few whose unit files call systemctl with a word
+naming a unit of the walk (or a word that expands), so the cost follows the
+size of the neighbourhood, not the number of units on the host.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import dataclasses
 from collections import deque
 
 from wizard.analysis import Diagnosis, diagnose
-from wizard.analysis.systemctl_calls import unit_callers
+from wizard.analysis.systemctl_calls import unit_callers, unit_file_call_names
 from wizard.analysis.unit_graph import REVERSE_PROPERTIES
 from wizard.errors import StaydownError
 from wizard.model.snapshots import CronEntry, DBusServiceFile, SystemSnapshot, UnitSnapshot
 from wizard.model.unit_names import is_valid_unit_name
 from wizard.system.access import ssh_access
-from wizard.system.host_files import system_files
+from wizard.system.host_files import SystemFiles, system_files
 from wizard.system.systemd import SystemdClient
 from wizard.system.transaction_inputs import complete_for_model, file_facts, remote_path_check
 
@@ -38,6 +39,10 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     units: dict[str, UnitSnapshot] = {first.name: first}
     cron_entries: tuple[CronEntry, ...] = ()
     dbus_services: tuple[DBusServiceFile, ...] = ()
+    # Units whose files call systemctl with words naming these units: loaded only
+    # when the walk reaches a unit of that name (a few of the host's units call
+    # systemctl, mostly about units nowhere near the target).
+    candidates: dict[str, list[str]] = {}
     files = system_files(client.connection)
     if files is None:
         notes.append(
@@ -45,9 +50,15 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
             "D-Bus activation files and units calling systemctl were not checked"
         )
     else:
-        for name in sorted(files.unit_files_mentioning("systemctl")):
-            if name not in units and is_valid_unit_name(name) and "@." not in name:
+        for name, paths in sorted(files.unit_files_mentioning("systemctl").items()):
+            if name in units or not is_valid_unit_name(name) or "@." in name:
+                continue
+            called = _call_names(files, paths)
+            if called is None:
                 units[name] = _load(client, name, notes)
+            else:
+                for called_name in called:
+                    candidates.setdefault(called_name, []).append(name)
         cron_entries = files.cron_entries()
         dbus_services = files.dbus_service_files()
         notes.extend(files.notes)
@@ -66,6 +77,7 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
         dbus_services=dbus_services,
         cron_daemon_active=cron_active,
     )
+    caller_units = dict(units)
     callers = unit_callers(partial)
     queue: deque[str] = deque([first.name])
     done: set[str] = set()
@@ -80,6 +92,13 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
                 notes.append(f"stopped loading at {MAX_UNITS} units; the result may be partial")
                 break
             unit = units[name] = _load(client, name, notes)
+        reached = [c for alias in unit.names for c in candidates.pop(alias, ())]
+        if reached:
+            for caller in reached:
+                if caller not in units:
+                    units[caller] = _load(client, caller, notes)
+                caller_units[caller] = units[caller]
+            callers = unit_callers(dataclasses.replace(partial, units=caller_units))
         related: list[str] = [r for prop in REVERSE_PROPERTIES for r in unit.related(prop)]
         for alias in unit.names:
             related.extend(c.caller for c in callers.get(alias, ()))
@@ -103,6 +122,18 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
     if connection.files_root is None:
         return completed
     return dataclasses.replace(completed, files=file_facts(connection.files_root, completed))
+
+
+def _call_names(files: SystemFiles, paths: list[str]) -> frozenset[str] | None:
+    """What a unit's files could start with systemctl; None: anything (or unreadable)."""
+    names: set[str] = set()
+    for path in paths:
+        text = files.read_text(path)
+        called = None if text is None else unit_file_call_names(text)
+        if called is None:
+            return None
+        names.update(called)
+    return frozenset(names)
 
 
 def _load(client: SystemdClient, name: str, notes: list[str]) -> UnitSnapshot:

@@ -7,15 +7,14 @@ the ones worth telling apart).
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
+import importlib.util
 import os
+import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-
-from pystemd import dbusexc
-from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature
 
 from wizard.errors import (
     PermissionDeniedError,
@@ -41,6 +40,40 @@ from wizard.model.snapshots import (
 )
 from wizard.system.access import ssh_access
 
+
+def _pystemd_without_its_package_init() -> None:
+    """Register the pystemd package unexecuted, so its C modules import without lxml.
+
+    pystemd/__init__.py imports pystemd.systemd1 and machine1, whose base module
+    imports lxml.etree to parse introspection XML: about 30 ms of every run, for
+    classes staydown never uses (it calls sd-bus through pystemd.dbuslib and maps
+    errors with pystemd.dbusexc). Importing a submodule needs only the package's
+    ``__path__``, which the module built from its spec has. If anything asks the
+    package for a name it lacks, the package's own __init__ runs then, once,
+    so ``pystemd.systemd1`` and the like keep working in the same process.
+    """
+    if "pystemd" in sys.modules:
+        return
+    spec = importlib.util.find_spec("pystemd")
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def complete(name: str) -> Any:
+        del package.__dict__["__getattr__"]
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__dict__["__getattr__"] = complete
+    sys.modules["pystemd"] = package
+
+
+_pystemd_without_its_package_init()
+
+import pystemd.dbusexc as dbusexc  # noqa: E402
+from pystemd.dbuslib import DBus, DBusAddress, DBusMachine, apply_signature  # noqa: E402
+
 SYSTEMD = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"
 MANAGER_IFACE = b"org.freedesktop.systemd1.Manager"
@@ -48,6 +81,36 @@ PROPERTIES_IFACE = b"org.freedesktop.DBus.Properties"
 UNIT_IFACE = b"org.freedesktop.systemd1.Unit"
 JOB_IFACE = b"org.freedesktop.systemd1.Job"
 UNIT_PATH_PREFIX = "/org/freedesktop/systemd1/unit/"
+# The interface of each unit type whose properties a snapshot keeps; the other
+# types (target, slice, mount, device, scope, swap) are read through Unit alone.
+# A service's or socket's interface is most of its object (about 300 properties
+# of exec, kill and cgroup context) and a target has none, so asking per
+# interface halves what a neighbourhood costs to read and to convert.
+TYPE_INTERFACES = {
+    "service": "org.freedesktop.systemd1.Service",
+    "socket": "org.freedesktop.systemd1.Socket",
+    "timer": "org.freedesktop.systemd1.Timer",
+    "path": "org.freedesktop.systemd1.Path",
+    "automount": "org.freedesktop.systemd1.Automount",
+}
+# Of those two big interfaces, the properties unit_from_properties reads, each
+# asked for with Get: on the private socket twenty Gets cost a third of one
+# GetAll, whose reply pystemd turns into 300 Python objects. The small timer,
+# path and automount interfaces are read whole.
+TYPE_PROPERTIES = {
+    "service": (
+        "Type", "Restart", "RestartUSec", "RestartPreventExitStatus", "RestartForceExitStatus",
+        "SuccessExitStatus", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus",
+        "ExecMainPID", "MainPID", "RemainAfterExit", "BusName", *EXEC_PROPERTIES,
+    ),
+    "socket": (
+        "Listen", "Accept", "NConnections", "NAccepted", "NRefused", "Result",
+        "ExecStartPre", "ExecStartPost",
+    ),
+}
+# systemd's own socket, which systemctl uses as root (bus_connect_system_systemd in
+# src/shared/bus-util.c): peer-to-peer, no dbus-daemon hop.
+PRIVATE_SOCKET = "/run/systemd/private"
 # systemd's log levels (LogLevel= of org.freedesktop.systemd1.Manager).
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
@@ -226,6 +289,7 @@ def unit_from_properties(
         stop_when_unneeded=bool(props.get("StopWhenUnneeded", False)),
         refuse_manual_start=bool(props.get("RefuseManualStart", False)),
         refuse_manual_stop=bool(props.get("RefuseManualStop", False)),
+        on_success_job_mode=_text(props.get("OnSuccessJobMode", "fail")) or "fail",
         can_start=bool(props.get("CanStart", True)),
         condition_result=bool(props.get("ConditionResult", True)),
         condition_timestamp_realtime_usec=_usec(props.get("ConditionTimestamp")),
@@ -305,12 +369,12 @@ class SystemdClient:
 
     def manager(self) -> ManagerSnapshot:
         """Version and overall state of the manager, stamped with the time."""
+        # Two Gets: GetAll of the manager is a hundred properties (paths,
+        # environment, defaults) that nobody here reads.
         props = {
-            _text(k): v
-            for k, v in self._call(
-                MANAGER_PATH, PROPERTIES_IFACE, b"GetAll", b"s", [MANAGER_IFACE]
-            ).items()
-            if k in (b"Version", b"SystemState")
+            name: self._call(MANAGER_PATH, PROPERTIES_IFACE, b"Get", b"ss",
+                             [MANAGER_IFACE, name.encode()])
+            for name in ("Version", "SystemState")
         }
         return ManagerSnapshot(
             version=_text(props.get("Version", "")),
@@ -327,11 +391,48 @@ class SystemdClient:
         raw = self._call(path, PROPERTIES_IFACE, b"GetAll", b"s", [interface.encode()])
         return {_text(k): v for k, v in raw.items()}
 
-    def load_unit(self, name: str) -> UnitSnapshot:
-        """Snapshot one unit; a unit systemd cannot find comes back not-found."""
-        return unit_from_properties(
-            name, self.unit_properties(name), shares_clock=self.connection.shares_clock
-        )
+    def load_unit(self, name: str, *, service_if_active: bool = True) -> UnitSnapshot:
+        """Snapshot one unit; a unit systemd cannot find comes back not-found.
+
+        Unit's properties in one GetAll, then the type's own (TYPE_INTERFACES,
+        TYPE_PROPERTIES). ``service_if_active=False`` leaves out the Service
+        details of a service that is active: ``service`` is then None (for the
+        pull-ins below the walk, whose start jobs are redundant, so nothing
+        reads how such a service restarts or what it runs).
+        """
+        props = self.unit_properties(name, UNIT_IFACE.decode())
+        kind = name.rpartition(".")[2]
+        interface = TYPE_INTERFACES.get(kind)
+        if kind == "service" and not service_if_active \
+                and _text(props.get("ActiveState", "")) == "active":
+            snapshot = unit_from_properties(name, props,
+                                            shares_clock=self.connection.shares_clock)
+            return dataclasses.replace(snapshot, service=None)
+        if interface is not None:
+            wanted = TYPE_PROPERTIES.get(kind)
+            chosen = None if wanted is None else self._some_properties(name, interface, wanted)
+            props.update(self.unit_properties(name, interface) if chosen is None else chosen)
+        return unit_from_properties(name, props, shares_clock=self.connection.shares_clock)
+
+    def _some_properties(
+        self, name: str, interface: str, wanted: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """Properties of one interface, one Get each; None when any Get fails.
+
+        A property this systemd does not have (ExecCondition= came in 243) or a
+        unit that went away mid-way: the caller then reads the interface whole,
+        which answers or fails the way it always did.
+        """
+        path = UNIT_PATH_PREFIX.encode() + bus_label_escape(name).encode()
+        iface = interface.encode()
+        found: dict[str, Any] = {}
+        try:
+            for prop in wanted:
+                found[prop] = self._call(path, PROPERTIES_IFACE, b"Get", b"ss",
+                                         [iface, prop.encode()])
+        except StaydownError:
+            return None
+        return found
 
     def unit_names(self) -> list[str]:
         """Every unit loaded now or present on disk, for suggestions and completion."""
@@ -385,6 +486,25 @@ class SystemdClient:
         except dbusexc.DBusBaseError:
             return ""
         return _text(value)
+
+    def bus_peer_unit(self, name: str) -> str:
+        """The unit of the process behind a unique bus name (":1.2"), or "" if unknown.
+
+        For watch: dbus-broker's launcher asks systemd to start an activated
+        service with StartUnit, and systemd's debug log names only the sender.
+        """
+        try:
+            pid = self._bus.call_method(
+                b"org.freedesktop.DBus", b"/org/freedesktop/DBus", b"org.freedesktop.DBus",
+                b"GetConnectionUnixProcessID", apply_signature(b"s", [name.encode()]),
+            ).body
+            path = self._bus.call_method(
+                SYSTEMD, MANAGER_PATH, MANAGER_IFACE, b"GetUnitByPID",
+                apply_signature(b"u", [int(pid)]),
+            ).body
+            return _text(self._bus.get_property(SYSTEMD, path, UNIT_IFACE, b"Id", b"s"))
+        except (dbusexc.DBusBaseError, TypeError, ValueError):
+            return ""  # the peer has gone, or is no process systemd knows
 
     def subscribe(self, units: Collection[str] | None = None) -> ManagerSignals:
         """Start receiving job and state changes (Manager.Subscribe); None: every unit."""
@@ -521,6 +641,8 @@ def close_unit_names(name: str, candidates: Sequence[str], limit: int = 5) -> tu
     for candidate in candidates:
         if "@." not in candidate and candidate != name:
             by_stem.setdefault(candidate.rpartition(".")[0], []).append(candidate)
+    import difflib  # only when a name was not found: not worth every run's start-up
+
     close_stems = difflib.get_close_matches(stem, list(by_stem), n=limit, cutoff=0.7)
     close_stems += [s for s in by_stem if stem and stem in s and s not in close_stems]
     found = [
@@ -531,7 +653,20 @@ def close_unit_names(name: str, candidates: Sequence[str], limit: int = 5) -> tu
     return tuple(found[:limit])
 
 
-def _open_bus(connection: Connection) -> DBus:
+def _private_bus() -> DBus | None:
+    """Open systemd's private socket when we are root and it answers; else None."""
+    if os.geteuid() != 0 or not os.path.exists(PRIVATE_SOCKET):
+        return None
+    bus = DBusAddress(f"unix:path={PRIVATE_SOCKET}".encode(), peer_to_peer=True)
+    try:
+        bus.open()
+    except dbusexc.DBusBaseError:
+        bus.close()
+        return None
+    return bus
+
+
+def _new_bus(connection: Connection) -> DBus:
     match connection.transport:
         case "system":
             return DBus()
@@ -549,13 +684,20 @@ def _open_bus(connection: Connection) -> DBus:
 
 
 @contextmanager
-def systemd_client(connection: Connection) -> Iterator[SystemdClient]:
-    """Open a connection to the chosen manager for the duration of a block."""
-    bus = _open_bus(connection)
-    try:
-        bus.open()
-    except dbusexc.DBusBaseError as error:
-        raise _translate(error, connection) from error
+def systemd_client(connection: Connection, *, direct: bool = True) -> Iterator[SystemdClient]:
+    """Open a connection to the chosen manager for the duration of a block.
+
+    As root on the local system manager this is systemd's private socket, as
+    systemctl does (``direct``); without root, without that socket, or with
+    ``direct=False`` it is the system bus.
+    """
+    bus = _private_bus() if direct and connection.transport == "system" else None
+    if bus is None:
+        bus = _new_bus(connection)
+        try:
+            bus.open()
+        except dbusexc.DBusBaseError as error:
+            raise _translate(error, connection) from error
     try:
         yield SystemdClient(bus, connection)
     finally:

@@ -29,7 +29,8 @@ MAX_UNITS = 3000
 
 
 def complete_for_model(
-    client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = ()
+    client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = (),
+    max_units: int = MAX_UNITS,
 ) -> SystemSnapshot:
     """The snapshot plus the units its transactions can reach below it.
 
@@ -40,19 +41,23 @@ def complete_for_model(
     when it is the anchor, and the anchors are all in the snapshot. ``also``
     names sources to load with their own pull-ins: a unit nothing loaded yet (a
     service only cron starts) has no reverse dependencies in systemd, so the
-    walk up from the target cannot find it.
+    walk up from the target cannot find it. At ``max_units`` it stops and says
+    so in the snapshot's notes.
     """
     units: dict[str, UnitSnapshot] = dict(snapshot.units)
     known = {alias for unit in units.values() for alias in (unit.name, *unit.names)}
     queue: list[str] = [n for unit in units.values() for p in (*PULL_INS, *ONE_LEVEL)
                         for n in unit.related(p)]
     queue.extend(also)
-    while queue and len(units) < MAX_UNITS:
+    while queue and len(units) < max_units:
         name = queue.pop(0)
         if name in known:
             continue
         try:
-            unit = client.load_unit(name)
+            # An active service here only gets a redundant start job: the model
+            # reads its state and relations, never its Service details (how it
+            # restarts, what it runs), which are most of what a unit costs to read.
+            unit = client.load_unit(name, service_if_active=name in also)
         except StaydownError:
             # An unreadable unit below the chains is unknown, as systemd's
             # transaction would find it: the model treats it as not loaded.
@@ -61,7 +66,14 @@ def complete_for_model(
         known.update((unit.name, *unit.names))
         if name in also or not unit.is_active:
             queue.extend(n for p in PULL_INS for n in unit.related(p) if n not in known)
-    return dataclasses.replace(snapshot, units=units)
+    notes = snapshot.notes
+    if any(name not in known for name in queue):
+        # Stopping short is better than reading a whole large host, but an answer
+        # built on a partial neighbourhood must say so.
+        notes = (*notes, f"the transaction model read {max_units} units and stopped: units "
+                         "further below were not read, so a chain through them is judged "
+                         "without them")
+    return dataclasses.replace(snapshot, units=units, notes=notes)
 
 
 # Condition*=/Assert*= that only look at files, as src/shared/condition.c tests them.
@@ -89,7 +101,54 @@ def _path_check(kind: str, root: str, param: str) -> bool | None:
             return os.path.isfile(path) and os.path.getsize(path) > 0
         case "FileIsExecutable":
             return os.path.isfile(path) and os.access(path, os.X_OK)
+        case "Capability":
+            return _has_capability(root, param)
+        case "ACPower":
+            return _ac_power_matches(root, param)
     return None
+
+
+# include/uapi/linux/capability.h, for ConditionCapability=.
+_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+    "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",
+    "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
+    "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+    "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)
+
+
+def _has_capability(root: str, name: str) -> bool | None:
+    """condition.c condition_test_capability(): the bit in PID 1's CapBnd (None: unknown)."""
+    bare = name.upper().removeprefix("CAP_")
+    if bare not in _CAPABILITIES:
+        return None
+    try:
+        with open(_under(root, "/proc/1/status")) as status:
+            for line in status:
+                if line.startswith("CapBnd:"):
+                    return bool(int(line.split()[1], 16) >> _CAPABILITIES.index(bare) & 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _ac_power_matches(root: str, param: str) -> bool | None:
+    """ConditionACPower=: on_ac_power() is true when there is no power supply at all.
+
+    With power supplies present the answer needs their types and states; the
+    model does not read those (None: unknown).
+    """
+    wanted = param.strip().lower() in ("1", "yes", "y", "true", "t", "on")
+    try:
+        supplies = os.listdir(_under(root, "/sys/class/power_supply"))
+    except FileNotFoundError:
+        supplies = []
+    except OSError:
+        return None
+    return wanted if not supplies else None
 
 
 PathCheck = Callable[[str, str], "bool | None"]

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from wizard.analysis.findings import SeenEvent, TimelineEvent, WatchOutcome
-from wizard.analysis.timeline import build_timeline, bus_stops
+from wizard.analysis.timeline import build_timeline, bus_stops, start_call_senders
 from wizard.model.connection import Connection
 from wizard.model.snapshots import Record, SystemSnapshot, record_time
+from wizard.system.bus_monitor import BusMonitor
 from wizard.system.journal import JournalFollower, journal_source
 from wizard.system.neighbourhood import collect_neighbourhood
 from wizard.system.systemd import ManagerSignals, SystemdClient
@@ -147,7 +148,7 @@ def watch_unit(
     outcome = WatchOutcome(unit=unit, started_usec=_now_usec())
     records: list[Record] = []
     reported: set[tuple[str, str]] = set()
-    state = _WatchState(snapshot, lambda: refresh(client, unit))
+    state = _WatchState(snapshot, lambda: refresh(client, unit), client.bus_peer_unit)
 
     def note(text: str) -> None:
         outcome.notes.append(text)
@@ -159,7 +160,9 @@ def watch_unit(
     source = journal_source(connection)
     follower = JournalFollower(source, snapshot.history_units() if source.user else [],
                                outcome.started_usec - JOURNAL_LEAD_USEC)
-    with follower, termination_ends_watch():
+    monitor = BusMonitor(connection, bus_names(snapshot))
+    with follower, _monitoring(monitor, bool(bus_names(snapshot)), note), \
+            termination_ends_watch():
         if follower.note:
             note(f"{follower.note}; attribution uses D-Bus signals only")
         try:
@@ -169,7 +172,8 @@ def watch_unit(
                     note(f"stopping {unit} (job {job})")
                 # The watch proper starts now: our own stop is part of it.
                 deadline = None if seconds is None else time.monotonic() + seconds
-                _loop(signals, follower, records, deadline, lambda: _report(
+                state.bus_monitored = monitor.fileno() is not None
+                _loop(signals, follower, monitor, records, deadline, lambda: _report(
                     unit, records, state, outcome, reported, on_event))
         except KeyboardInterrupt:
             outcome.ended_by = "interrupt"
@@ -183,21 +187,42 @@ def watch_unit(
     return outcome
 
 
+def bus_names(snapshot: SystemSnapshot) -> tuple[str, ...]:
+    """The bus names whose activation files start the watched unit (by any of its names)."""
+    target = snapshot.unit(snapshot.target)
+    names = {snapshot.target, *(target.names if target is not None else ())}
+    return tuple(s.bus_name for s in snapshot.dbus_services if s.systemd_service in names)
+
+
+@contextmanager
+def _monitoring(monitor: BusMonitor, wanted: bool, note: Callable[[str], None]
+                ) -> Iterator[None]:
+    """Monitor the bus while the block runs, for a bus-activatable unit only."""
+    if not wanted:
+        yield
+        return
+    with monitor:
+        if monitor.note:
+            note(monitor.note)
+        yield
+
+
 def _loop(
-    signals: ManagerSignals, follower: JournalFollower, records: list[Record],
-    deadline: float | None, report: Callable[[], bool],
+    signals: ManagerSignals, follower: JournalFollower, monitor: BusMonitor,
+    records: list[Record], deadline: float | None, report: Callable[[], bool],
 ) -> None:
-    """Collect signals and journal entries until the deadline; report as they settle."""
+    """Collect signals, journal entries and monitored messages until the deadline."""
     sources = [signals.fileno()]
-    journal_fd = follower.fileno()
-    if journal_fd is not None:
-        sources.append(journal_fd)
+    for extra in (follower.fileno(), monitor.fileno()):
+        if extra is not None:
+            sources.append(extra)
     pending = False
     while deadline is None or time.monotonic() < deadline:
         wait = POLL_SECONDS if deadline is None else max(
             0.0, min(POLL_SECONDS, deadline - time.monotonic()))
         select.select(sources, [], [], wait)
-        arrived = signals.drain() + follower.read_available()
+        arrived: list[Record] = [*signals.drain(), *follower.read_available(),
+                                 *monitor.read_available()]
         records.extend(arrived)
         if arrived or pending:
             pending = report()
@@ -212,7 +237,17 @@ class _WatchState:
 
     snapshot: SystemSnapshot
     reload: Callable[[], SystemSnapshot]
+    peer_unit: Callable[[str], str] = lambda name: ""
     refreshed_for: set[int] = field(default_factory=set)
+    bus_peers: dict[str, str] = field(default_factory=dict)
+    bus_monitored: bool = False
+    """Unique bus names of start calls' senders -> the unit of their process, asked
+    once each (dbus-broker's launcher asks systemd with StartUnit)."""
+
+    def resolve_senders(self, records: list[Record]) -> None:
+        """Ask the bus who sent each start call not asked about yet."""
+        for sender in start_call_senders(records) - self.bus_peers.keys():
+            self.bus_peers[sender] = self.peer_unit(sender)
 
     def refresh_for(self, job_id: int) -> bool:
         """Reload once per unexplained start job; True when it reloaded."""
@@ -240,11 +275,13 @@ def _report(
 ) -> bool:
     """Hand every settled, unreported event on; True while some still wait to settle."""
     now = _now_usec()
+    state.resolve_senders(records)
 
     def classify() -> tuple[TimelineEvent, ...]:
         return build_timeline(
             unit, records, state.snapshot, since_usec=outcome.started_usec,
             until_usec=now + SETTLE_USEC, limit=10_000, bus_stops=True,
+            bus_peers=state.bus_peers, bus_monitored=state.bus_monitored,
         ).events
 
     events = classify()

@@ -29,8 +29,8 @@ def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     alias = f" ({named} is another name of {target})" if named != target else ""
     return (
         f"{bus_name} is D-Bus activatable: its activation file says {written}{alias}, "
-        "so the moment any program calls that name on the bus, dbus-daemon "
-        f"asks systemd to start {target}. No unit dependency shows this; "
+        "so the moment any program calls that name on the bus, the bus daemon (dbus-daemon "
+        f"or dbus-broker) asks systemd to start {target}. No unit dependency shows this; "
         "list-dependencies never will. Mask the unit to refuse activation (callers then "
         "get an error instead of a fresh daemon)."
     )

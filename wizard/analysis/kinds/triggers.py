@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
+
 from wizard.analysis.findings import FindingKind, Remedy
 from wizard.analysis.kinds.base import no_unit_findings, quoted, root_remedies
 from wizard.analysis.unit_graph import Chain, EdgeKind, UnitGraph, describe_chain, timer_facts
+from wizard.model.snapshots import UnitSnapshot
 
 KINDS = (FindingKind.SOCKET, FindingKind.PATH, FindingKind.TIMER, FindingKind.AUTOMOUNT)
 find = no_unit_findings
@@ -15,6 +19,23 @@ TRIGGER_KINDS = {
     "timer": FindingKind.TIMER,
     "automount": FindingKind.AUTOMOUNT,
 }
+
+
+# A Varlink socket is named after its interface, reverse-domain style
+# (/run/systemd/io.systemd.Hostname, systemd 257's hostnamed; systemd links it
+# into /run/varlink/registry/). D-Bus sockets and ordinary services' sockets are not.
+_VARLINK_INTERFACE = re.compile(r"[a-z][a-z0-9]*(\.[A-Za-z][A-Za-z0-9]*){2,}")
+
+
+def varlink_interfaces(socket: UnitSnapshot | None) -> tuple[str, ...]:
+    """The Varlink interfaces a socket unit listens for; empty for any other socket."""
+    if socket is None or socket.socket is None:
+        return ()
+    return tuple(
+        posixpath.basename(address) for kind, address in socket.socket.listen
+        if kind == "Stream" and address.startswith("/")
+        and _VARLINK_INTERFACE.fullmatch(posixpath.basename(address))
+    )
 
 
 def claim(chain: Chain, graph: UnitGraph) -> FindingKind | None:
@@ -31,7 +52,17 @@ def explain(kind: FindingKind, chain: Chain, graph: UnitGraph) -> str:
     target = chain.nodes[-1]
     trigger = graph.unit(trigger_name)
     trigger_type = trigger_name.rpartition(".")[2]
-    if trigger_type == "socket" and trigger is not None and trigger.socket is not None:
+    varlink = varlink_interfaces(trigger)
+    if varlink and trigger is not None and trigger.socket is not None:
+        listen = ", ".join(a for _, a in trigger.socket.listen)
+        text = (
+            f"{trigger_name} is {target}'s Varlink socket ({', '.join(varlink)} on {listen}), "
+            "which newer systemd versions add beside the D-Bus interface: a Varlink client "
+            f"connecting to it starts {target}. It is not a D-Bus activation, and nothing "
+            f"else listens there. A mask or hold of {target} keeps the unit down against "
+            "it too (the socket then fails on the next client), so it need not be stopped."
+        )
+    elif trigger_type == "socket" and trigger is not None and trigger.socket is not None:
         listen = ", ".join(a for _, a in trigger.socket.listen) or "its sockets"
         text = (
             f"{trigger_name} listens on {listen} on behalf of {target}. The moment any "

@@ -16,13 +16,18 @@ def _up(args: argparse.Namespace, env: Environment) -> int:
         scenario = lab.load_scenario(args.scenario or "article")
         booted = lab.up(scenario, args.name, os_name=args.os_tree, bus=args.bus)
         target = scenario.target
+        scenario_uses_automount = scenario.uses_automount
         what = f"scenario {scenario.name}: {scenario.description}"
     else:
         booted = lab.up(None, args.name, os_name=args.os_tree, bus=args.bus)
         target = "UNIT"
+        scenario_uses_automount = False
         what = "no scenario"
     if booted.os_tree:
         what = f"OS tree {booted.os_tree} (bus {booted.bus}), {what}"
+    unavailable = lab.automount_unavailable()
+    if scenario_uses_automount and unavailable is not None:
+        what = f"{what}\n  note: {unavailable}"
     env.stdout.write(
         f"lab {booted.name} is up with {what}\n"
         f"  look at it:  staydown diagnose --lab {booted.name} {target}\n"

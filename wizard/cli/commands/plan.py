@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wizard.cli.arguments import connection_from, console_for, diagnosed, plan_layout
+from wizard.cli.arguments import (
+    connection_from,
+    console_for,
+    diagnosed,
+    fleet_inventory,
+    plan_layout,
+)
 from wizard.environment import Environment
-from wizard.errors import ExitCode
+from wizard.errors import ExitCode, UsageError
 from wizard.output.terminal_text import printable
 from wizard.system.access import file_reader, parse_destination
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     """Staydown plan UNIT: write the recommended fix and its undo; change nothing."""
+    if fleet_inventory(args):
+        return run_fleet(args, env)
     from wizard.model.unit_names import normalise_unit_name
     from wizard.output.files import write_outputs
     from wizard.output.formats import default_output
@@ -82,4 +90,77 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     else:
         how = f"sudo bash {script}"
     console.print(f"Review it, then run: {printable(how)}")
+    return ExitCode.OK
+
+
+def run_fleet(args: argparse.Namespace, env: Environment) -> int:
+    """Staydown plan --inventory FILE UNIT: one playbook, each host's block its own plan."""
+    from datetime import UTC, datetime
+
+    from wizard.model.unit_names import normalise_unit_name
+    from wizard.output.files import write_outputs
+    from wizard.output.formats import default_output
+    from wizard.output.render import FleetHostPlan, has_jinja_delimiters, render_fleet_outputs
+    from wizard.output.report_json import render_json
+    from wizard.plan.plan_json import plan_from_jsonable
+    from wizard.system.fleet import run_fleet as run_playbook
+
+    if args.format not in ("script", "ansible"):
+        raise UsageError("plan --inventory writes one Ansible playbook; --format "
+                         f"{args.format} is for one system")
+    if args.allow_protected:
+        raise UsageError("--allow-protected is for one host's plan, not a fleet's",
+                         "plan that host alone: staydown plan --host HOST --format ansible")
+    unit = normalise_unit_name(args.unit)
+    documents = [d.document for d in run_playbook(
+        args.inventory, args.limit, unit, plan=True, persistent=args.persistent,
+        ansible_arguments=args.ansible_arg)]
+    hosts: list[FleetHostPlan] = []
+    for document in documents:
+        host = str(document["host"])
+        if has_jinja_delimiters(host):
+            # It would be code in the playbook's host conditions.
+            raise UsageError(f"the inventory host {host!r} holds Jinja delimiters",
+                             "rename it in the inventory (ansible_host keeps the address)")
+        outcome = document.get("outcome")
+        if outcome == "diagnosed" and document.get("plan"):
+            try:
+                hosts.append(FleetHostPlan(host, plan=plan_from_jsonable(document["plan"])))
+            except (KeyError, TypeError, ValueError) as error:
+                hosts.append(FleetHostPlan(host, why=f"its plan could not be read: {error}"))
+        elif outcome == "absent":
+            hosts.append(FleetHostPlan(host, absent=True))
+        else:
+            hosts.append(FleetHostPlan(host, why=f"{outcome}: {document.get('error', '')}"))
+    output = Path(args.output) if args.output else default_output(unit, "ansible")
+    outputs = render_fleet_outputs(
+        unit, hosts, output, Path(args.undo) if args.undo else None,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        inventory=args.inventory, limit=args.limit)
+    results = write_outputs(outputs, force=args.force)
+    if args.json:
+        env.stdout.write(render_json({
+            "unit": unit, "inventory": args.inventory, "limit": args.limit,
+            "files": [str(r.path) for r in results],
+            "hosts": [{"host": h.host, "planned": h.planned, "absent": h.absent,
+                       "plan_id": h.plan.plan_id if h.plan else None,
+                       "changes": len(h.plan.actions) if h.plan else 0, "why": h.why}
+                      for h in hosts],
+        }))
+        return ExitCode.OK
+    console = console_for(env, args)
+    for result in results:
+        console.print(f"{result.status.value:<11} {printable(str(result.path))}")
+    for h in hosts:
+        if h.plan is not None:
+            count = len(h.plan.actions)
+            what = f"its own plan {h.plan.plan_id}, {count} change{'s' if count != 1 else ''}"
+        elif h.absent:
+            what = f"no {unit} there: checked, nothing changed"
+        else:
+            what = f"NO PLAN, refused by the playbook ({h.why})"
+        console.print(f"  {printable(h.host)}: {printable(what)}")
+    script = next(p for p in outputs if ".undo." not in p.name)
+    console.print(f"Review it, then run: ansible-playbook -i {printable(args.inventory)} "
+                  f"{printable(str(script))}")
     return ExitCode.OK

@@ -37,7 +37,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write(line)
         env.stdout.flush()
 
-    with systemd_client(connection) as client:
+    # The bus, not systemd's private socket: watch also asks the bus daemon who a
+    # peer is (an activated service's starter), which a peer-to-peer socket has not.
+    with systemd_client(connection, direct=False) as client:
         snapshot, diagnosis = diagnose_unit(client, unit)
         if args.json:
             write(watch_start_line(diagnosis, connection.label, time.time_ns() // 1000))

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.text import Text
 
 from wizard.analysis import Diagnosis
@@ -44,7 +43,6 @@ from wizard.cli.flow import (
 )
 from wizard.environment import Environment
 from wizard.errors import ExitCode, PermissionDeniedError, UsageError
-from wizard.lab import nspawn as lab_module
 from wizard.model.connection import Connection
 from wizard.model.snapshots import SystemSnapshot
 from wizard.model.unit_names import normalise_unit_name
@@ -286,6 +284,8 @@ def _explain(
 
 def _show_plan(outputs: dict[Path, Rendered], console: Console, env: Environment) -> None:
     """Step 6 as --yes and --answers print it: every file in full."""
+    from rich.syntax import Syntax  # pygments: only once there is a plan to show
+
     console.rule(Text("6. The plan", style="bold cyan"), align="left")
     for path, rendered in outputs.items():
         if ".undo." in path.name:
@@ -329,6 +329,8 @@ def _apply(script: Path, options: WizardOptions, env: Environment, console: Cons
     console.rule(Text("7. Applying", style="bold cyan"), align="left")
     text = script.read_text()
     if options.lab_name is not None:
+        from wizard.lab import nspawn as lab_module
+
         result = lab_module.require_lab(options.lab_name).exec(
             ["bash", "-s", "--"], input_text=text, timeout=600
         )
