@@ -31,7 +31,7 @@ APP_SOURCES := pyproject.toml $(shell find wizard templates -type f -not -name '
 DEMO_DIR := demo-output
 
 .PHONY: help deps debs venv install demo test lint typecheck pytest bench snapshots docs clean \
-        os-trees sweep-real
+        os-trees sweep-real sweep-plans
 
 help:
 	@echo "make install  a regular (non-editable) install in $(APP); run $(APP_BIN)/staydown"
@@ -39,6 +39,7 @@ help:
 	@echo "make test   lint, type-check and run every test (real systemd in nspawn)"
 	@echo "make bench  issue 13's targets, measured in labs (figures go to docs/performance.md)"
 	@echo "make sweep-real  re-record the real-package ground truth (~45 min, tests/real_packages/)"
+	@echo "make sweep-plans plan, run, provoke and undo every unit of the real-package lab (~40 min)"
 	@echo "make docs   regenerate the man page, the shell completions and docs/wizard-screens/"
 
 debs:
@@ -117,6 +118,13 @@ snapshots: deps
 sweep-real: deps os-trees
 	$(BIN)/python -m tests.real_packages.sweep \
 	  --snapshot tests/real_packages/bookworm-server-booted.json
+
+# Plan every loaded unit of the bookworm-server lab, run the script, fire every
+# candidate source for 25 s, undo, compare every unit's state (docs/safety.md).
+# SWEEP_LABS labs in parallel (at most 4; each unit's run is mostly waiting).
+SWEEP_LABS ?= 3
+sweep-plans: deps os-trees
+	$(BIN)/python -m tests.real_packages.plan_sweep --labs $(SWEEP_LABS)
 
 bench: deps install
 	$(BIN)/python bench/diagnose_bench.py --staydown $(APP_BIN)/staydown

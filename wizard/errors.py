@@ -67,6 +67,19 @@ class ProtectedUnitError(UsageError):
         self.reason = reason
 
 
+class UnplannableUnitError(UsageError):
+    """A running unit a plan could not stop, or whose stop no undo could reverse."""
+
+    def __init__(self, unit: str, reason: str) -> None:
+        super().__init__(
+            f"staydown writes no plan for {unit}: {reason}",
+            f"if you really mean it, act on it by hand (systemctl stop {unit}) and keep "
+            "its undo yourself",
+        )
+        self.unit = unit
+        self.reason = reason
+
+
 class UnitNotFoundError(StaydownError):
     """systemd has no unit by that name, loaded or on disk."""
 

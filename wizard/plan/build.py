@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from wizard.analysis.findings import Diagnosis, Finding, FindingKind
 from wizard.analysis.stop_effects import SideEffect, side_effects_of_mask, side_effects_of_stop
-from wizard.errors import ProtectedUnitError
+from wizard.errors import ProtectedUnitError, UnplannableUnitError
 from wizard.model.snapshots import CronEntry, SystemSnapshot, UnitSnapshot
 from wizard.plan.options import (
     Method,
@@ -43,7 +43,13 @@ from wizard.plan.options import (
     protected_acting_units,
     recommended_method,
 )
-from wizard.plan.protected_units import NO_CONTEXT, CallerContext, is_allowed, protection
+from wizard.plan.protected_units import (
+    NO_CONTEXT,
+    CallerContext,
+    is_allowed,
+    protection,
+    unplannable,
+)
 
 HOLD_CONDITION = "/dev/null/staydown-hold"
 """A path that can never exist (/dev/null is no directory): the hold's condition."""
@@ -504,6 +510,11 @@ def build_plan(
     target_reason = protection(diagnosis.unit, snapshot, context)
     if target_reason is not None and not is_allowed(diagnosis.unit, snapshot, allowed):
         raise ProtectedUnitError(diagnosis.unit, target_reason)
+    # A plan is only as safe as its undo: a stop the script cannot make, or one no
+    # undo could reverse, is not planned.
+    cannot = unplannable(diagnosis.unit, snapshot)
+    if cannot is not None:
+        raise UnplannableUnitError(diagnosis.unit, cannot)
     by_source = _best_findings(diagnosis)
     actions = _ActionList(layout)
     steps: list[PlanStep] = []

@@ -15,6 +15,7 @@ from enum import StrEnum
 from wizard.analysis.findings import Finding, FindingKind
 from wizard.analysis.kinds import boot
 from wizard.analysis.kinds.triggers import varlink_interfaces
+from wizard.analysis.stop_effects import side_effects_of_stop
 from wizard.model.snapshots import CronEntry, SystemSnapshot
 from wizard.model.unit_names import has_unit_suffix
 from wizard.plan.protected_units import NO_CONTEXT, CallerContext, is_allowed, protection
@@ -96,6 +97,63 @@ def cron_entry(finding: Finding, snapshot: SystemSnapshot) -> CronEntry | None:
 def _cron_editable(entry: CronEntry) -> bool:
     # Only system-wide cron tables are edited; a user's crontab belongs to crontab(1).
     return entry.file == "/etc/crontab" or entry.file.startswith("/etc/cron.d/")
+
+
+# -- what acting on the source costs beyond the target ------------------------------
+
+# Sources that keep firing at a held unit: a socket whose service is refused stays
+# readable and re-triggers until its trigger limit fails it (socket.c,
+# socket_trigger_notify / TriggerLimitBurst=), a path unit likewise (path.c), and
+# a failed socket or path takes its Requires= dependants down as a stop would.
+# Holding the target does not spare what stopping them costs, it only defers it.
+_KEEPS_FIRING = (FindingKind.SOCKET, FindingKind.PATH, FindingKind.AUTOMOUNT)
+
+
+def shared_root(finding: Finding, snapshot: SystemSnapshot) -> str | None:
+    """Why the chain's root serves more than the target, or None when it does not.
+
+    A root is shared when the target is not what it exists to start: the chain
+    passes through a target (``apt-daily.timer -> apt-daily.service ->
+    sysinit.target -> lvm2-monitor.service``: sysinit.target is every service's
+    dependency), so stopping the root takes away what it does for everything
+    else (the daily package-list refresh) to keep one unit down.
+    """
+    nodes = finding.chain[:-1]
+    if finding.kind in (FindingKind.RESTART_POLICY, FindingKind.BOOT, *_KEEPS_FIRING) \
+            or len(nodes) < 2 or not _is_unit(nodes[0]):
+        return None
+    through = [n for n in nodes[1:] if (u := snapshot.unit(n)) is not None and u.type == "target"]
+    if not through:
+        return None
+    return (f"{nodes[0]} is shared: it reaches {finding.chain[-1]} only through "
+            f"{', '.join(through)}, which other units rely on; stopping {nodes[0]} stops "
+            f"what it does for them too")
+
+
+def acting_costs(finding: Finding, snapshot: SystemSnapshot) -> tuple[str, ...]:
+    """What stopping the source's units costs beyond the target, in words; () when nothing.
+
+    Another unit a stop takes down (the stop model's side effects, running units
+    only) or a shared root (:func:`shared_root`). Sources that keep firing at a
+    held unit (sockets, paths, automounts) are left out: holding the target
+    does not avoid what stopping them costs.
+    """
+    if finding.kind in _KEEPS_FIRING or finding.kind == FindingKind.RESTART_POLICY:
+        return ()
+    target = finding.chain[-1]
+    units = acting_units(finding, snapshot)
+    costs: list[str] = []
+    shared = shared_root(finding, snapshot)
+    if shared is not None:
+        costs.append(shared)
+    for name in units:
+        for effect in side_effects_of_stop(snapshot, name):
+            other = snapshot.unit(effect.unit)
+            if effect.unit == target or effect.unit in units or (
+                    other is not None and not other.is_active):
+                continue
+            costs.append(f"stopping {name} also stops {effect.unit} ({effect.reason})")
+    return tuple(costs)
 
 
 # -- the options the operator chooses from ------------------------------------------
@@ -233,8 +291,23 @@ def method_options(
         options = [disable, mask, drop_in, hold_unit]
     else:
         options = [stop, mask_runtime, drop_in, disable, mask, hold_unit]
+    costs = acting_costs(finding, snapshot) if finding.kind != FindingKind.BOOT else ()
     if _held_anyway(finding, snapshot):
         options = [hold_unit] + [o for o in options if o.method != Method.HOLD_UNIT]
+    elif costs and not protected:
+        # Holding the target refuses its start requests and nothing else: the
+        # root keeps doing what it does for the other units.
+        hold_unit = MethodOption(
+            Method.HOLD_UNIT,
+            hold_unit.label + f" (recommended: acting on {names} costs more than {target})",
+            "; ".join(costs) + f". Holding {target} itself has no such cost. "
+            + hold_unit.explanation,
+        )
+        also = "; ".join(costs)
+        options = [hold_unit] + [
+            MethodOption(o.method, o.label, f"{o.explanation} Costs: {also}.")
+            for o in options if o.method != Method.HOLD_UNIT
+        ]
     if protected:
         why = "; ".join(f"{u} is {r}" for u, r in protected.items())
         hold_unit = MethodOption(

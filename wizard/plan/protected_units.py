@@ -124,6 +124,38 @@ def protection(
     return None
 
 
+def unplannable(name: str, snapshot: SystemSnapshot | None) -> str | None:
+    """Why a plan cannot keep this running unit down and undo it, or None when it can.
+
+    The script stops units with ``systemctl stop`` and the undo brings them
+    back with ``systemctl start``. Either can be impossible: a unit with
+    RefuseManualStop=yes refuses the stop (systemd-tmpfiles-setup.service); a
+    scope cannot be started (only the program that made it can make it again);
+    a mount or swap with no unit file exists because something outside systemd
+    mounted it (mount.c makes it from /proc/self/mountinfo), and once unmounted
+    the unit is gone and ``systemctl start`` answers "Unit ... not found"; a unit
+    with RefuseManualStart=yes refuses the undo's start. The plan sweep
+    (tests/real_packages/plan_sweep.py) met the first and the third.
+    """
+    unit = snapshot.unit(name) if snapshot is not None else None
+    if unit is None or not unit.is_active:
+        return None
+    if unit.refuse_manual_stop:
+        return ("systemd refuses to stop it on request (RefuseManualStop=yes): only the stop "
+                "of a unit it depends on can take it down")
+    if unit.type == "scope":
+        return ("it could not be brought back once stopped: a scope is started only by the "
+                "program that made it")
+    if unit.type in ("mount", "swap") and not unit.fragment_path:
+        return (f"it could not be brought back once stopped: it has no unit file, something "
+                f"outside systemd set it up ({unit.source_path or 'it is in the kernel tables'}),"
+                " and once it is undone systemd cannot set it up again")
+    if unit.refuse_manual_start:
+        return ("it could not be brought back once stopped: it has RefuseManualStart=yes, so "
+                "the undo's start would be refused")
+    return None
+
+
 def is_allowed(name: str, snapshot: SystemSnapshot | None, allowed: frozenset[str]) -> bool:
     """Whether the operator named this unit (by any of its names) as one to act on."""
     return any(n in allowed for n in names_of(snapshot, name))
