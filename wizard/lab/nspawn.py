@@ -67,8 +67,8 @@ def automount_unavailable() -> str | None:
     """Why no .automount unit can start in a lab on this host, or None when they can.
 
     A container shares the host's kernel and cannot load modules: without autofs
-    in the host kernel, systemd fails every automount unit it starts (seen on a
-    kernel built without CONFIG_AUTOFS_FS: /dev/autofs is absent, the unit fails).
+    in the host kernel no automount is ever set up (seen on a kernel built without
+    CONFIG_AUTOFS_FS: no /dev/autofs, the automount unit stays inactive).
     """
     try:
         filesystems = Path("/proc/filesystems").read_text()
@@ -76,8 +76,9 @@ def automount_unavailable() -> str | None:
         return None
     if any(line.split()[-1:] == ["autofs"] for line in filesystems.splitlines()):
         return None
-    return ("this host's kernel has no autofs (CONFIG_AUTOFS_FS is not set), so no .automount "
-            "unit can start in a container on it")
+    return ("this host's kernel has no autofs (not in /proc/filesystems: built without "
+            "CONFIG_AUTOFS_FS, or its module not loaded), so no .automount unit can start in a "
+            "container on it")
 
 
 def _scenario_root() -> Path:
