@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -16,19 +15,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from wizard.analysis import diagnose
+from tests.test_golden import article_plan
 from wizard.analysis.fleet import SourceKey, fleet_report, host_result, source_keys
 from wizard.errors import ExitCode, UsageError
-from wizard.model.snapshots import snapshot_from_json
 from wizard.output.fleet_report import fleet_document, write_fleet_report
 from wizard.output.render import FleetHostPlan, render_fleet_outputs
-from wizard.plan.assembly import assemble_plan
-from wizard.plan.build import default_choices
 from wizard.plan.plan_json import plan_from_jsonable, plan_to_jsonable
 from wizard.system.fleet import connection_from_ansible, ssh_options_from_arguments
 
 HERE = Path(__file__).parent
-SCENARIO_UNITS = HERE.parent / "wizard" / "lab" / "scenarios" / "article" / "units"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
@@ -129,32 +124,20 @@ def _written(report) -> str:
     return out.getvalue()
 
 
-def _article_plan(tmp_path: Path):
-    snapshot = snapshot_from_json((HERE / "snapshots" / "article-booted.json").read_text())
-    etc = tmp_path / "etc" / "systemd" / "system"
-    etc.mkdir(parents=True)
-    for unit in SCENARIO_UNITS.iterdir():
-        shutil.copy(unit, etc / unit.name)
-    diagnosis = diagnose(snapshot)
-    plan, _notes = assemble_plan(diagnosis, snapshot, default_choices(diagnosis, snapshot, False),
-                                 "ansible", lambda p: (tmp_path / p.lstrip("/")).read_bytes())
-    return diagnosis, plan
-
-
 def test_a_plan_survives_its_json_round_trip(tmp_path):
-    _diagnosis, plan = _article_plan(tmp_path)
+    _diagnosis, plan = article_plan(tmp_path, "ansible")
     assert plan_from_jsonable(json.loads(json.dumps(plan_to_jsonable(plan)))) == plan
 
 
 def test_source_keys_put_live_sources_first(tmp_path):
-    diagnosis, _plan = _article_plan(tmp_path)
+    diagnosis, _plan = article_plan(tmp_path, "ansible")
     keys = source_keys(diagnosis)
     assert [k.live for k in keys] == sorted((k.live for k in keys), reverse=True)
     assert SourceKey("socket", ("widget-daemon.socket", "widget-daemon.service")) in keys
 
 
 def test_the_fleet_playbook_gives_each_host_its_own_block(tmp_path):
-    _diagnosis, plan = _article_plan(tmp_path)
+    _diagnosis, plan = article_plan(tmp_path, "ansible")
     outputs = render_fleet_outputs(
         "widget-daemon.service",
         [FleetHostPlan("web1", plan), FleetHostPlan("bare", absent=True),
@@ -219,7 +202,7 @@ def test_a_value_ansible_would_template_is_tagged_unsafe():
                                   "staydown-fleet-widget-daemon.service.undo.yml"])
 def test_the_fleet_playbook_reads_as_committed(tmp_path, name):
     """Golden files, as tests/test_golden.py (STAYDOWN_UPDATE_GOLDEN=1 rewrites them)."""
-    _diagnosis, plan = _article_plan(tmp_path)
+    _diagnosis, plan = article_plan(tmp_path, "ansible")
     output = Path("staydown-fleet-widget-daemon.service.yml")
     outputs = render_fleet_outputs(
         "widget-daemon.service",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from wizard.analysis import diagnose
+from wizard.analysis.findings import Diagnosis
 from wizard.model.snapshots import snapshot_from_json
 from wizard.output.render import render_outputs
 from wizard.plan.assembly import assemble_plan
@@ -34,8 +35,8 @@ def normalised(text: str, plan: Plan) -> str:
     return text
 
 
-def article_files(tmp_path: Path, output_format: str, output: str) -> dict[str, str]:
-    """The files ``staydown plan`` writes for the article, as they would read on disk."""
+def article_plan(tmp_path: Path, output_format: str) -> tuple[Diagnosis, Plan]:
+    """The article's recorded diagnosis and its default plan, fingerprinted under tmp_path."""
     snapshot = snapshot_from_json((HERE / "snapshots" / "article-booted.json").read_text())
     # The lab's unit files where the snapshot says they are, to fingerprint them.
     etc = tmp_path / "etc" / "systemd" / "system"
@@ -46,6 +47,12 @@ def article_files(tmp_path: Path, output_format: str, output: str) -> dict[str, 
     choices = default_choices(diagnosis, snapshot, persistent=False)
     plan, _notes = assemble_plan(diagnosis, snapshot, choices, output_format,
                                  lambda path: (tmp_path / path.lstrip("/")).read_bytes())
+    return diagnosis, plan
+
+
+def article_files(tmp_path: Path, output_format: str, output: str) -> dict[str, str]:
+    """The files ``staydown plan`` writes for the article, as they would read on disk."""
+    _diagnosis, plan = article_plan(tmp_path, output_format)
     assert plan.file_fingerprints, "the unit files were found and fingerprinted"
     outputs = render_outputs(plan, output_format, Path(output))
     return {path.name: normalised(rendered.text, plan) for path, rendered in outputs.items()}
