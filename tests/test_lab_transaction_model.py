@@ -469,3 +469,60 @@ def test_a_neighbourhood_cut_short_says_so(lab: Lab) -> None:
     assert not any("stopped" in note for note in whole.notes), whole.notes
     assert len(short.units) == len(walked.units) + 1 < len(whole.units)
     assert any("read" in note and "stopped" in note for note in short.notes), short.notes
+
+
+def test_y_an_active_target_a_timer_starts_is_read_whole_and_one_nothing_fires_is_not(
+    lab: Lab,
+) -> None:
+    # The timer's start job is on an active target: the anchor's job is kept
+    # (transaction_drop_redundant spares it), so what the target wants starts.
+    # y-crowd.target wants the unit too, but nothing gives it a job of its own.
+    lab.systemctl("start", "y-crowd.target", "y-group.target")
+    lab.systemctl("start", "y.timer")
+    assert state(lab, "y-extra.service") == "inactive"  # its condition fails
+    with systemd_client(lab.connection) as client:
+        snap = collect_neighbourhood(client, "y-unit.service")
+    assert "y-crowd.target" in snap.walked and snap.unit("y-crowd.target") is not None
+    assert snap.unit("y-extra.service") is None, "an active target's Wants= were read"
+    verdict = liveness(snap, "y-unit.service", "y.timer")
+    assert verdict.live, verdict.dormant
+    assert verdict.anchor == "y-group.target"
+
+    lab.systemctl("stop", "y-unit.service")
+    assert state(lab, "y-unit.service") == "inactive"
+    assert wait_until(lambda: state(lab, "y-unit.service") == "active", timeout=TIMER_WAIT)
+    assert state(lab, "y-extra.service") == "inactive"
+
+
+def test_z_a_masked_unit_behind_an_active_targets_requires_fails_the_whole_start(
+    lab: Lab,
+) -> None:
+    # transaction_add_job_and_dependencies() checks the load state of every
+    # unit it adds, active ones too, and a failure goes up every Requires=:
+    # the timer's start of z-job is refused, so the unit it wants stays down.
+    lab.systemctl("start", "z-base.target", "z-unit.service")
+    # Its file is in /etc/systemd/system, above a --runtime mask: set it aside.
+    saved = "/run/z-gone.service.saved"
+    assert lab.exec(["mv", "/etc/systemd/system/z-gone.service", saved]).returncode == 0
+    try:
+        lab.systemctl("mask", "z-gone.service")
+        lab.systemctl("daemon-reload")
+        assert prop(lab, "z-gone.service", "LoadState") == "masked"
+        assert state(lab, "z-gone.service") == "active"
+        lab.systemctl("start", "z.timer")
+        with systemd_client(lab.connection) as client:
+            snap = collect_neighbourhood(client, "z-unit.service")
+        verdict = liveness(snap, "z-unit.service", "z.timer")
+        assert not verdict.live
+        assert "z-gone.service is masked" in verdict.dormant, verdict.dormant
+
+        lab.systemctl("stop", "z-unit.service")
+        assert wait_until(lambda: state(lab, "z.timer") != "active"
+                          or elapsed(lab, "z.timer"), timeout=TIMER_WAIT)
+        time.sleep(1)
+        assert state(lab, "z-unit.service") == "inactive"
+        assert not ran(lab, "z-job.service")
+    finally:
+        lab.systemctl("unmask", "z-gone.service")
+        lab.exec(["mv", saved, "/etc/systemd/system/z-gone.service"])
+        lab.systemctl("daemon-reload")

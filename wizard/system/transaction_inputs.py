@@ -4,9 +4,9 @@ It also reads the files the model needs (file_facts): Condition*= paths and the
 paths path units watch, under the system's root.
 
 The neighbourhood walks *up* from the target; systemd's transactions also go
-*down*: a start job pulls in the Requires=/Wants=/... of every unit it reaches,
-and a masked or active unit there changes the outcome. This loads those forward
-dependencies of every unit already in the snapshot, to a fixed point.
+*down*: a start job pulls in the Requires=/Wants=/... of every unit it reaches.
+analysis.units_to_read says which of those the model's answers can depend on;
+this loads them, and asks again, to a fixed point.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ import glob
 import os
 from collections.abc import Callable, Sequence
 
+from wizard.analysis.units_to_read import units_to_read
 from wizard.errors import StaydownError
 from wizard.model.snapshots import STATE_PATH_SPECS, FileFacts, SystemSnapshot, UnitSnapshot
 from wizard.system.access import LocalAccess
 from wizard.system.systemd import SystemdClient
 
-# What a start or stop transaction follows from a unit it holds a job for.
-PULL_INS = ("Requires", "BindsTo", "Requisite", "Wants", "Upholds")
-ONE_LEVEL = ("Triggers", "PropagatesStopTo", "OnSuccess", "OnFailure", "RequiredBy", "BoundBy",
-             "ConsistsOf", "RequisiteOf", "UpheldBy")
 MAX_UNITS = 3000
 
 
@@ -32,42 +29,35 @@ def complete_for_model(
     client: SystemdClient, snapshot: SystemSnapshot, also: Sequence[str] = (),
     max_units: int = MAX_UNITS,
 ) -> SystemSnapshot:
-    """The snapshot plus the units its transactions can reach below it.
+    """The snapshot (the walk's units) plus the units its transactions can reach below it.
 
-    Every pull-in of a unit in the snapshot is loaded, and the pull-ins of
-    those, further down, only while they are not active: a start job on an
-    active unit is redundant and dropped with its links (transaction.c
-    transaction_drop_redundant), so what an active unit pulls in matters only
-    when it is the anchor, and the anchors are all in the snapshot. ``also``
-    names sources to load with their own pull-ins: a unit nothing loaded yet (a
-    service only cron starts) has no reverse dependencies in systemd, so the
-    walk up from the target cannot find it. At ``max_units`` it stops and says
-    so in the snapshot's notes.
+    ``also`` names sources to load with their own pull-ins: a unit nothing
+    loaded yet (a service only cron starts) has no reverse dependencies in
+    systemd, so the walk up from the target cannot find it. At ``max_units``
+    it stops and says so in the snapshot's notes.
     """
+    walked = tuple(snapshot.units)
     units: dict[str, UnitSnapshot] = dict(snapshot.units)
-    known = {alias for unit in units.values() for alias in (unit.name, *unit.names)}
-    queue: list[str] = [n for unit in units.values() for p in (*PULL_INS, *ONE_LEVEL)
-                        for n in unit.related(p)]
-    queue.extend(also)
-    while queue and len(units) < max_units:
-        name = queue.pop(0)
-        if name in known:
-            continue
-        try:
-            # An active service here only gets a redundant start job: the model
-            # reads its state and relations, never its Service details (how it
-            # restarts, what it runs), which are most of what a unit costs to read.
-            unit = client.load_unit(name, service_if_active=name in also)
-        except StaydownError:
-            # An unreadable unit below the chains is unknown, as systemd's
-            # transaction would find it: the model treats it as not loaded.
-            unit = UnitSnapshot(name=name, load_state="error")
-        units[unit.name] = unit
-        known.update((unit.name, *unit.names))
-        if name in also or not unit.is_active:
-            queue.extend(n for p in PULL_INS for n in unit.related(p) if n not in known)
+    asked: set[str] = set()
+    missing = units_to_read(snapshot, walked, also)
+    while missing and len(units) < max_units:
+        for name in missing[:max_units - len(units)]:
+            try:
+                # An active service here only gets a redundant start job: the model
+                # reads its state and relations, never its Service details (how it
+                # restarts, what it runs), which are most of what a unit costs to read.
+                unit = client.load_unit(name, service_if_active=name in also)
+            except StaydownError:
+                # An unreadable unit below the chains is unknown, as systemd's
+                # transaction would find it: the model treats it as not loaded.
+                unit = UnitSnapshot(name=name, load_state="error")
+            units[unit.name] = unit
+            asked.add(name)
+        current = dataclasses.replace(snapshot, units=dict(units))
+        # A name asked once is not asked again, whatever came back for it.
+        missing = [n for n in units_to_read(current, walked, also) if n not in asked]
     notes = snapshot.notes
-    if any(name not in known for name in queue):
+    if missing:
         # Stopping short is better than reading a whole large host, but an answer
         # built on a partial neighbourhood must say so.
         notes = (*notes, f"the transaction model read {max_units} units and stopped: units "
