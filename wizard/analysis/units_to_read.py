@@ -1,7 +1,8 @@
 """Which units below the walk the transaction model needs read, and how far down.
 
-Pure: a snapshot in, the names it still lacks out. wizard.system.transaction_inputs
-loads them and asks again until nothing is missing.
+Pure: a snapshot in, the names it still lacks out (units_to_read); read_below
+asks again and again until nothing is missing, with a loader it is given
+(wizard.system.transaction_inputs gives one that reads systemd over D-Bus).
 
 A start transaction adds a job for every pull-in of every unit it reaches,
 active or not (transaction.c ``transaction_add_job_and_dependencies``), then
@@ -28,7 +29,8 @@ unit's neighbourhood, not of the host.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+from collections.abc import Callable, Collection
 from enum import Enum
 
 from wizard.analysis.systemctl_calls import cron_callers, unit_callers
@@ -155,3 +157,29 @@ def units_to_read(snapshot: SystemSnapshot, walked: Collection[str],
             # The stop transaction goes on from every unit it stops.
             wanted.update((n, None) for prop in _STOP_PROPAGATES for n in unit.related(prop))
     return [name for name in wanted if snapshot.unit(name) is None]
+
+
+def read_below(
+    snapshot: SystemSnapshot, load: Callable[[str], UnitSnapshot | None], *,
+    also: Collection[str] = (), max_units: int,
+) -> tuple[SystemSnapshot, bool]:
+    """The snapshot of the walk plus every unit units_to_read asks for, to a fixed point.
+
+    ``load`` returns a unit's snapshot, or None to leave it out. The flag says
+    whether ``max_units`` cut the reading short.
+    """
+    walked = tuple(snapshot.units)
+    units: dict[str, UnitSnapshot] = dict(snapshot.units)
+    asked: set[str] = set()
+    current = snapshot
+    missing = units_to_read(current, walked, also)
+    while missing and len(units) < max_units:
+        for name in missing[:max_units - len(units)]:
+            asked.add(name)
+            unit = load(name)
+            if unit is not None:
+                units[unit.name] = unit
+        current = dataclasses.replace(snapshot, units=dict(units))
+        # A name asked once is not asked again, whatever came back for it.
+        missing = [n for n in units_to_read(current, walked, also) if n not in asked]
+    return current, bool(missing)

@@ -16,7 +16,7 @@ import glob
 import os
 from collections.abc import Callable, Sequence
 
-from wizard.analysis.units_to_read import units_to_read
+from wizard.analysis.units_to_read import read_below
 from wizard.errors import StaydownError
 from wizard.model.snapshots import STATE_PATH_SPECS, FileFacts, SystemSnapshot, UnitSnapshot
 from wizard.system.access import LocalAccess
@@ -36,34 +36,27 @@ def complete_for_model(
     systemd, so the walk up from the target cannot find it. At ``max_units``
     it stops and says so in the snapshot's notes.
     """
-    walked = tuple(snapshot.units)
-    units: dict[str, UnitSnapshot] = dict(snapshot.units)
-    asked: set[str] = set()
-    missing = units_to_read(snapshot, walked, also)
-    while missing and len(units) < max_units:
-        for name in missing[:max_units - len(units)]:
-            try:
-                # An active service here only gets a redundant start job: the model
-                # reads its state and relations, never its Service details (how it
-                # restarts, what it runs), which are most of what a unit costs to read.
-                unit = client.load_unit(name, service_if_active=name in also)
-            except StaydownError:
-                # An unreadable unit below the chains is unknown, as systemd's
-                # transaction would find it: the model treats it as not loaded.
-                unit = UnitSnapshot(name=name, load_state="error")
-            units[unit.name] = unit
-            asked.add(name)
-        current = dataclasses.replace(snapshot, units=dict(units))
-        # A name asked once is not asked again, whatever came back for it.
-        missing = [n for n in units_to_read(current, walked, also) if n not in asked]
+
+    def load(name: str) -> UnitSnapshot:
+        try:
+            # An active service here only gets a redundant start job: the model
+            # reads its state and relations, never its Service details (how it
+            # restarts, what it runs), which are most of what a unit costs to read.
+            return client.load_unit(name, service_if_active=name in also)
+        except StaydownError:
+            # An unreadable unit below the chains is unknown, as systemd's
+            # transaction would find it: the model treats it as not loaded.
+            return UnitSnapshot(name=name, load_state="error")
+
+    completed, cut_short = read_below(snapshot, load, also=also, max_units=max_units)
     notes = snapshot.notes
-    if missing:
+    if cut_short:
         # Stopping short is better than reading a whole large host, but an answer
         # built on a partial neighbourhood must say so.
         notes = (*notes, f"the transaction model read {max_units} units and stopped: units "
                          "further below were not read, so a chain through them is judged "
                          "without them")
-    return dataclasses.replace(snapshot, units=units, notes=notes)
+    return dataclasses.replace(completed, notes=notes)
 
 
 # Condition*=/Assert*= that only look at files, as src/shared/condition.c tests them.
