@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import os
 import shlex
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,11 @@ SSH_CONNECT_TIMEOUT = 15
 SSH_PERSIST = "30s"
 """The master outlives its last client this long, so a killed staydown leaves no ssh behind."""
 _ENV = {"SYSTEMD_PAGER": "", "LC_ALL": "C.UTF-8"}
+# A program that is not there, or there but not runnable: the shell's statuses
+# (POSIX "Command Search and Execution"; sh over ssh gives the same), which
+# LocalAccess.run gives too.
+COMMAND_NOT_FOUND = 127
+COMMAND_NOT_EXECUTABLE = 126
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,16 @@ class LocalAccess:
     def run(
         self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT, input_bytes: bytes = b""
     ) -> CommandOutput:
-        """Run a command and collect its output; a missing program is status 127."""
+        """Run a command and collect its output; a missing program is status 127, as in sh."""
         try:
             done = subprocess.run(
                 self.command(argv), capture_output=True, timeout=timeout, check=False,
                 input=input_bytes, env={**os.environ, **_ENV},
             )
-        except FileNotFoundError as error:
-            return CommandOutput(tuple(argv), 127, b"", f"{argv[0]}: {error.strerror}")
+        except OSError as error:
+            status = COMMAND_NOT_FOUND if isinstance(error, FileNotFoundError) \
+                else COMMAND_NOT_EXECUTABLE
+            return CommandOutput(tuple(argv), status, b"", f"{argv[0]}: {error.strerror}")
         return CommandOutput(tuple(argv), done.returncode, done.stdout,
                              done.stderr.decode("utf-8", errors="replace"))
 
@@ -80,6 +86,10 @@ class LocalAccess:
 
     def has_program(self, name: str) -> bool:
         """Whether a program is on PATH there."""
+        # Imported here: shutil pulls in bz2 and lzma (2 ms, 2 MiB of every run), and
+        # diagnose needs none of it (a missing program is status 127 from run()).
+        import shutil
+
         return shutil.which(name) is not None
 
 
@@ -160,7 +170,7 @@ class SshAccess(LocalAccess):
         """Open the master connection (the one authentication), once."""
         if self._started:
             return
-        if shutil.which("ssh") is None:
+        if not super().has_program("ssh"):
             raise SystemdUnreachableError("ssh is not installed here, so --host cannot work",
                                           "install it: apt-get install openssh-client")
         arguments = self.ssh_arguments()
@@ -236,6 +246,8 @@ class SshAccess(LocalAccess):
                 stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=10,
             )
             self._started = False
+        import shutil  # only over ssh, like tempfile
+
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
@@ -294,7 +306,7 @@ def run_readonly(
     that the command only reads; that is the caller's promise.
     """
     if connection.transport == "address" and not connection.files_root:
-        return CommandOutput(tuple(argv), 127, b"",
+        return CommandOutput(tuple(argv), COMMAND_NOT_FOUND, b"",
                              f"{connection.label} is a bare bus address: there is nowhere "
                              "to run a command for it")
     return access_for(connection).run(_placed(connection, argv), timeout=timeout)

@@ -18,7 +18,7 @@ from typing import IO, Any
 from wizard.model.connection import Connection
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
-from wizard.system.access import LocalAccess, access_for, end_child
+from wizard.system.access import COMMAND_NOT_FOUND, LocalAccess, access_for, end_child
 
 # journalctl --output-fields keeps the JSON small; __CURSOR, __REALTIME_TIMESTAMP
 # and _BOOT_ID are always included (journalctl(1), --output-fields).
@@ -238,10 +238,6 @@ def read_journal(
     if source.unavailable:
         return JournalRead(notes=(source.unavailable,))
     access = source.access
-    if not access.has_program("journalctl"):
-        where = access.label if access.remote else "here"
-        return JournalRead(notes=(f"journalctl is not installed on {where}, so there is no "
-                                  "timeline",))
     # --lines counts from --since onwards; --reverse makes it keep the newest.
     command = [*_command(source), _since(since_usec), f"--lines={limit}", "--reverse"]
     if until_usec is not None:
@@ -252,6 +248,12 @@ def read_journal(
     except subprocess.TimeoutExpired:
         return JournalRead(notes=(f"{source.label} took longer than {JOURNALCTL_TIMEOUT:.0f}s "
                                   "to read, so there is no timeline",))
+    if done.returncode == COMMAND_NOT_FOUND:
+        # Asked after the fact rather than with has_program() first: one process
+        # (or ssh round trip) less, and no shutil on diagnose's path.
+        where = access.label if access.remote else "here"
+        return JournalRead(notes=(f"journalctl is not installed on {where}, so there is no "
+                                  "timeline",))
     entries = parse_lines(reversed(done.stdout.splitlines()), user=source.user)
     notes = []
     problem = _problem(source, done.returncode, done.stderr)
