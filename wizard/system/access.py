@@ -15,11 +15,11 @@ import os
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.errors import SystemdUnreachableError
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 
 COMMAND_TIMEOUT = 60.0
 MAX_FILE_BYTES = 1 << 20
@@ -34,7 +34,7 @@ COMMAND_NOT_FOUND = 127
 COMMAND_NOT_EXECUTABLE = 126
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandOutput:
     """What one command printed and how it ended."""
 
@@ -93,7 +93,7 @@ class LocalAccess:
         return shutil.which(name) is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class SshDestination:
     """``[USER@]HOST[:PORT]`` split the way ssh takes it."""
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import CronEntry, DBusServiceFile
 from wizard.system.access import SshAccess, ssh_access
 
@@ -117,7 +118,7 @@ def scan_key(needle: str, files: Sequence[tuple[str, str, str]]) -> str:
     return f"{len(files)}-{checksum:08x}"
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitScanCache:
     """The unit-file scan's last answer, trusted only when root wrote it.
 
@@ -219,7 +220,7 @@ def system_files(connection: Connection) -> SystemFiles | None:
     return HostFiles(connection.files_root, scope=connection.scope, scan_cache=cache)
 
 
-@dataclass(frozen=True)
+@frozen
 class HostFiles:
     """The files of one system, read below ``root``."""
 

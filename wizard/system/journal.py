@@ -12,10 +12,10 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
 from wizard.system.access import COMMAND_NOT_FOUND, LocalAccess, access_for, end_child
@@ -46,7 +46,7 @@ DEFAULT_LIMIT = 20000
 JOURNALCTL_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalSource:
     """How journalctl reaches the journal of one connection's system."""
 
@@ -93,7 +93,7 @@ def journal_source(connection: Connection) -> JournalSource:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalRead:
     """What one read of the journal gave: entries, oldest first, and what went wrong."""
 
