@@ -49,6 +49,46 @@ class CommandOutput:
         return self.stdout.decode("utf-8", errors="replace")
 
 
+def _not_run(argv: Sequence[str], error: OSError) -> CommandOutput:
+    """What a program that could not be started gives: the shell's status and message."""
+    status = COMMAND_NOT_FOUND if isinstance(error, FileNotFoundError) else COMMAND_NOT_EXECUTABLE
+    return CommandOutput(tuple(argv), status, b"", f"{argv[0]}: {error.strerror}")
+
+
+class LaunchedCommand:
+    """A command started by :meth:`LocalAccess.launch`; :meth:`output` waits for its end."""
+
+    def __init__(self, argv: tuple[str, ...], process: subprocess.Popen[bytes] | None,
+                 result: CommandOutput | None = None, files: tuple[int, int] = (-1, -1)) -> None:
+        self.argv = argv
+        self._process = process
+        self._result = result  # known at once when it could not be started
+        self._files = files  # its stdout and stderr, memory files
+
+    def output(self, timeout: float = COMMAND_TIMEOUT) -> CommandOutput:
+        """What it printed and how it ended; TimeoutExpired (and it is ended) after ``timeout``."""
+        if self._result is None:
+            assert self._process is not None
+            try:
+                returncode = self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                end_child(self._process)
+                for descriptor in self._files:
+                    os.close(descriptor)
+                raise
+            stdout, stderr = (_read_all(descriptor) for descriptor in self._files)
+            self._result = CommandOutput(self.argv, returncode, stdout,
+                                         stderr.decode("utf-8", errors="replace"))
+        return self._result
+
+
+def _read_all(descriptor: int) -> bytes:
+    """A memory file's whole content, then closed."""
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    with open(descriptor, "rb") as file:
+        return file.read()
+
+
 class LocalAccess:
     """Commands run on this machine; files are read under ``root`` by host_files."""
 
@@ -71,11 +111,29 @@ class LocalAccess:
                 input=input_bytes, env={**os.environ, **_ENV},
             )
         except OSError as error:
-            status = COMMAND_NOT_FOUND if isinstance(error, FileNotFoundError) \
-                else COMMAND_NOT_EXECUTABLE
-            return CommandOutput(tuple(argv), status, b"", f"{argv[0]}: {error.strerror}")
+            return _not_run(argv, error)
         return CommandOutput(tuple(argv), done.returncode, done.stdout,
                              done.stderr.decode("utf-8", errors="replace"))
+
+    def launch(self, argv: Sequence[str]) -> LaunchedCommand:
+        """Start a command now and collect what it printed later (``LaunchedCommand.output``).
+
+        Its output goes to anonymous files in memory (memfd_create(2)) rather than
+        pipes: a command that prints more than a pipe holds (64 KiB) would stop
+        until we read it, and nothing would run alongside it.
+        """
+        stdout = os.memfd_create("stdout", os.MFD_CLOEXEC)
+        stderr = os.memfd_create("stderr", os.MFD_CLOEXEC)
+        try:
+            process = subprocess.Popen(
+                self.command(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                env={**os.environ, **_ENV},
+            )
+        except OSError as error:
+            os.close(stdout)
+            os.close(stderr)
+            return LaunchedCommand(tuple(argv), None, result=_not_run(argv, error))
+        return LaunchedCommand(tuple(argv), process, files=(stdout, stderr))
 
     def popen(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start a long-running command (journalctl --follow) with piped output."""
