@@ -19,6 +19,7 @@ from wizard.model.frozen import frozen
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
 from wizard.system.access import (
+    COMMAND_NOT_EXECUTABLE,
     COMMAND_NOT_FOUND,
     LaunchedCommand,
     LocalAccess,
@@ -288,7 +289,7 @@ class JournalReading:
             return JournalRead(notes=(f"{source.label} took longer than "
                                       f"{JOURNALCTL_TIMEOUT:.0f}s to read, so there is no "
                                       "timeline",))
-        if done.returncode == COMMAND_NOT_FOUND:
+        if done.returncode in (COMMAND_NOT_FOUND, COMMAND_NOT_EXECUTABLE):
             # Asked after the fact rather than with has_program() first: one process
             # (or ssh round trip) less, and no shutil on diagnose's path.
             where = access.label if access.remote else "here"
