@@ -48,6 +48,8 @@ class Medians:
         self.own: dict[str, list[int]] = defaultdict(list)
         self.cumulative: dict[str, list[int]] = defaultdict(list)
         self.totals: list[int] = []
+        self.statement: set[str] = set()
+        """The modules the statement imported (not the interpreter's own start-up)."""
 
     def add(self, modules: dict[str, tuple[int, int, int]]) -> None:
         """One run's figures."""
@@ -57,6 +59,7 @@ class Medians:
         # Dicts keep the output's order: what comes after site is the statement's.
         names = list(modules)
         after_site = names[names.index("site") + 1:] if "site" in names else names
+        self.statement.update(after_site)
         self.totals.append(sum(modules[n][1] for n in after_site if modules[n][2] == 0))
 
     def total_ms(self) -> float:
@@ -99,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"median {measured.total_ms():.1f} ms over {args.runs} runs"
           + (f"; {args.against}: {len(baseline.own)} modules, {baseline.total_ms():.1f} ms"
              if baseline else ""))
+    for label, medians_of in (("measured", measured), ("baseline", baseline)):
+        if medians_of is None:
+            continue
+        groups = {"wizard": 0.0, "pystemd": 0.0, "the standard library": 0.0}
+        for name in medians_of.statement:
+            group = name.split(".")[0] if name.split(".")[0] in groups else "the standard library"
+            groups[group] += medians_of.own_us(name)
+        print(f"{label}: own time by origin (ms): "
+              + ", ".join(f"{g} {us / 1000:.1f}" for g, us in groups.items()))
     print(f"{'own µs':>8} {'cum µs':>8}" + (f" {'was own':>8} {'was cum':>8}" if baseline else "")
           + "  module")
     names = set(measured.own) | (set(baseline.own) if baseline else set())
