@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
@@ -70,7 +71,7 @@ class LaunchedCommand:
         if self._result is None:
             assert self._process is not None
             try:
-                returncode = self._process.wait(timeout)
+                returncode = _wait(self._process, timeout)
             except subprocess.TimeoutExpired:
                 end_child(self._process)
                 for descriptor in self._files:
@@ -80,6 +81,24 @@ class LaunchedCommand:
             self._result = CommandOutput(self.argv, returncode, stdout,
                                          stderr.decode("utf-8", errors="replace"))
         return self._result
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """Its exit status, waiting at most ``timeout`` seconds (else TimeoutExpired).
+
+    On a pidfd (pidfd_open(2), Linux 5.3), which wakes us the moment it ends:
+    Popen.wait with a timeout polls, sleeping up to 50 ms between looks.
+    """
+    try:
+        descriptor = os.pidfd_open(process.pid)
+    except OSError:
+        return process.wait(timeout)  # an older kernel: Popen's polling
+    try:
+        if not select.select([descriptor], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+    finally:
+        os.close(descriptor)
+    return process.wait()
 
 
 def _read_all(descriptor: int) -> bytes:
