@@ -66,6 +66,9 @@ LAB_ENV = {"PATH": lab.LAB_PATH, "LANG": "C.UTF-8", "SYSTEMD_PAGER": "", "TERM":
 # the "near" labs: with the article's units and what the transaction model loads
 # below them, about seventy units.
 NEAR_SERVICES = 12
+# The labs' name prefix; --lab-prefix changes it so that two benchmarks (two
+# engineers' worktrees) can run side by side without meeting each other's labs.
+LAB_PREFIX = "bench"
 NEAR_TIMERS = 8
 
 
@@ -80,7 +83,7 @@ class LabSpec:
     @property
     def name(self) -> str:
         """The lab's name (prefixed, so it never meets a lab of the tests)."""
-        return f"bench-{self.key}"
+        return f"{LAB_PREFIX}-{self.key}"
 
 
 LABS = {
@@ -718,12 +721,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/var/tmp"),
                         help="where generated scenarios are written (default /var/tmp)")
     parser.add_argument("--json-out", type=Path, help="also write the raw summaries here")
+    parser.add_argument("--lab-prefix", default=LAB_PREFIX,
+                        help=f"prefix of the labs' names (default {LAB_PREFIX!r}; "
+                             "give a branch's name to run beside another benchmark)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every lab, print the tables and the targets; exit 2 when diagnose was wrong."""
+    global LAB_PREFIX
     args = parse_args(argv)
+    LAB_PREFIX = args.lab_prefix
     wanted = [k.strip() for k in args.labs.split(",") if k.strip()]
     unknown = [k for k in wanted if k not in LABS]
     if unknown:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 
 from wizard.errors import UsageError
@@ -13,6 +16,8 @@ from wizard.model.connection import (
     user_connection,
 )
 from wizard.system.access import (
+    COMMAND_NOT_FOUND,
+    LocalAccess,
     SshAccess,
     SshDestination,
     _placed,
@@ -70,3 +75,27 @@ def test_a_bare_bus_address_has_nowhere_to_run_or_read():
     bare = address_connection("unix:path=/x")
     assert run_readonly(bare, ["true"]).returncode == 127
     assert file_reader(bare) is None
+
+
+def test_a_launched_command_is_collected_whole_after_it_ends() -> None:
+    # More than a pipe holds (64 KiB): with a pipe it would wait for a reader.
+    launched = LocalAccess().launch(["sh", "-c", "head -c 200000 /dev/zero; echo oops >&2; exit 3"])
+    time.sleep(0.2)
+    done = launched.output()
+    assert (done.returncode, len(done.stdout), done.stderr) == (3, 200000, "oops\n")
+    assert launched.output() is done
+
+
+def test_a_launched_program_that_is_missing_is_status_127() -> None:
+    done = LocalAccess().launch(["staydown-no-such-program"]).output()
+    assert done.returncode == COMMAND_NOT_FOUND
+    assert "staydown-no-such-program" in done.stderr
+
+
+def test_a_launched_command_that_takes_too_long_is_ended() -> None:
+    launched = LocalAccess().launch(["sleep", "30"])
+    process = launched._process
+    assert process is not None
+    with pytest.raises(subprocess.TimeoutExpired):
+        launched.output(timeout=0.1)
+    assert process.returncode is not None  # ended and reaped by end_child

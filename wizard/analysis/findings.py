@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wizard.model.frozen import frozen
+
 
 class FindingKind(StrEnum):
     """Every way a stopped unit can come back; the order is the article's."""
@@ -50,7 +52,7 @@ REPORT_STEPS: tuple[tuple[str, tuple[FindingKind, ...]], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Evidence:
     """One fact a finding rests on: a property, a file line, a journal entry."""
 
@@ -59,7 +61,7 @@ class Evidence:
     source: str = "property"
 
 
-@dataclass(frozen=True)
+@frozen
 class Remedy:
     """One way to neutralise a source; plan turns these into commands."""
 
@@ -69,7 +71,7 @@ class Remedy:
     lasts: str = "until-reboot"
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     """One mechanism that can start the unit again after a stop."""
 
@@ -89,7 +91,7 @@ class Finding:
     back, though no restart has been seen (so it is not live)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetState:
     """The target's own state, the first thing the article looked at."""
 
@@ -104,7 +106,7 @@ class TargetState:
     summary: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ExaminedUnit:
     """A unit related to the target that was looked at and why it is no source."""
 
@@ -146,7 +148,7 @@ class Certainty(StrEnum):
     INFERRED = "inferred"
 
 
-@dataclass(frozen=True)
+@frozen
 class TimelineEvent:
     """One start or stop of the unit, with its cause."""
 
@@ -168,7 +170,7 @@ class TimelineEvent:
     """JOB_RESULT= of a start (done, failed, ...), UNIT_RESULT= of a stop."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Timeline:
     """The unit's lifecycle over a span of time, oldest event first."""
 
@@ -181,7 +183,7 @@ class Timeline:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class SeenEvent:
     """An event as the watch reported it: when, and how long after it happened."""
 
@@ -212,7 +214,7 @@ class WatchOutcome:
         return [s for s in self.seen if s.event.event == "start"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Diagnosis:
     """Everything diagnose concluded about one unit."""
 

@@ -9,7 +9,6 @@ docs/systemd-model.md cites the systemd code each rule follows.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from enum import StrEnum
 
 from wizard.analysis.stop_model import (
@@ -29,6 +28,7 @@ from wizard.analysis.transaction import (
     run_fails,
     start_transaction,
 )
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import STATE_PATH_SPECS, FileFacts, SystemSnapshot, UnitSnapshot
 
 
@@ -58,7 +58,7 @@ class SourceKind(StrEnum):
     """A unit started by something not in the snapshot (its start job is the anchor)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     """Something that can ask for a start job: a trigger unit, a caller, a hook's owner.
 
@@ -91,7 +91,7 @@ def source_of(snapshot: SystemSnapshot, name: str) -> Source:
     return Source(canonical, kind)
 
 
-@dataclass(frozen=True)
+@frozen
 class Firing:
     """What a source does when it fires in the post-stop state."""
 
@@ -105,7 +105,7 @@ class Firing:
     """It fires right after the stop, with nobody doing anything."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """Whether a source starts the target after a stop, and why (not)."""
 
@@ -500,7 +500,7 @@ def _through_hooks(states: UnitStates, transaction: Transaction, target: str,
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class RestartVerdict:
     """Restart= of a service: armed (would act after a crash) or live (acting)."""
 

@@ -10,8 +10,6 @@ waiting (socket.c, path.c). docs/systemd-model.md cites each rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wizard.analysis.transaction import (
     PROPAGATE_STOP,
     JobType,
@@ -19,6 +17,7 @@ from wizard.analysis.transaction import (
     UnitStates,
     stop_transaction,
 )
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 
 # UNIT_ATOM_ADD_STOP_WHEN_UNNEEDED_QUEUE: when a unit stops, these of its
@@ -28,7 +27,7 @@ STOP_WHEN_UNNEEDED_QUEUE = ("Requires", "Requisite", "Wants", "BindsTo", "Uphold
 PINS_STOP_WHEN_UNNEEDED = ("RequiredBy", "RequisiteOf", "WantedBy", "BoundBy", "UpheldBy")
 
 
-@dataclass(frozen=True)
+@frozen
 class StopOutcome:
     """The state after a stop: what stopped, why, and what systemd does next by itself."""
 

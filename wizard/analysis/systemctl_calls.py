@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
 
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import CronEntry, ExecCommand, SystemSnapshot
 from wizard.model.unit_names import has_unit_suffix
 
@@ -34,7 +34,7 @@ _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n", "(", ")", "|&"})
 
 
-@dataclass(frozen=True)
+@frozen
 class SystemctlCall:
     """One ``systemctl VERB UNIT`` found in a command line."""
 
@@ -150,7 +150,7 @@ def unit_file_call_names(text: str, needle: str = "systemctl") -> frozenset[str]
     return frozenset(names)
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitCaller:
     """A unit whose Exec line starts another unit."""
 
@@ -159,7 +159,7 @@ class UnitCaller:
     call: SystemctlCall
 
 
-@dataclass(frozen=True)
+@frozen
 class CronCaller:
     """A crontab line that starts a unit."""
 

@@ -33,6 +33,7 @@ from wizard.analysis.findings import (
     TimelineEvent,
 )
 from wizard.analysis.systemctl_calls import unit_callers
+from wizard.model.frozen import frozen
 from wizard.model.journal_vocabulary import (
     BUS_CALL_FUNCTION,
     BUS_DAEMON_UNITS,
@@ -311,7 +312,7 @@ def _evidence(record: Record, fact: str | None = None) -> Evidence:
     return Evidence(unit, fact or _describe(record), "bus")
 
 
-@dataclass(frozen=True)
+@frozen
 class _Cause:
     cause: StartCause
     by: str

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import FileFacts, SystemSnapshot, UnitSnapshot
 
 # The dependency properties behind each atom transaction.c follows
@@ -59,7 +60,7 @@ class Outcome(StrEnum):
     STOPS = "stops"
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitStates:
     """The active state of every unit in a snapshot, possibly after a modelled change."""
 
@@ -116,7 +117,7 @@ class UnitStates:
                           self.files)
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One link of the path systemd walks from the anchor job to a job."""
 
@@ -125,7 +126,7 @@ class Step:
     """The setting of the previous unit that pulled this one in; "anchor" for the first."""
 
 
-@dataclass(frozen=True)
+@frozen
 class PlannedJob:
     """A job that stays in the transaction, with what running it does."""
 
@@ -136,7 +137,7 @@ class PlannedJob:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class DroppedJob:
     """A job systemd added and then removed again before running anything."""
 
@@ -146,7 +147,7 @@ class DroppedJob:
     path: tuple[Step, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Transaction:
     """The jobs one request really runs, as transaction.c builds them."""
 
@@ -192,7 +193,7 @@ class _Link:
     relation: str
 
 
-@dataclass(frozen=True)
+@frozen
 class _Refusal:
     unit: str
     reason: str

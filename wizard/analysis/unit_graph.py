@@ -12,12 +12,12 @@ job with a cron daemon running, a bus name with an activation file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from wizard.analysis.liveness import restart_verdict
 from wizard.analysis.systemctl_calls import cron_callers, unit_callers
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
 # systemd.service(5), table "Exit causes and the effect of the Restart= settings".
@@ -87,7 +87,7 @@ MAX_DEPTH = 16
 MAX_CHAINS = 256
 
 
-@dataclass(frozen=True)
+@frozen
 class Edge:
     """``starter`` can start ``started``, in the way ``kind`` says."""
 
@@ -101,7 +101,7 @@ class Edge:
     """The setting as the file says it, which may name the unit by an alias."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Chain:
     """A path from a root (first) to the target (last), with its edges."""
 

@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from wizard.cli.parser import build_parser, handler_module, with_default_command
+from wizard.cli.parser import build_parser, command_of, handler_module, with_default_command
 from wizard.environment import Environment
 from wizard.errors import ExitCode, InterruptedByUserError, StaydownError
 from wizard.output.terminal_text import printable
@@ -16,7 +16,9 @@ CommandHandler = Callable[..., int]
 
 def run(argv: Sequence[str], env: Environment) -> int:
     """Parse and dispatch; errors propagate to :func:`main`."""
-    args = build_parser().parse_args(with_default_command(argv))
+    arguments = with_default_command(argv)
+    # Only the command given is defined: the others' options would cost every run.
+    args = build_parser(command_of(arguments)).parse_args(arguments)
     # A command's module is imported when it runs: diagnose --json is run from
     # scripts and monitoring and must not pay for rich, questionary or Jinja2
     # (docs/performance.md). The parser only accepts the commands there are.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.errors import UsageError
@@ -25,6 +26,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, f"see: {self.prog} --help")
+
+
+if TYPE_CHECKING:
+    _Commands = argparse._SubParsersAction[_Parser]  # what add_subparsers returns
 
 
 def _common_options(suppress: bool) -> _Parser:
@@ -77,8 +82,24 @@ def _fleet_options() -> _Parser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, also the source of the man page and completions."""
+# Every command in the order --help lists them, with the line it shows.
+COMMAND_HELP = {
+    "diagnose": "list every mechanism that can start UNIT again",
+    "watch": "catch whatever brings UNIT back, as it happens",
+    "wizard": "the guided wizard (also: staydown UNIT)",
+    "plan": "write a reviewable script (and its undo) that keeps UNIT down",
+    "fleet-host": "one inventory host's diagnosis as JSON (what the fleet playbook runs)",
+    "lab": "a real systemd in systemd-nspawn to practise on",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, also the source of the man page and completions.
+
+    With ``command`` only that command's options are defined; the others are
+    listed with their help line and nothing more. That is all one run parses,
+    for half the cost of the whole (docs/performance.md).
+    """
     parser = _Parser(
         prog="staydown",
         description="Find out who keeps bringing a stopped systemd unit back.",
@@ -86,14 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"staydown {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    common = _common_options(suppress=True)
-    connection = _connection_options()
+    parents = (_common_options(suppress=True), _connection_options(), _fleet_options())
+    for name, define in _DEFINITIONS.items():
+        if command in (None, name):
+            define(commands, *parents)
+        else:
+            commands.add_parser(name, help=COMMAND_HELP[name])
+    return parser
 
-    fleet = _fleet_options()
+
+def _diagnose(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     diagnose_parser = commands.add_parser(
         "diagnose",
         parents=[common, connection, fleet],
-        help="list every mechanism that can start UNIT again",
+        help=COMMAND_HELP["diagnose"],
         description="List every mechanism that can start UNIT again after systemctl stop. "
         "Exit status: 0 nothing live, 1 live sources found (see docs/exit-codes.md).",
     )
@@ -110,10 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         "@EPOCH (default: 24h)",
     )
 
+
+def _watch(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     watch_parser = commands.add_parser(
         "watch",
         parents=[common, connection],
-        help="catch whatever brings UNIT back, as it happens",
+        help=COMMAND_HELP["watch"],
         description="Watch UNIT and attribute every start to its cause within a second "
         "(D-Bus signals plus the journal), until --seconds pass or Ctrl-C. Exit status: "
         "0 no revival seen, 1 revivals seen (see docs/exit-codes.md).",
@@ -131,10 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch_parser.add_argument("--json", action="store_true",
                               help="one JSON object per line (JSON Lines)")
 
+
+def _wizard(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     wizard_parser = commands.add_parser(
         "wizard",
         parents=[common, connection],
-        help="the guided wizard (also: staydown UNIT)",
+        help=COMMAND_HELP["wizard"],
         description="Walk the article's steps for UNIT, then write (and on request apply) a "
         "reviewed fix with its undo.",
     )
@@ -151,10 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="overwrite output files that already exist"
     )
 
+
+def _plan(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     plan_parser = commands.add_parser(
         "plan",
         parents=[common, connection, fleet],
-        help="write a reviewable script (and its undo) that keeps UNIT down",
+        help=COMMAND_HELP["plan"],
         description="Diagnose UNIT and write, without asking anything, the fix the wizard "
         "would write with every recommended answer: every live source neutralised, then the "
         "unit stopped. Nothing on the system is changed; the script is for review.",
@@ -194,10 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the plan as one JSON object (docs/json.md) instead of the summary",
     )
 
+
+def _fleet_host(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     fleet_host = commands.add_parser(
         "fleet-host",
         parents=[common],
-        help="one inventory host's diagnosis as JSON (what the fleet playbook runs)",
+        help=COMMAND_HELP["fleet-host"],
         description="Diagnose UNIT on one host described by its Ansible connection variables "
         "(reached over ssh as --host) and print one JSON document, also when the host is "
         "unreachable or has no such unit; exit status 0. The fleet playbook of "
@@ -210,8 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="also make the host's plan (as plan --format ansible would)")
     fleet_host.add_argument("--persistent", action="store_true", help="as for plan")
 
+
+def _lab(
+    commands: _Commands, common: _Parser, connection: _Parser, fleet: _Parser
+) -> None:
     lab_parser = commands.add_parser(
-        "lab", parents=[common], help="a real systemd in systemd-nspawn to practise on"
+        "lab", parents=[common], help=COMMAND_HELP["lab"]
     )
     lab_commands = lab_parser.add_subparsers(dest="lab_command", metavar="ACTION",
                                              parser_class=_Parser)
@@ -259,7 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hint.add_argument("--name", default=DEFAULT_LAB,
                       help="the challenge lab (default: default)")
-    return parser
+
+
+_DEFINITIONS: dict[str, Callable[[_Commands, _Parser, _Parser, _Parser], None]] = {
+    "diagnose": _diagnose,
+    "watch": _watch,
+    "wizard": _wizard,
+    "plan": _plan,
+    "fleet-host": _fleet_host,
+    "lab": _lab,
+}
 
 
 _SPANS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400,
@@ -328,10 +386,22 @@ def dash_units_last(arguments: list[str]) -> list[str]:
 def with_default_command(argv: Sequence[str]) -> list[str]:
     """``staydown UNIT`` (or nothing at all) means ``staydown wizard UNIT``."""
     arguments = dash_units_last(list(argv))
-    index = 0
-    while index < len(arguments) and arguments[index] in _LEADING_FLAGS:
-        index += 1
+    index = _after_leading_flags(arguments)
     rest = arguments[index:]
     if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
         return arguments
     return [*arguments[:index], "wizard", *rest]
+
+
+def command_of(arguments: Sequence[str]) -> str | None:
+    """The command in what :func:`with_default_command` gave; None for --help and --version."""
+    index = _after_leading_flags(arguments)
+    first = arguments[index] if index < len(arguments) else None
+    return first if first in COMMANDS else None
+
+
+def _after_leading_flags(arguments: Sequence[str]) -> int:
+    index = 0
+    while index < len(arguments) and arguments[index] in _LEADING_FLAGS:
+        index += 1
+    return index

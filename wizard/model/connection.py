@@ -6,13 +6,14 @@ end up here as one value that the adapter opens and the CLI describes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from wizard.model.frozen import frozen
 
 Transport = Literal["system", "user", "machine", "host", "address"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Connection:
     """A way to reach one service manager, plus the root its files live under.
 

@@ -13,8 +13,10 @@ import json
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeVar
+
+from wizard.model.frozen import frozen
 
 # Every dependency property of org.freedesktop.systemd1.Unit, forward and reverse
 # (systemd.unit(5), "Mapping of unit properties to their inverses").
@@ -61,7 +63,7 @@ EXEC_PROPERTIES = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class ExecCommand:
     """One command line of an Exec*= setting."""
 
@@ -71,7 +73,7 @@ class ExecCommand:
     ignore_failure: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class ExitStatusSet:
     """RestartPreventExitStatus= and friends: exit codes and signal numbers."""
 
@@ -79,7 +81,7 @@ class ExitStatusSet:
     signals: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceDetails:
     """The org.freedesktop.systemd1.Service properties that decide revivals."""
 
@@ -100,7 +102,7 @@ class ServiceDetails:
     exec_commands: tuple[ExecCommand, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class TimerDetails:
     """A .timer: what it starts and when it fires next."""
 
@@ -113,7 +115,7 @@ class TimerDetails:
     result: str = "success"
 
 
-@dataclass(frozen=True)
+@frozen
 class SocketDetails:
     """A .socket: what it listens on and how often it has been used."""
 
@@ -126,7 +128,7 @@ class SocketDetails:
     exec_commands: tuple[ExecCommand, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class PathDetails:
     """A .path: which conditions it watches and what it starts."""
 
@@ -135,7 +137,7 @@ class PathDetails:
     result: str = "success"
 
 
-@dataclass(frozen=True)
+@frozen
 class AutomountDetails:
     """An .automount: the directory whose access mounts the unit."""
 
@@ -143,7 +145,7 @@ class AutomountDetails:
     result: str = "success"
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitSnapshot:
     """Everything staydown needs to know about one unit, at one moment."""
 
@@ -201,7 +203,7 @@ class UnitSnapshot:
         return self.active_state in ("active", "reloading", "activating")
 
 
-@dataclass(frozen=True)
+@frozen
 class CronEntry:
     """One command line from a crontab."""
 
@@ -212,7 +214,7 @@ class CronEntry:
     command: str
 
 
-@dataclass(frozen=True)
+@frozen
 class DBusServiceFile:
     """A D-Bus activation file (``[D-BUS Service]``) that hands off to systemd."""
 
@@ -222,7 +224,7 @@ class DBusServiceFile:
     exec_line: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class ManagerSnapshot:
     """The service manager itself: which one, how it is doing, at what time."""
 
@@ -237,7 +239,7 @@ class ManagerSnapshot:
 STATE_PATH_SPECS = ("PathExists", "PathExistsGlob", "DirectoryNotEmpty")
 
 
-@dataclass(frozen=True)
+@frozen
 class FileFacts:
     """What the files say now: paths that exist, Condition*=/Assert*= evaluated.
 
@@ -254,7 +256,7 @@ class FileFacts:
     asserts: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class SystemSnapshot:
     """A target unit's neighbourhood: the units and files around it."""
 
@@ -304,7 +306,7 @@ class SystemSnapshot:
         return index
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalEntry:
     """One journal entry, reduced to the fields the timeline reads.
 
@@ -334,7 +336,7 @@ class JournalEntry:
     cursor: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class JobSignal:
     """A JobNew or JobRemoved signal of the manager, as seen by a watch."""
 
@@ -347,7 +349,7 @@ class JobSignal:
     """start, stop, restart...: read from the job object when it was still there."""
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitChange:
     """A PropertiesChanged signal of a unit's org.freedesktop.systemd1.Unit interface."""
 
@@ -359,7 +361,7 @@ class UnitChange:
     invocation_id: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class BusMessage:
     """A message on the system bus, as a watch's bus monitor saw it (``busctl monitor``).
 

@@ -6,8 +6,6 @@ closely enough that a name staydown accepts is one systemd would accept too.
 
 from __future__ import annotations
 
-import string
-
 from wizard.errors import UsageError
 
 UNIT_TYPES = (
@@ -25,7 +23,8 @@ UNIT_TYPES = (
 )
 
 # unit-name.h: VALID_CHARS = DIGITS LETTERS ":-_.\\"; "@" separates the instance.
-_VALID_CHARS = frozenset(string.ascii_letters + string.digits + ":-_.\\")
+# Spelled out rather than from the string module, which every run would import for it.
+_VALID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\")
 _UNIT_NAME_MAX = 255
 
 

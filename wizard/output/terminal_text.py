@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# A pattern, compiled by re (and kept in its cache) the first time something is
+# printed: every run imports this module for its error messages, few print any.
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:
@@ -21,4 +23,4 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
 
     if not keep_newlines:
         text = text.replace("\n", "\\n")
-    return _CONTROL.sub(escape, text.replace("\t", " "))
+    return re.sub(_CONTROL, escape, text.replace("\t", " "))

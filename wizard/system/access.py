@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import shlex
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.errors import SystemdUnreachableError
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 
 COMMAND_TIMEOUT = 60.0
 MAX_FILE_BYTES = 1 << 20
@@ -28,9 +28,14 @@ SSH_CONNECT_TIMEOUT = 15
 SSH_PERSIST = "30s"
 """The master outlives its last client this long, so a killed staydown leaves no ssh behind."""
 _ENV = {"SYSTEMD_PAGER": "", "LC_ALL": "C.UTF-8"}
+# A program that is not there, or there but not runnable: the shell's statuses
+# (POSIX "Command Search and Execution"; sh over ssh gives the same), which
+# LocalAccess.run gives too.
+COMMAND_NOT_FOUND = 127
+COMMAND_NOT_EXECUTABLE = 126
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandOutput:
     """What one command printed and how it ended."""
 
@@ -43,6 +48,64 @@ class CommandOutput:
     def text(self) -> str:
         """Stdout decoded (undecodable bytes replaced)."""
         return self.stdout.decode("utf-8", errors="replace")
+
+
+def _not_run(argv: Sequence[str], error: OSError) -> CommandOutput:
+    """What a program that could not be started gives: the shell's status and message."""
+    status = COMMAND_NOT_FOUND if isinstance(error, FileNotFoundError) else COMMAND_NOT_EXECUTABLE
+    return CommandOutput(tuple(argv), status, b"", f"{argv[0]}: {error.strerror}")
+
+
+class LaunchedCommand:
+    """A command started by :meth:`LocalAccess.launch`; :meth:`output` waits for its end."""
+
+    def __init__(self, argv: tuple[str, ...], process: subprocess.Popen[bytes] | None,
+                 result: CommandOutput | None = None, files: tuple[int, int] = (-1, -1)) -> None:
+        self.argv = argv
+        self._process = process
+        self._result = result  # known at once when it could not be started
+        self._files = files  # its stdout and stderr, memory files
+
+    def output(self, timeout: float = COMMAND_TIMEOUT) -> CommandOutput:
+        """What it printed and how it ended; TimeoutExpired (and it is ended) after ``timeout``."""
+        if self._result is None:
+            assert self._process is not None
+            try:
+                returncode = _wait(self._process, timeout)
+            except subprocess.TimeoutExpired:
+                end_child(self._process)
+                for descriptor in self._files:
+                    os.close(descriptor)
+                raise
+            stdout, stderr = (_read_all(descriptor) for descriptor in self._files)
+            self._result = CommandOutput(self.argv, returncode, stdout,
+                                         stderr.decode("utf-8", errors="replace"))
+        return self._result
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """Its exit status, waiting at most ``timeout`` seconds (else TimeoutExpired).
+
+    On a pidfd (pidfd_open(2), Linux 5.3), which wakes us the moment it ends:
+    Popen.wait with a timeout polls, sleeping up to 50 ms between looks.
+    """
+    try:
+        descriptor = os.pidfd_open(process.pid)
+    except OSError:
+        return process.wait(timeout)  # an older kernel: Popen's polling
+    try:
+        if not select.select([descriptor], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+    finally:
+        os.close(descriptor)
+    return process.wait()
+
+
+def _read_all(descriptor: int) -> bytes:
+    """A memory file's whole content, then closed."""
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    with open(descriptor, "rb") as file:
+        return file.read()
 
 
 class LocalAccess:
@@ -60,16 +123,36 @@ class LocalAccess:
     def run(
         self, argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT, input_bytes: bytes = b""
     ) -> CommandOutput:
-        """Run a command and collect its output; a missing program is status 127."""
+        """Run a command and collect its output; a missing program is status 127, as in sh."""
         try:
             done = subprocess.run(
                 self.command(argv), capture_output=True, timeout=timeout, check=False,
                 input=input_bytes, env={**os.environ, **_ENV},
             )
-        except FileNotFoundError as error:
-            return CommandOutput(tuple(argv), 127, b"", f"{argv[0]}: {error.strerror}")
+        except OSError as error:
+            return _not_run(argv, error)
         return CommandOutput(tuple(argv), done.returncode, done.stdout,
                              done.stderr.decode("utf-8", errors="replace"))
+
+    def launch(self, argv: Sequence[str]) -> LaunchedCommand:
+        """Start a command now and collect what it printed later (``LaunchedCommand.output``).
+
+        Its output goes to anonymous files in memory (memfd_create(2)) rather than
+        pipes: a command that prints more than a pipe holds (64 KiB) would stop
+        until we read it, and nothing would run alongside it.
+        """
+        stdout = os.memfd_create("stdout", os.MFD_CLOEXEC)
+        stderr = os.memfd_create("stderr", os.MFD_CLOEXEC)
+        try:
+            process = subprocess.Popen(
+                self.command(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                env={**os.environ, **_ENV},
+            )
+        except OSError as error:
+            os.close(stdout)
+            os.close(stderr)
+            return LaunchedCommand(tuple(argv), None, result=_not_run(argv, error))
+        return LaunchedCommand(tuple(argv), process, files=(stdout, stderr))
 
     def popen(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start a long-running command (journalctl --follow) with piped output."""
@@ -80,10 +163,14 @@ class LocalAccess:
 
     def has_program(self, name: str) -> bool:
         """Whether a program is on PATH there."""
+        # Imported here: shutil pulls in bz2 and lzma (2 ms, 2 MiB of every run), and
+        # diagnose needs none of it (a missing program is status 127 from run()).
+        import shutil
+
         return shutil.which(name) is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class SshDestination:
     """``[USER@]HOST[:PORT]`` split the way ssh takes it."""
 
@@ -160,7 +247,7 @@ class SshAccess(LocalAccess):
         """Open the master connection (the one authentication), once."""
         if self._started:
             return
-        if shutil.which("ssh") is None:
+        if not super().has_program("ssh"):
             raise SystemdUnreachableError("ssh is not installed here, so --host cannot work",
                                           "install it: apt-get install openssh-client")
         arguments = self.ssh_arguments()
@@ -236,6 +323,8 @@ class SshAccess(LocalAccess):
                 stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=10,
             )
             self._started = False
+        import shutil  # only over ssh, like tempfile
+
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
@@ -294,7 +383,7 @@ def run_readonly(
     that the command only reads; that is the caller's promise.
     """
     if connection.transport == "address" and not connection.files_root:
-        return CommandOutput(tuple(argv), 127, b"",
+        return CommandOutput(tuple(argv), COMMAND_NOT_FOUND, b"",
                              f"{connection.label} is a bare bus address: there is nowhere "
                              "to run a command for it")
     return access_for(connection).run(_placed(connection, argv), timeout=timeout)

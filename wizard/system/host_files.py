@@ -15,18 +15,18 @@ from __future__ import annotations
 import configparser
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import pwd
 import re
-import shutil
 import subprocess
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 from wizard.model.snapshots import CronEntry, DBusServiceFile
 from wizard.system.access import SshAccess, ssh_access
 
@@ -89,26 +89,36 @@ def _holds(path: str, pattern: bytes) -> bool:
         return False
 
 
-def scan_key(needle: str, files: Iterable[tuple[str, str, str]]) -> str:
-    """A digest of every unit file's identity and change time, and of the needle.
+def scan_key(needle: str, files: Sequence[tuple[str, str, str]]) -> str:
+    """A checksum of every unit file's identity and change time, and of the needle.
 
     ctime moves on every write, rename, link and chmod, and cannot be set back
     from user space (unlike mtime, which touch and tar restore); size and inode
     catch what a coarse clock might not. A file that cannot be stat()ed makes
     the key unusable (empty), so the scan reads everything.
+
+    zlib's CRC-32 and the number of files rather than a hashlib digest: hashlib
+    loads OpenSSL (2 ms and 3.5 MiB of every diagnose, docs/performance.md).
+    The key only has to notice change, not resist forgery: the cache is trusted
+    only when root wrote it, and whoever can change unit files is root already.
+    An added or removed file changes the count; any other change leaves the
+    CRC unchanged with a chance of 1 in 2^32 (none at all when the changed
+    bytes lie within 32 bits of each other), so a stale scan is about one in
+    four billion edits of the unit files.
     """
-    digest = hashlib.sha256(needle.encode())
+    checksum = zlib.crc32(needle.encode())
     for unit, path, real in files:
         try:
             info = os.stat(real)
         except OSError:
             return ""
-        digest.update(f"{unit}\0{path}\0{real}\0{info.st_dev}:{info.st_ino}:{info.st_size}:"
-                      f"{info.st_mtime_ns}:{info.st_ctime_ns}\n".encode())
-    return digest.hexdigest()
+        checksum = zlib.crc32(f"{unit}\0{path}\0{real}\0{info.st_dev}:{info.st_ino}:"
+                              f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}\n".encode(),
+                              checksum)
+    return f"{len(files)}-{checksum:08x}"
 
 
-@dataclass(frozen=True)
+@frozen
 class UnitScanCache:
     """The unit-file scan's last answer, trusted only when root wrote it.
 
@@ -210,7 +220,7 @@ def system_files(connection: Connection) -> SystemFiles | None:
     return HostFiles(connection.files_root, scope=connection.scope, scan_cache=cache)
 
 
-@dataclass(frozen=True)
+@frozen
 class HostFiles:
     """The files of one system, read below ``root``."""
 
@@ -391,13 +401,17 @@ class HostFiles:
         """
         user = pwd.getpwuid(os.getuid()).pw_name
         file = f"{CRON_USER_SPOOLS[0]}/{user}"
-        if self.root == "/" and shutil.which("crontab") is not None:
-            done = subprocess.run(["crontab", "-l"], capture_output=True, text=True,
-                                  check=False, timeout=30)
-            if done.returncode != 0:
-                return []  # "no crontab for USER"
-            lines = enumerate(done.stdout.splitlines(), start=1)
-            return list(crontab_entries(file, lines, with_user=False, owner=user))
+        if self.root == "/":
+            try:
+                done = subprocess.run(["crontab", "-l"], capture_output=True, text=True,
+                                      check=False, timeout=30)
+            except OSError:
+                pass  # no crontab(1) on PATH: the spool below
+            else:
+                if done.returncode != 0:
+                    return []  # "no crontab for USER"
+                lines = enumerate(done.stdout.splitlines(), start=1)
+                return list(crontab_entries(file, lines, with_user=False, owner=user))
         try:
             os.listdir(self._real(CRON_USER_SPOOLS[0]))
         except PermissionError:

@@ -12,13 +12,20 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 from wizard.model.connection import Connection
+from wizard.model.frozen import frozen
 from wizard.model.journal_vocabulary import BUS_CALL_FUNCTION, BUS_DAEMON_IDENTIFIERS
 from wizard.model.snapshots import JournalEntry
-from wizard.system.access import LocalAccess, access_for, end_child
+from wizard.system.access import (
+    COMMAND_NOT_EXECUTABLE,
+    COMMAND_NOT_FOUND,
+    LaunchedCommand,
+    LocalAccess,
+    access_for,
+    end_child,
+)
 
 # journalctl --output-fields keeps the JSON small; __CURSOR, __REALTIME_TIMESTAMP
 # and _BOOT_ID are always included (journalctl(1), --output-fields).
@@ -46,7 +53,7 @@ DEFAULT_LIMIT = 20000
 JOURNALCTL_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalSource:
     """How journalctl reaches the journal of one connection's system."""
 
@@ -93,7 +100,7 @@ def journal_source(connection: Connection) -> JournalSource:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class JournalRead:
     """What one read of the journal gave: entries, oldest first, and what went wrong."""
 
@@ -235,30 +242,65 @@ def read_journal(
     At most ``limit`` entries, the newest ones; ``truncated`` says when older
     ones were left out.
     """
+    return start_journal_read(source, units, since_usec, limit=limit,
+                              until_usec=until_usec).result()
+
+
+def start_journal_read(
+    source: JournalSource,
+    units: Sequence[str],
+    since_usec: int,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    until_usec: int | None = None,
+) -> JournalReading:
+    """:func:`read_journal`, with journalctl started now and its entries read later.
+
+    journalctl runs while the caller goes on (diagnose: the analysis), and
+    :meth:`JournalReading.result` waits for it.
+    """
     if source.unavailable:
-        return JournalRead(notes=(source.unavailable,))
-    access = source.access
-    if not access.has_program("journalctl"):
-        where = access.label if access.remote else "here"
-        return JournalRead(notes=(f"journalctl is not installed on {where}, so there is no "
-                                  "timeline",))
+        return JournalReading(source, limit, JournalRead(notes=(source.unavailable,)))
     # --lines counts from --since onwards; --reverse makes it keep the newest.
     command = [*_command(source), _since(since_usec), f"--lines={limit}", "--reverse"]
     if until_usec is not None:
         command.append(f"--until=@{until_usec // 1_000_000}.{until_usec % 1_000_000:06d}")
     command += match_arguments(units, source)
-    try:
-        done = access.run(command, timeout=JOURNALCTL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return JournalRead(notes=(f"{source.label} took longer than {JOURNALCTL_TIMEOUT:.0f}s "
-                                  "to read, so there is no timeline",))
-    entries = parse_lines(reversed(done.stdout.splitlines()), user=source.user)
-    notes = []
-    problem = _problem(source, done.returncode, done.stderr)
-    if problem and not (entries and done.returncode == 0):
-        notes.append(problem)
-    truncated = len(entries) >= limit
-    return JournalRead(tuple(entries), tuple(notes), truncated)
+    return JournalReading(source, limit, source.access.launch(command))
+
+
+class JournalReading:
+    """A read of the journal under way (:func:`start_journal_read`)."""
+
+    def __init__(self, source: JournalSource, limit: int,
+                 started: LaunchedCommand | JournalRead) -> None:
+        self.source = source
+        self._limit = limit
+        self._started = started
+
+    def result(self) -> JournalRead:
+        """The entries, oldest first, once journalctl is done; a problem is a note."""
+        if isinstance(self._started, JournalRead):
+            return self._started
+        source, access = self.source, self.source.access
+        try:
+            done = self._started.output(timeout=JOURNALCTL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return JournalRead(notes=(f"{source.label} took longer than "
+                                      f"{JOURNALCTL_TIMEOUT:.0f}s to read, so there is no "
+                                      "timeline",))
+        if done.returncode in (COMMAND_NOT_FOUND, COMMAND_NOT_EXECUTABLE):
+            # Asked after the fact rather than with has_program() first: one process
+            # (or ssh round trip) less, and no shutil on diagnose's path.
+            where = access.label if access.remote else "here"
+            return JournalRead(notes=(f"journalctl is not installed on {where}, so there is "
+                                      "no timeline",))
+        entries = parse_lines(reversed(done.stdout.splitlines()), user=source.user)
+        notes = []
+        problem = _problem(source, done.returncode, done.stderr)
+        if problem and not (entries and done.returncode == 0):
+            notes.append(problem)
+        return JournalRead(tuple(entries), tuple(notes), len(entries) >= self._limit)
 
 
 class JournalFollower:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 from wizard.analysis.findings import Diagnosis, Timeline
 from wizard.analysis.timeline import build_timeline, start_call_senders
 from wizard.errors import StaydownError
 from wizard.model.connection import Connection
 from wizard.model.snapshots import JournalEntry, SystemSnapshot
-from wizard.system.journal import journal_source, read_journal
+from wizard.system.journal import JournalReading, journal_source, start_journal_read
 from wizard.system.systemd import systemd_client
 
 DEFAULT_SINCE_USEC = 24 * 3600 * 1_000_000
@@ -27,19 +28,51 @@ def collect_timeline(
     until_usec: int | None = None,
 ) -> Timeline:
     """The target's starts and stops since a moment, from its system's journal."""
+    reading = start_timeline(connection, snapshot.history_units(), since_usec, until_usec)
+    return reading.timeline(snapshot)
+
+
+def start_timeline(
+    connection: Connection,
+    units: Sequence[str],
+    since_usec: int,
+    until_usec: int | None = None,
+) -> TimelineReading:
+    """:func:`collect_timeline` begun before the snapshot is needed: journalctl starts now.
+
+    ``units`` are the snapshot's ``history_units()``; the timeline is built
+    from the snapshot given to :meth:`TimelineReading.timeline` later.
+    """
     until = until_usec if until_usec is not None else time.time_ns() // 1000
-    source = journal_source(connection)
-    read = read_journal(source, snapshot.history_units(), since_usec, until_usec=until)
-    notes = list(read.notes)
-    if read.truncated:
-        notes.append(
-            "the journal had more entries than staydown reads at once; the timeline starts "
-            "later than asked (narrow it with --since)"
+    reading = start_journal_read(journal_source(connection), units, since_usec,
+                                 until_usec=until)
+    return TimelineReading(connection, reading, since_usec, until)
+
+
+class TimelineReading:
+    """The journal of a timeline being read (:func:`start_timeline`)."""
+
+    def __init__(self, connection: Connection, reading: JournalReading, since_usec: int,
+                 until_usec: int) -> None:
+        self.connection = connection
+        self._reading = reading
+        self._since_usec = since_usec
+        self._until_usec = until_usec
+
+    def timeline(self, snapshot: SystemSnapshot) -> Timeline:
+        """Wait for the journal, then classify its entries on the snapshot's graph."""
+        read = self._reading.result()
+        notes = list(read.notes)
+        if read.truncated:
+            notes.append(
+                "the journal had more entries than staydown reads at once; the timeline starts "
+                "later than asked (narrow it with --since)"
+            )
+        return build_timeline(
+            snapshot.target, read.entries, snapshot, since_usec=self._since_usec,
+            until_usec=self._until_usec, notes=notes,
+            bus_peers=bus_peers(self.connection, read.entries),
         )
-    return build_timeline(
-        snapshot.target, read.entries, snapshot, since_usec=since_usec, until_usec=until,
-        notes=notes, bus_peers=bus_peers(connection, read.entries),
-    )
 
 
 def bus_peers(connection: Connection, entries: tuple[JournalEntry, ...]) -> dict[str, str]:
