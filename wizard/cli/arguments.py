@@ -20,6 +20,7 @@ from wizard.model.connection import (
 from wizard.model.unit_names import normalise_unit_name
 from wizard.system.neighbourhood import diagnose_unit
 from wizard.system.systemd import machine_files_root, systemd_client
+from wizard.system.unit_history import TimelineReading, start_timeline, with_timeline
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,10 +98,24 @@ def console_for(env: Environment, args: argparse.Namespace) -> Console:
     )
 
 
-def diagnosed(args: argparse.Namespace) -> tuple[Connection, SystemSnapshot, Diagnosis]:
-    """The connection, the unit's neighbourhood and its diagnosis, as the options ask."""
+def diagnosed(
+    args: argparse.Namespace, *, timeline_since: int | None = None,
+) -> tuple[Connection, SystemSnapshot, Diagnosis]:
+    """The connection, the unit's neighbourhood and its diagnosis, as the options ask.
+
+    With ``timeline_since`` the diagnosis carries the timeline since then; its
+    journalctl runs while the units below the walk are still being read.
+    """
     unit = normalise_unit_name(args.unit)
     connection = connection_from(args)
+    readings: list[TimelineReading] = []
+
+    def start_reading(walked: tuple[str, ...]) -> None:
+        if timeline_since is not None:
+            readings.append(start_timeline(connection, sorted(walked), timeline_since))
+
     with systemd_client(connection) as client:
-        snapshot, diagnosis = diagnose_unit(client, unit)
+        snapshot, diagnosis = diagnose_unit(client, unit, on_walked=start_reading)
+    if readings:
+        diagnosis = with_timeline(diagnosis, readings[0].timeline(snapshot))
     return connection, snapshot, diagnosis

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 
 from wizard.analysis import Diagnosis, diagnose
 from wizard.analysis.systemctl_calls import unit_callers, unit_file_call_names
@@ -26,14 +27,26 @@ CRON_DAEMONS = ("cron.service", "crond.service", "cronie.service")
 MAX_UNITS = 2000
 
 
-def diagnose_unit(client: SystemdClient, target: str) -> tuple[SystemSnapshot, Diagnosis]:
+def diagnose_unit(
+    client: SystemdClient, target: str, *, on_walked: WalkedHook | None = None,
+) -> tuple[SystemSnapshot, Diagnosis]:
     """The target's neighbourhood and its diagnosis: where every command starts from."""
-    snapshot = collect_neighbourhood(client, target)
+    snapshot = collect_neighbourhood(client, target, on_walked=on_walked)
     return snapshot, diagnose(snapshot)
 
 
-def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
-    """Snapshot the target and every unit, cron job or bus name that can start it."""
+WalkedHook = Callable[[tuple[str, ...]], object]
+"""Called with the walk's units (the snapshot's ``walked``) as soon as they are known."""
+
+
+def collect_neighbourhood(
+    client: SystemdClient, target: str, *, on_walked: WalkedHook | None = None,
+) -> SystemSnapshot:
+    """Snapshot the target and every unit, cron job or bus name that can start it.
+
+    ``on_walked`` lets a caller start what needs only the walk's units (the
+    journal read of the timeline) while the units below them are still read.
+    """
     notes: list[str] = []
     first = client.require_unit(target)
     units: dict[str, UnitSnapshot] = {first.name: first}
@@ -112,6 +125,8 @@ def collect_neighbourhood(client: SystemdClient, target: str) -> SystemSnapshot:
         cron_daemon_active=cron_active,
         notes=tuple(dict.fromkeys(notes)),
     )
+    if on_walked is not None:
+        on_walked(tuple(units))
     # The walk goes up; systemd's transactions also go down (the pull-ins of
     # every unit a start job reaches), and conditions are judged on the files.
     completed = dataclasses.replace(complete_for_model(client, walked), walked=tuple(units))

@@ -8,15 +8,13 @@ from wizard.cli.arguments import console_for, diagnosed, fleet_inventory
 from wizard.environment import Environment
 from wizard.errors import ExitCode
 from wizard.output.report_json import diagnosis_document, render_json
-from wizard.system.unit_history import collect_timeline, with_timeline
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     """Staydown diagnose UNIT: exit 1 when a live source was found."""
     if fleet_inventory(args):
         return run_fleet(args, env)
-    connection, snapshot, diagnosis = diagnosed(args)
-    diagnosis = with_timeline(diagnosis, collect_timeline(connection, snapshot, args.since))
+    connection, snapshot, diagnosis = diagnosed(args, timeline_since=args.since)
     if args.json:
         env.stdout.write(
             render_json(diagnosis_document(diagnosis, snapshot.manager, connection.label))
