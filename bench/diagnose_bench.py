@@ -610,17 +610,31 @@ def targets(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, b
     rows: list[tuple[str, str, str, bool | None]] = []
     article = summaries.get("article")
     near = summaries.get("near1100")
+    # What a ratio cannot go below: a process that only starts and imports
+    # diagnose's path (measured in the article's lab, the same for every lab),
+    # then that plus the neighbourhood's collection timed in-process.
+    imports = (article or {}).get("floors", {}).get("imports")
+
+    def floors(lab: dict[str, Any]) -> str:
+        if not imports:
+            return ""
+        manual = lab["manual_wall"]
+        collected = imports + lab["phases"]["collect"]
+        return (f"; floors: start-up + imports alone {imports / manual:.2f}, "
+                f"+ collecting the neighbourhood {collected / manual:.2f}")
+
     if article:
         rows.append(("article lab: diagnose / manual wall", "<= 2.0",
                      f"{article['time_ratio']:.2f} ({_ms(article['diagnose_wall'])} / "
-                     f"{_ms(article['manual_wall'])})", article["time_ratio"] <= 2.0))
+                     f"{_ms(article['manual_wall'])}{floors(article)})",
+                     article["time_ratio"] <= 2.0))
     else:
         rows.append(("article lab: diagnose / manual wall", "<= 2.0", "not measured", None))
     if near:
         rows.append(("1,100-unit lab, near neighbourhood: ratio", "<= 3.0",
                      f"{near['time_ratio']:.2f} ({_ms(near['diagnose_wall'])} / "
-                     f"{_ms(near['manual_wall'])}; {near['phases'].get('units')} units loaded)",
-                     near["time_ratio"] <= 3.0))
+                     f"{_ms(near['manual_wall'])}; {near['phases'].get('units')} units loaded"
+                     f"{floors(near)})", near["time_ratio"] <= 3.0))
     else:
         rows.append(("1,100-unit lab, near neighbourhood: ratio", "<= 3.0", "not measured", None))
     small, big = summaries.get("near500"), summaries.get("near5000")
