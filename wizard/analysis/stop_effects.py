@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from wizard.analysis.stop_model import after_stop, stopped_with
+from wizard.analysis.transaction import PROPAGATE_STOP
 from wizard.model.snapshots import SystemSnapshot
 
 
@@ -32,15 +33,6 @@ class SideEffect:
     """Why, in systemd's words: ``Requires=docker.socket``, "the mount behind x.automount"."""
 
 
-# systemd.unit(5): a stop of U is propagated to units that have Requires=U or
-# BindsTo=U (U's RequiredBy/BoundBy), to units PartOf=U (U's ConsistsOf), and to
-# U's PropagatesStopTo=. In unit.c these are the UNIT_ATOM_PROPAGATE_STOP atoms.
-_STOP_PROPAGATES_FROM = (
-    ("RequiredBy", "Requires={unit}"),
-    ("BoundBy", "BindsTo={unit}"),
-    ("ConsistsOf", "PartOf={unit}"),
-)
-_STOP_PROPAGATES_TO = (("PropagatesStopTo", "PropagatesStopTo={other} in {unit}"),)
 # A start of a unit that Requires=/BindsTo= a masked unit fails ("Unit is masked"
 # fails the job, and the dependant's job with it). A hold does not: a failed
 # condition skips the unit without failing the units that require it.
@@ -75,12 +67,11 @@ def side_effects_of_stop(snapshot: SystemSnapshot, unit: str) -> tuple[SideEffec
         if name != me.name and name not in found and snapshot.unit(name) is None:
             found[name] = SideEffect(name, Effect.STOPS, reason)
 
-    for prop, reason in _STOP_PROPAGATES_FROM:
+    # The stop model's own list of what a stop propagates through (transaction.py).
+    for prop, written in PROPAGATE_STOP:
         for other in me.related(prop):
-            add(other, reason.format(unit=me.name))
-    for prop, reason in _STOP_PROPAGATES_TO:
-        for other in me.related(prop):
-            add(other, reason.format(unit=me.name, other=other))
+            add(other, f"PropagatesStopTo={other} in {me.name}" if prop == "PropagatesStopTo"
+                else f"{written}={me.name}")
     if me.type == "automount":
         for mount in me.related("Triggers"):
             if mount not in found and _running_or_unknown(snapshot, mount):
