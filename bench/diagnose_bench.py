@@ -80,7 +80,11 @@ class LabSpec:
     @property
     def name(self) -> str:
         """The lab's name (prefixed, so it never meets a lab of the tests)."""
-        return f"bench-{self.key}"
+        return f"{LAB_PREFIX}-{self.key}"
+
+
+LAB_PREFIX = "bench"
+"""--lab-prefix: two benchmarks run side by side (two worktrees) need two names."""
 
 
 LABS = {
@@ -317,6 +321,7 @@ class LabResult:
     phases: dict[str, Any] = field(default_factory=dict)
     first_screen: list[float] = field(default_factory=list)
     watch_latency_ms: list[float] = field(default_factory=list)
+    watch_start_records: list[dict[str, Any]] = field(default_factory=list)
     floors: dict[str, list[float]] = field(default_factory=dict)
     live_findings: int = 0
 
@@ -382,8 +387,13 @@ def _end_in_lab_child(nsenter_pid: int) -> None:
 
 
 def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str], None],
-                    ) -> list[float]:
-    """Milliseconds from systemd's timestamp of each provoked start to watch's line about it.
+                    ) -> list[dict[str, Any]]:
+    """Each provoked start: milliseconds from systemd's timestamp to watch's line, and why.
+
+    Every start's record keeps the lines watch wrote since the previous start
+    (the stop's and the start's, with systemd's time and the time the benchmark
+    read each) and when the benchmark's stop and start commands returned, so a
+    slow line can be traced to the wait that held it.
 
     The reconcile timer is stopped first: its service Wants= the target, and its
     start job would cancel our stop job (or start the target for us) mid-measure.
@@ -406,7 +416,7 @@ def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    latencies: list[float] = []
+    latencies: list[dict[str, Any]] = []
     try:
         arrived, first = lines.get(timeout=60)
         if first.get("type") != "watch":
@@ -414,16 +424,25 @@ def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str
         for _ in range(starts):
             # reset-failed clears the start rate limit (StartLimitBurst=, 5 in 10 s).
             booted.exec(["systemctl", "stop", TARGET], check=False)
+            stopped_usec = time.time_ns() // 1000
             booted.exec(["systemctl", "reset-failed", TARGET], check=False)
             started = booted.exec(["systemctl", "start", TARGET], check=False)
+            started_usec = time.time_ns() // 1000
             if started.returncode != 0:
                 log(f"  watch: systemctl start failed: {started.stderr.strip()}")
                 continue
             deadline = time.monotonic() + 15
+            seen: list[dict[str, Any]] = []
             while True:
                 arrived, line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+                seen.append({"read_usec": arrived, **line})
                 if line.get("type") == "event" and line.get("event") == "start":
-                    latencies.append((arrived - int(line["at_usec"])) / 1000)
+                    latencies.append({
+                        "latency_ms": (arrived - int(line["at_usec"])) / 1000,
+                        "stop_returned_usec": stopped_usec,
+                        "start_returned_usec": started_usec,
+                        "lines": seen,
+                    })
                     break
     except queue.Empty:
         log(f"  watch: no start line after {len(latencies)} starts")
@@ -500,7 +519,8 @@ def bench_lab(spec: LabSpec, tool: Tool, repeat: int, workdir: Path, watch_start
             result.first_screen = [first_screen_seconds(running, tool)
                                    for _ in range(repeat + 1)][1:]
             if watch_starts:
-                result.watch_latency_ms = watch_latencies(running, tool, watch_starts, log)
+                result.watch_start_records = watch_latencies(running, tool, watch_starts, log)
+                result.watch_latency_ms = [s["latency_ms"] for s in result.watch_start_records]
         return result
     finally:
         if booted is not None:
@@ -582,6 +602,8 @@ def summarise(result: LabResult) -> dict[str, Any]:
         "watch_median_ms": _median(result.watch_latency_ms),
         "watch_max_ms": max(result.watch_latency_ms, default=float("nan")),
         "watch_starts": len(result.watch_latency_ms),
+        "watch_latency_ms": result.watch_latency_ms,
+        "watch_start_lines": result.watch_start_records,
         "floors": {k: _median(v) for k, v in result.floors.items()},
     }
 
@@ -718,12 +740,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/var/tmp"),
                         help="where generated scenarios are written (default /var/tmp)")
     parser.add_argument("--json-out", type=Path, help="also write the raw summaries here")
+    parser.add_argument("--lab-prefix", default=LAB_PREFIX,
+                        help="the labs' names begin with this (default: bench)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every lab, print the tables and the targets; exit 2 when diagnose was wrong."""
     args = parse_args(argv)
+    global LAB_PREFIX
+    LAB_PREFIX = args.lab_prefix
     wanted = [k.strip() for k in args.labs.split(",") if k.strip()]
     unknown = [k for k in wanted if k not in LABS]
     if unknown:
