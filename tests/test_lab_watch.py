@@ -154,6 +154,27 @@ def test_watch_names_the_socket_and_the_reconcile_timer_as_they_happen(lab_facto
     assert (lines[-1]["revivals"], lines[-1]["ended_by"]) == (2, "time")
 
 
+def test_a_second_manual_start_is_not_the_socket_running_for_the_first(lab_factory):
+    """A socket follows its service: "running" while the service runs (a manual
+    start puts it there too), "listening" again at the stop. A systemctl start
+    right after is not the socket's doing, though it was running a moment ago."""
+    lab = lab_factory("article")
+    lab.systemctl("stop", "widget-reconcile.timer", DAEMON)
+    with watching(lab, "--seconds", "6") as watch:
+        watch.next(lambda d: d.get("type") == "watch")
+        starts = []
+        for _ in range(2):
+            lab.systemctl("stop", DAEMON)
+            lab.systemctl("start", DAEMON)
+            starts.append(watch.next(is_start).data)
+        code, _lines = watch.finish()
+    assert starts[1]["at_usec"] - starts[0]["at_usec"] < 2_000_000  # one rule window
+    for start in starts:
+        assert (start["cause"], start["source"], start["certainty"]) == (
+            "manual", "", "inferred"), json.dumps(start)
+    assert code == ExitCode.LIVE_SOURCES
+
+
 def test_watch_attributes_a_sigkill_restart_to_the_restart_policy(lab_factory):
     lab = lab_factory("article")
     lab.systemctl("stop", "widget-reconcile.timer", "widget-daemon.socket")
