@@ -52,6 +52,9 @@ STOP_HOLD_USEC = 650_000
 """A start waits for the stop before it at most this long (past the stop's own
 wait), so the report keeps time order and still comes within a second."""
 POLL_SECONDS = 0.05
+CATCH_UP_SECONDS = 0.03
+"""While an event waits for lines the journal already holds, it is read this often
+(JournalFollower.catch_up) rather than waiting for journald to wake its followers."""
 JOURNAL_LEAD_USEC = 2_000_000
 """The follower starts this far back, so nothing logged while it starts is lost."""
 STOP_GRACE_USEC = 300_000
@@ -229,7 +232,7 @@ def watch_unit(
                 state.bus_monitored = monitor.fileno() is not None
                 state.activatable = bool(bus_names(snapshot))
                 _loop(signals, follower, monitor, records, deadline, lambda: _report(
-                    unit, records, state, outcome, reported, on_event))
+                    unit, records, state, outcome, reported, on_event), state)
         except KeyboardInterrupt:
             outcome.ended_by = "interrupt"
         except WatchTerminated:
@@ -265,6 +268,7 @@ def _monitoring(monitor: BusMonitor, wanted: bool, note: Callable[[str], None]
 def _loop(
     signals: ManagerSignals, follower: JournalFollower, monitor: BusMonitor,
     records: list[Record], deadline: float | None, report: Callable[[], bool],
+    state: _WatchState,
 ) -> None:
     """Collect signals, journal entries and monitored messages until the deadline."""
     sources = [signals.fileno()]
@@ -272,12 +276,19 @@ def _loop(
         if extra is not None:
             sources.append(extra)
     pending = False
+    caught_up = 0.0
     while deadline is None or time.monotonic() < deadline:
         wait = POLL_SECONDS if deadline is None else max(
             0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+        if pending and state.journal_due and follower.can_catch_up:
+            wait = min(wait, max(0.0, caught_up + CATCH_UP_SECONDS - time.monotonic()))
         select.select(sources, [], [], wait)
         arrived: list[Record] = [*signals.drain(), *follower.read_available(),
                                  *monitor.read_available()]
+        if pending and state.journal_due and follower.can_catch_up \
+                and time.monotonic() - caught_up >= CATCH_UP_SECONDS:
+            caught_up = time.monotonic()
+            arrived += follower.catch_up()
         records.extend(arrived)
         if arrived or pending:
             pending = report()
@@ -300,6 +311,9 @@ class _WatchState:
     once each (dbus-broker's launcher asks systemd with StartUnit)."""
     activatable: bool = False
     """The unit has a D-Bus activation file: another process logs its activation."""
+    journal_due: bool = False
+    """The event that holds the report waits for lines the journal already has (its
+    job is gone from the bus, or it is a stop): worth reading the journal now."""
 
     def resolve_senders(self, records: list[Record]) -> None:
         """Ask the bus who sent each start call not asked about yet."""
@@ -359,6 +373,8 @@ def _report(
     # its lines: dbus-daemon logs a bus activation from its own process, and a
     # bus monitor's messages come through a pipe of their own.
     results = {} if state.activatable else journal_results(records)
+    removed = {(r.unit, r.job_id) for r in records if isinstance(r, JobSignal) and r.removed}
+    state.journal_due = False
     pending = False
     for event in events:
         key = _event_key(event)
@@ -372,6 +388,10 @@ def _report(
             # Later events wait too, so the report stays in time order; each
             # still comes out within SETTLE_USEC of its own moment.
             pending = True
+            # The manager logs a job's result before the bus says it is gone, and
+            # a stop's account before the bus shows the unit down.
+            state.journal_due = not state.activatable and (
+                stop_first or event.event == "stop" or (event.unit, event.job_id) in removed)
             break
         reported.add(key)
         seen = SeenEvent(event, now)
