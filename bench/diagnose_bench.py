@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import queue
+import random
 import shutil
 import signal
 import statistics
@@ -320,6 +321,7 @@ class LabResult:
     phases: dict[str, Any] = field(default_factory=dict)
     first_screen: list[float] = field(default_factory=list)
     watch_latency_ms: list[float] = field(default_factory=list)
+    watch_start_records: list[dict[str, Any]] = field(default_factory=list)
     floors: dict[str, list[float]] = field(default_factory=dict)
     live_findings: int = 0
 
@@ -384,18 +386,11 @@ def _end_in_lab_child(nsenter_pid: int) -> None:
             os.kill(int(pid), signal.SIGTERM)
 
 
-def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str], None],
-                    ) -> list[float]:
-    """Milliseconds from systemd's timestamp of each provoked start to watch's line about it.
-
-    The reconcile timer is stopped first: its service Wants= the target, and its
-    start job would cancel our stop job (or start the target for us) mid-measure.
-    """
-    booted.exec(["systemctl", "stop", "widget-reconcile.timer"], check=True)
-    process = subprocess.Popen(
-        in_lab(booted, tool.argv("watch", "--json", "--seconds", str(30 + 3 * starts), TARGET)),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=LAB_ENV,
-    )
+def _follow_lines(argv: list[str]) -> tuple[subprocess.Popen[bytes],
+                                             queue.Queue[tuple[int, dict[str, Any]]]]:
+    """Start a command and read its JSON lines, each with the moment it was read."""
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=LAB_ENV)
     lines: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
 
     def read() -> None:
@@ -407,37 +402,93 @@ def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str
             except ValueError:
                 continue
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    latencies: list[float] = []
+    threading.Thread(target=read, daemon=True).start()
+    return process, lines
+
+
+def _journal_arrival(lines: queue.Queue[tuple[int, dict[str, Any]]],
+                     arrivals: dict[int, tuple[int, int]], job_id: int) -> tuple[int, int] | None:
+    """When a bare journalctl --follow handed on the result line of a job, and its timestamp."""
+    deadline = time.monotonic() + 2
+    while job_id not in arrivals and time.monotonic() < deadline:
+        try:
+            arrived, entry = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if entry.get("JOB_RESULT") and entry.get("JOB_TYPE") == "start":
+            arrivals[int(entry["JOB_ID"])] = (arrived, int(entry["__REALTIME_TIMESTAMP"]))
+    return arrivals.get(job_id)
+
+
+def watch_latencies(booted: lab.Lab, tool: Tool, starts: int, log: Callable[[str], None],
+                    pause_ms: float = 0.0) -> list[dict[str, Any]]:
+    """Each provoked start: milliseconds from systemd's timestamp to watch's line, and why.
+
+    Every start's record keeps the lines watch wrote since the previous start
+    (the stop's and the start's, with systemd's time and the time the benchmark
+    read each) and when the benchmark's stop and start commands returned, so a
+    slow line can be traced to the wait that held it. Beside watch, a bare
+    ``journalctl --follow`` reads the same journal: how long after its timestamp
+    it hands on the start's result line is journald's own delay, the floor
+    under any answer that waits for the journal.
+
+    ``pause_ms``: before each stop, a random pause of up to this long. Without it
+    each stop comes right after watch's line, which comes right after a journald
+    wake-up, so every start lands at the same point of journald's 250 ms grid.
+
+    The reconcile timer is stopped first: its service Wants= the target, and its
+    start job would cancel our stop job (or start the target for us) mid-measure.
+    """
+    booted.exec(["systemctl", "stop", "widget-reconcile.timer"], check=True)
+    process, lines = _follow_lines(
+        in_lab(booted, tool.argv("watch", "--json", "--seconds", str(30 + 3 * starts), TARGET)))
+    journal, journal_lines = _follow_lines(in_lab(booted, [
+        "journalctl", "--follow", "--lines=0", "--output=json",
+        "--output-fields=JOB_ID,JOB_TYPE,JOB_RESULT", "_PID=1", f"UNIT={TARGET}"]))
+    arrivals: dict[int, tuple[int, int]] = {}
+    pauses = random.Random(13)
+    latencies: list[dict[str, Any]] = []
     try:
         arrived, first = lines.get(timeout=60)
         if first.get("type") != "watch":
             raise SystemExit(f"watch began with {first!r}")
         for _ in range(starts):
+            time.sleep(pauses.uniform(0, pause_ms) / 1000)
             # reset-failed clears the start rate limit (StartLimitBurst=, 5 in 10 s).
             booted.exec(["systemctl", "stop", TARGET], check=False)
+            stopped_usec = time.time_ns() // 1000
             booted.exec(["systemctl", "reset-failed", TARGET], check=False)
             started = booted.exec(["systemctl", "start", TARGET], check=False)
+            started_usec = time.time_ns() // 1000
             if started.returncode != 0:
                 log(f"  watch: systemctl start failed: {started.stderr.strip()}")
                 continue
             deadline = time.monotonic() + 15
+            seen: list[dict[str, Any]] = []
             while True:
                 arrived, line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+                seen.append({"read_usec": arrived, **line})
                 if line.get("type") == "event" and line.get("event") == "start":
-                    latencies.append((arrived - int(line["at_usec"])) / 1000)
+                    bare = _journal_arrival(journal_lines, arrivals, int(line["job_id"]))
+                    latencies.append({
+                        "latency_ms": (arrived - int(line["at_usec"])) / 1000,
+                        "journal_ms": (bare[0] - bare[1]) / 1000 if bare else None,
+                        "stop_returned_usec": stopped_usec,
+                        "start_returned_usec": started_usec,
+                        "lines": seen,
+                    })
                     break
     except queue.Empty:
         log(f"  watch: no start line after {len(latencies)} starts")
     finally:
-        _end_in_lab_child(process.pid)
-        process.wait(timeout=30)
+        for follower in (process, journal):
+            _end_in_lab_child(follower.pid)
+            follower.wait(timeout=30)
     return latencies
 
 
 def bench_lab(spec: LabSpec, tool: Tool, repeat: int, workdir: Path, watch_starts: int,
-              log: Callable[[str], None]) -> LabResult:
+              log: Callable[[str], None], watch_pause_ms: float = 0.0) -> LabResult:
     """Generate, boot, verify, measure and tear down one lab."""
     scratch = Path(tempfile.mkdtemp(prefix=f"staydown-{spec.name}-", dir=workdir))
     booted: lab.Lab | None = None
@@ -503,7 +554,9 @@ def bench_lab(spec: LabSpec, tool: Tool, repeat: int, workdir: Path, watch_start
             result.first_screen = [first_screen_seconds(running, tool)
                                    for _ in range(repeat + 1)][1:]
             if watch_starts:
-                result.watch_latency_ms = watch_latencies(running, tool, watch_starts, log)
+                result.watch_start_records = watch_latencies(running, tool, watch_starts, log,
+                                                             watch_pause_ms)
+                result.watch_latency_ms = [s["latency_ms"] for s in result.watch_start_records]
         return result
     finally:
         if booted is not None:
@@ -561,6 +614,8 @@ def summarise(result: LabResult) -> dict[str, Any]:
     ]
     diagnose_wall = _median([r.wall for r in result.diagnose])
     diagnose_rss = max(r.max_rss_kib for r in result.diagnose)
+    journal_ms = [r["journal_ms"] for r in result.watch_start_records
+                  if r["journal_ms"] is not None]
     return {
         "lab": result.spec.key,
         "mix": result.mix,
@@ -585,6 +640,11 @@ def summarise(result: LabResult) -> dict[str, Any]:
         "watch_median_ms": _median(result.watch_latency_ms),
         "watch_max_ms": max(result.watch_latency_ms, default=float("nan")),
         "watch_starts": len(result.watch_latency_ms),
+        "watch_latency_ms": result.watch_latency_ms,
+        "watch_journal_ms": journal_ms,
+        "watch_journal_p95_ms": _p95(journal_ms),
+        "watch_journal_median_ms": _median(journal_ms),
+        "watch_start_lines": result.watch_start_records,
         "floors": {k: _median(v) for k, v in result.floors.items()},
     }
 
@@ -714,6 +774,14 @@ def print_report(summaries: dict[str, dict[str, Any]], startup: dict[str, float]
                   f"the imports of diagnose --json {_ms(s['floors']['imports'])}; "
                   f"nsenter … true {_ms(s['nsenter_true_wall'])}; diagnose --json "
                   f"{_ms(s['diagnose_wall'])}.")
+    for s in summaries.values():
+        if s["watch_starts"]:
+            print(f"\nwatch in the {s['lab']} lab, {s['watch_starts']} starts: systemd's "
+                  f"timestamp -> watch's line p95 {s['watch_p95_ms']:.0f} ms, median "
+                  f"{s['watch_median_ms']:.0f}; the same result line through a bare "
+                  f"journalctl --follow (journald's floor) p95 "
+                  f"{s['watch_journal_p95_ms']:.0f} ms, median "
+                  f"{s['watch_journal_median_ms']:.0f}.")
     print("\n## Targets (issue 13)\n")
     print("| measure | target | measured | met? |")
     print("|---|---|---|---|")
@@ -730,6 +798,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
     parser.add_argument("--watch-starts", type=int, default=50,
                         help="provoked starts for the watch latency (0: skip)")
+    parser.add_argument("--watch-pause-ms", type=float, default=0.0,
+                        help="a random pause of up to this long before each provoked start "
+                             "(default 0: each start right after watch's previous line)")
     parser.add_argument("--staydown", type=Path, default=None,
                         help="the staydown to measure (default: .venv-app's, else .venv's)")
     parser.add_argument("--workdir", type=Path, default=Path("/var/tmp"),
@@ -776,7 +847,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summaries: dict[str, dict[str, Any]] = {}
     for key in wanted:
         log(f"lab {key}:")
-        result = bench_lab(LABS[key], tool, args.repeat, args.workdir, args.watch_starts, log)
+        result = bench_lab(LABS[key], tool, args.repeat, args.workdir, args.watch_starts, log,
+                           args.watch_pause_ms)
         summaries[key] = summarise(result)
     if args.json_out:
         args.json_out.write_text(json.dumps(

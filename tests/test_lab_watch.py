@@ -27,6 +27,8 @@ from tests.lab_helpers import (
 )
 from wizard.errors import ExitCode
 from wizard.lab.nspawn import Lab, scenario_from_directory
+from wizard.model.snapshots import JournalEntry
+from wizard.system.journal import JournalFollower, journal_source
 from wizard.system.systemd import SystemdClient, systemd_client
 from wizard.system.watch import raised_log_level
 
@@ -152,6 +154,54 @@ def test_watch_names_the_socket_and_the_reconcile_timer_as_they_happen(lab_facto
         "widget-daemon.socket", "widget-reconcile.timer"]
     assert lines[-1]["type"] == "summary"
     assert (lines[-1]["revivals"], lines[-1]["ended_by"]) == (2, "time")
+
+
+def test_a_second_manual_start_is_not_the_socket_running_for_the_first(lab_factory):
+    """A socket follows its service: "running" while the service runs (a manual
+    start puts it there too), "listening" again at the stop. A systemctl start
+    right after is not the socket's doing, though it was running a moment ago."""
+    lab = lab_factory("article")
+    lab.systemctl("stop", "widget-reconcile.timer", DAEMON)
+    with watching(lab, "--seconds", "6") as watch:
+        watch.next(lambda d: d.get("type") == "watch")
+        starts = []
+        for _ in range(2):
+            lab.systemctl("stop", DAEMON)
+            lab.systemctl("start", DAEMON)
+            starts.append(watch.next(is_start).data)
+        code, _lines = watch.finish()
+    assert starts[1]["at_usec"] - starts[0]["at_usec"] < 2_000_000  # one rule window
+    for start in starts:
+        assert (start["cause"], start["source"], start["certainty"]) == (
+            "manual", "", "inferred"), json.dumps(start)
+    assert code == ExitCode.LIVE_SOURCES
+
+
+def test_the_follower_catches_up_on_the_files_and_hands_each_entry_on_once(lab_factory):
+    """journald tells followers of new entries 250-500 ms late; catch_up() reads the
+    files at once. The stream then brings the same entries, which it must not repeat."""
+    lab = lab_factory("article")
+    lab.systemctl("stop", "widget-reconcile.timer", DAEMON)
+    source = journal_source(lab.connection)
+    with JournalFollower(source, [], time.time_ns() // 1000) as follower:
+        assert follower.can_catch_up
+        handed: list[JournalEntry] = []
+        lab.systemctl("start", DAEMON)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                e.unit == DAEMON and e.job_type == "start" and e.job_result for e in handed):
+            handed += follower.catch_up()
+            time.sleep(0.02)
+        assert handed, "catch_up() never read the start's result line"
+        quiet = time.monotonic() + 1.5  # past journald's latest wake-up
+        while time.monotonic() < quiet:
+            handed += follower.read_available()
+            time.sleep(0.05)
+    cursors = [e.cursor for e in handed]
+    assert all(cursors)
+    assert len(set(cursors)) == len(cursors), "an entry was handed on twice"
+    results = [e for e in handed if e.unit == DAEMON and e.job_type == "start" and e.job_result]
+    assert len(results) == 1, results
 
 
 def test_watch_attributes_a_sigkill_restart_to_the_restart_policy(lab_factory):

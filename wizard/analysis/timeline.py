@@ -643,9 +643,13 @@ class _Classifier:
         bus_start = job.first_bus_index if job.first_bus_index >= 0 else job.first_index
         start = max(job.first_index, bus_start)
         low = history.window_start(start, CAUSE_WINDOW_USEC)
+        # A trigger's last state before the job is what counts: one seen back in
+        # "listening" (or "waiting") after an earlier firing did not fire for
+        # this job (a stop and a manual start within the window, say).
+        settled: set[str] = set()
         for index in range(start - 1, low - 1, -1):
             record = history.records[index]
-            if record.unit not in triggers:
+            if record.unit not in triggers or record.unit in settled:
                 continue
             if isinstance(record, UnitChange) and index >= bus_start:
                 continue
@@ -671,6 +675,8 @@ class _Classifier:
                                        "was queued"),),
                     "it fired just before the start job was queued",
                 )
+            if isinstance(record, UnitChange):
+                settled.add(record.unit)
         return None
 
     def _trigger_cause(

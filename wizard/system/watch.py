@@ -22,7 +22,13 @@ from types import FrameType
 from wizard.analysis.findings import SeenEvent, TimelineEvent, WatchOutcome
 from wizard.analysis.timeline import build_timeline, bus_stops, start_call_senders
 from wizard.model.connection import Connection
-from wizard.model.snapshots import Record, SystemSnapshot, record_time
+from wizard.model.snapshots import (
+    JobSignal,
+    JournalEntry,
+    Record,
+    SystemSnapshot,
+    record_time,
+)
 from wizard.system.bus_monitor import BusMonitor
 from wizard.system.journal import JournalFollower, journal_source
 from wizard.system.neighbourhood import collect_neighbourhood
@@ -32,16 +38,23 @@ RECORDED_SETTLE_USEC = 150_000
 """A start the bus already explains, or a stop the journal describes, is reported
 this soon after it happened."""
 SETTLE_USEC = 600_000
-"""A start only inference explains waits this long for the journal: journald wakes
-followers at most every 250 ms (its post-change timer), and journalctl needs a
-moment to parse; a debug line or dbus-daemon's request may still come."""
-BUS_STOP_SETTLE_USEC = 450_000
-"""A stop seen on the bus waits this long for the journal's account (exit status,
-signal), then is reported as the bus saw it."""
-STOP_HOLD_USEC = 500_000
-"""A start waits for the stop before it at most this long, so the report keeps
-time order and still comes within a second."""
+"""A start only inference explains waits at most this long for the journal (a debug
+line or dbus-daemon's request may still come); it is reported as soon as the
+journal has the job's result line (journal_accounted), usually well before. journald
+wakes followers 250-500 ms after a write: its post-change timer is 250 ms with
+sd-event's default accuracy of 250 ms (journal-file.c schedule_post_change()),
+and journalctl needs a moment to parse."""
+BUS_STOP_SETTLE_USEC = 600_000
+"""A stop seen on the bus waits at most this long for the journal's account (stop
+job, exit status, signal), then is reported as the bus saw it. Past journald's
+latest wake-up (500 ms), so a readable journal always gets its say."""
+STOP_HOLD_USEC = 650_000
+"""A start waits for the stop before it at most this long (past the stop's own
+wait), so the report keeps time order and still comes within a second."""
 POLL_SECONDS = 0.05
+CATCH_UP_SECONDS = 0.03
+"""While an event waits for lines the journal already holds, it is read this often
+(JournalFollower.catch_up) rather than waiting for journald to wake its followers."""
 JOURNAL_LEAD_USEC = 2_000_000
 """The follower starts this far back, so nothing logged while it starts is lost."""
 STOP_GRACE_USEC = 300_000
@@ -122,6 +135,50 @@ def _settle(event: TimelineEvent) -> int:
     return RECORDED_SETTLE_USEC
 
 
+def journal_results(records: list[Record]) -> dict[tuple[str, int, str], int]:
+    """(unit, JOB_ID, JOB_TYPE) -> time of the job's result line, once the bus removed it too.
+
+    Empty while the bus has announced a job whose type nothing has told yet (it
+    was gone before watch could ask, and neither its state changes nor its
+    journal lines are here): the transaction rules may still need it.
+    """
+    removed = {(r.unit, r.job_id) for r in records if isinstance(r, JobSignal) and r.removed}
+    typed = {(r.unit, r.job_id) for r in records
+             if isinstance(r, JobSignal | JournalEntry) and r.job_id and r.job_type}
+    announced = {(r.unit, r.job_id) for r in records if isinstance(r, JobSignal)}
+    if announced - removed - typed:
+        return {}
+    return {(r.unit, r.job_id, r.job_type): r.realtime_usec for r in records
+            if isinstance(r, JournalEntry) and r.job_result and (r.unit, r.job_id) in removed}
+
+
+def journal_accounted(event: TimelineEvent, results: dict[tuple[str, int, str], int]) -> bool:
+    """Whether the journal and the bus have already said all they will about the event.
+
+    The manager logs a job's result last ("Started", "Stopped", "Failed to start"
+    ... with JOB_RESULT=, job_emit_done_message() in src/core/job.c), and the
+    journal hands a follower one process's lines in the order it wrote them. So
+    once that line is here, so is every earlier line of the manager's that a
+    rule reads (a scheduled restart, a failure hook, the debug log's bus call,
+    enqueue and trigger lines). On the bus, the job's JobRemoved comes after the
+    JobNew of every job of its transaction and after the state changes that led
+    to it (the manager flushes its bus queue before it runs a job, manager_loop()
+    in src/core/manager.c). With both here, waiting longer would change nothing.
+    journald wakes its followers 250-500 ms after a write (its post-change timer,
+    with sd-event's default accuracy), so the bus has usually long been there.
+
+    The result line must be the event's own half: a restart job logs a result
+    for its stop half (JOB_TYPE=restart) before its start half has begun.
+    """
+    if not event.job_id:
+        # A stop without a stop job (the unit ended on its own, or failed):
+        # its account has no closing line to wait for.
+        return False
+    done = results.get((event.unit, event.job_id, event.event))
+    # A JOB_ID seen in an older boot ends before this job began.
+    return done is not None and done >= event.at_usec
+
+
 def _event_key(event: TimelineEvent) -> tuple[str, str]:
     if event.event == "start":
         return ("start", str(event.job_id))
@@ -173,8 +230,9 @@ def watch_unit(
                 # The watch proper starts now: our own stop is part of it.
                 deadline = None if seconds is None else time.monotonic() + seconds
                 state.bus_monitored = monitor.fileno() is not None
+                state.activatable = bool(bus_names(snapshot))
                 _loop(signals, follower, monitor, records, deadline, lambda: _report(
-                    unit, records, state, outcome, reported, on_event))
+                    unit, records, state, outcome, reported, on_event), state)
         except KeyboardInterrupt:
             outcome.ended_by = "interrupt"
         except WatchTerminated:
@@ -210,6 +268,7 @@ def _monitoring(monitor: BusMonitor, wanted: bool, note: Callable[[str], None]
 def _loop(
     signals: ManagerSignals, follower: JournalFollower, monitor: BusMonitor,
     records: list[Record], deadline: float | None, report: Callable[[], bool],
+    state: _WatchState,
 ) -> None:
     """Collect signals, journal entries and monitored messages until the deadline."""
     sources = [signals.fileno()]
@@ -217,12 +276,19 @@ def _loop(
         if extra is not None:
             sources.append(extra)
     pending = False
+    caught_up = 0.0
     while deadline is None or time.monotonic() < deadline:
         wait = POLL_SECONDS if deadline is None else max(
             0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+        if pending and state.journal_due and follower.can_catch_up:
+            wait = min(wait, max(0.0, caught_up + CATCH_UP_SECONDS - time.monotonic()))
         select.select(sources, [], [], wait)
         arrived: list[Record] = [*signals.drain(), *follower.read_available(),
                                  *monitor.read_available()]
+        if pending and state.journal_due and follower.can_catch_up \
+                and time.monotonic() - caught_up >= CATCH_UP_SECONDS:
+            caught_up = time.monotonic()
+            arrived += follower.catch_up()
         records.extend(arrived)
         if arrived or pending:
             pending = report()
@@ -243,6 +309,11 @@ class _WatchState:
     bus_monitored: bool = False
     """Unique bus names of start calls' senders -> the unit of their process, asked
     once each (dbus-broker's launcher asks systemd with StartUnit)."""
+    activatable: bool = False
+    """The unit has a D-Bus activation file: another process logs its activation."""
+    journal_due: bool = False
+    """The event that holds the report waits for lines the journal already has (its
+    job is gone from the bus, or it is a stop): worth reading the journal now."""
 
     def resolve_senders(self, records: list[Record]) -> None:
         """Ask the bus who sent each start call not asked about yet."""
@@ -294,21 +365,33 @@ def _report(
     # The bus shows a stop at once, the journal's account of it comes later: a
     # start must not be reported before the stop it follows.
     stops_due = [
-        change.at_usec for _, change, invocation in bus_stops(records, unit)
-        if ("stop", invocation) not in reported and now - change.at_usec < STOP_HOLD_USEC
+        (("stop", invocation), change.at_usec)
+        for _, change, invocation in bus_stops(records, unit)
+        if now - change.at_usec < STOP_HOLD_USEC
     ]
+    # Only a unit whose journal lines all come from the manager can be settled by
+    # its lines: dbus-daemon logs a bus activation from its own process, and a
+    # bus monitor's messages come through a pipe of their own.
+    results = {} if state.activatable else journal_results(records)
+    removed = {(r.unit, r.job_id) for r in records if isinstance(r, JobSignal) and r.removed}
+    state.journal_due = False
     pending = False
     for event in events:
         key = _event_key(event)
         if key in reported:
             continue
-        settle = _settle(event)
+        settled = now - event.at_usec >= _settle(event) or journal_accounted(event, results)
         stop_first = event.event == "start" and any(
-            at <= event.at_usec + STOP_GRACE_USEC for at in stops_due)
-        if not final and (now - event.at_usec < settle or stop_first):
+            stop not in reported and at <= event.at_usec + STOP_GRACE_USEC
+            for stop, at in stops_due)
+        if not final and (not settled or stop_first):
             # Later events wait too, so the report stays in time order; each
             # still comes out within SETTLE_USEC of its own moment.
             pending = True
+            # The manager logs a job's result before the bus says it is gone, and
+            # a stop's account before the bus shows the unit down.
+            state.journal_due = not state.activatable and (
+                stop_first or event.event == "stop" or (event.unit, event.job_id) in removed)
             break
         reported.add(key)
         seen = SeenEvent(event, now)
