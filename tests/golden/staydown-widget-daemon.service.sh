@@ -152,14 +152,15 @@ stop_unit() { # id unit
   note "$1 stop"  # usually recorded already, before the first change (below)
   say "stopping $2"
   # A start request that arrives meanwhile (a source left firing, a held unit's
-  # trigger) replaces the stop job and systemctl reports it cancelled: try again.
+  # trigger) replaces the stop job, and a stop job can fail (a busy mount): either
+  # way systemctl fails and the unit still runs. Try again, then say which it is not.
   for attempt in 1 2 3; do
     systemctl stop -- "$2" && return 0
     is_running "$2" || return 0
-    say "the stop of $2 was cancelled by a start request (try $attempt of 3)"
+    say "$2 still runs after systemctl stop: its stop job failed or a start request replaced it (try $attempt of 3)"
     sleep 1
   done
-  fail "could not stop $2"
+  fail "could not stop $2 (journalctl -u $2 says why)"
 }
 mask_unit() { # id unit [--runtime]
   local state
