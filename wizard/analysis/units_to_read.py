@@ -20,8 +20,9 @@ upheld unit, a unit a command or crontab starts, a service that restarts by
 itself, and whatever the caller names (``also``). The unit, and whatever
 its stop takes down with it, is inactive after the stop, so its pull-ins
 count too. Every unit of the walk is read whole except an active target
-nothing of that applies to: a target only ever starts at boot (a boot
-source, which fires nothing) or by a start job of its own, so its
+nothing of that applies to (and with no Upholds= of its own): a target only
+ever starts at boot (a boot source, which fires nothing) or by a start job of
+its own, so its
 ``Wants=`` (on a server ``multi-user.target`` wants every enabled unit) never
 reach a kept job. That is what keeps the cost of a diagnosis the size of the
 unit's neighbourhood, not of the host.
@@ -111,7 +112,10 @@ def reach(snapshot: SystemSnapshot, walked: Collection[str],
     seeds = possible_anchors(snapshot, also) | stop_closure(snapshot, snapshot.target)
     for name in walked:
         unit = snapshot.unit(name)
-        if unit is not None and not (unit.type == "target" and _redundant(unit)):
+        # An active target with Upholds= still acts (a source a plan may stop, and
+        # its stop's StopWhenUnneeded= check reads what it pulls in).
+        if unit is not None and not (unit.type == "target" and _redundant(unit)
+                                     and not unit.related("Upholds")):
             seeds.add(unit.name)
     reached: dict[str, Reach] = {}
     queue = [(name, Reach.ALL) for name in seeds]
