@@ -28,6 +28,10 @@ START_METHODS = frozenset({
     "ReloadOrRestartUnit", "ReloadOrTryRestartUnit", "EnqueueUnitJob",
 })
 """The Manager's methods that name a unit to start (org.freedesktop.systemd1(5))."""
+MONITOR_START_SECONDS = 3.0
+"""How long watch waits for busctl to see the bus before it goes on without it."""
+PROBE_SECONDS = 0.2
+"""How long one probe call is looked for in the monitor's output before another is made."""
 
 
 def monitor_command(connection: Connection) -> list[str] | None:
@@ -83,6 +87,48 @@ class BusMonitor:
         self._process = access.popen(self._command)
         assert self._process.stdout is not None
         os.set_blocking(self._process.stdout.fileno(), False)
+        if not self._wait_until_monitoring():
+            self.note = ("the bus monitor did not start in time, so a bus activation under "
+                         "dbus-broker may be told only with --debug-log")
+
+    def _wait_until_monitoring(self) -> bool:
+        """Whether busctl sees the bus yet: it must, before watch lets anything happen.
+
+        busctl becomes a monitor some milliseconds after it starts (it connects,
+        then calls BecomeMonitor), and a call made before that is never seen. So
+        a harmless call of our own (NameHasOwner of a name nobody has) is made
+        until the monitor shows it; what it printed meanwhile is kept for
+        read_available.
+        """
+        assert self._command is not None
+        access = access_for(None)
+        bus = self._command[:self._command.index("monitor")]  # busctl and its bus option
+        probe = [*bus, "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                 "org.freedesktop.DBus", "NameHasOwner", "s"]
+        deadline = time.monotonic() + MONITOR_START_SECONDS
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
+            marker = f"org.staydown.Probe.P{os.getpid()}N{attempt}"
+            access.run([*probe, marker], timeout=MONITOR_START_SECONDS)
+            seen_by = time.monotonic() + PROBE_SECONDS
+            while time.monotonic() < min(seen_by, deadline):
+                if self._raw_lines_until(marker):
+                    return True
+                time.sleep(0.005)
+        return False
+
+    def _raw_lines_until(self, marker: str) -> bool:
+        """Read what busctl printed so far; True when a line holds ``marker``."""
+        process = self._process
+        assert process is not None
+        assert process.stdout is not None
+        try:
+            chunk = os.read(process.stdout.fileno(), 65536)
+        except BlockingIOError:
+            return False
+        self._pending += chunk
+        return marker.encode() in self._pending
 
     def fileno(self) -> int | None:
         """The pipe to wait on with select(), or None when not monitoring."""
