@@ -34,22 +34,29 @@ import dataclasses
 from collections.abc import Callable, Collection
 from enum import Enum
 
+from wizard.analysis.stop_model import STOP_WHEN_UNNEEDED_QUEUE
 from wizard.analysis.systemctl_calls import cron_callers, unit_callers
-from wizard.analysis.transaction import ACTIVE_STATES, PROPAGATE_STOP
+from wizard.analysis.transaction import (
+    ACTIVE_STATES,
+    PROPAGATE_STOP,
+    PULL_IN_START,
+    PULL_IN_START_IGNORED,
+    PULL_IN_VERIFY,
+)
 from wizard.analysis.unit_graph import restarts_by_itself
 from wizard.model.snapshots import SystemSnapshot, UnitSnapshot
 
-PULL_INS = ("Requires", "BindsTo", "Requisite", "Wants", "Upholds")
+HARD_PULL_INS = (*PULL_IN_START, *PULL_IN_VERIFY)
+"""The pull-ins whose load failure fails the unit that pulls them in (transaction.py's
+``_Builder.add`` returns their refusal; it drops an ignored pull-in's)."""
+PULL_INS = (*HARD_PULL_INS, *PULL_IN_START_IGNORED)
 """What a start transaction follows from a unit it holds a job for."""
-HARD_PULL_INS = ("Requires", "BindsTo", "Requisite")
-"""The pull-ins whose load failure fails the unit that pulls them in."""
 ONE_LEVEL = ("Triggers", "PropagatesStopTo", "OnSuccess", "OnFailure", "RequiredBy", "BoundBy",
              "ConsistsOf", "RequisiteOf", "UpheldBy")
 """Read for every unit of the walk: what it fires, hooks, and who its stop reaches."""
 HOOKS = ("OnFailure", "OnSuccess")
 _STARTED_BY = ("TriggeredBy", "UpheldBy", "OnFailureOf", "OnSuccessOf")
 _STOP_PROPAGATES = tuple(prop for prop, _written in PROPAGATE_STOP)
-_UNNEEDED_AFTER_STOP = ("Requires", "Requisite", "Wants", "BindsTo", "Upholds")
 
 
 class Reach(Enum):
@@ -98,7 +105,7 @@ def stop_closure(snapshot: SystemSnapshot, unit: str) -> set[str]:
         if current is None:
             continue
         queue.extend(n for prop in _STOP_PROPAGATES for n in current.related(prop))
-        for prop in _UNNEEDED_AFTER_STOP:
+        for prop in STOP_WHEN_UNNEEDED_QUEUE:
             for dep in current.related(prop):
                 dep_unit = snapshot.unit(dep)
                 if dep_unit is None or dep_unit.stop_when_unneeded:
@@ -106,10 +113,13 @@ def stop_closure(snapshot: SystemSnapshot, unit: str) -> set[str]:
     return found
 
 
-def reach(snapshot: SystemSnapshot, walked: Collection[str],
-          also: Collection[str] = ()) -> dict[str, Reach]:
-    """How far the model follows the pull-ins of each unit the snapshot holds."""
-    seeds = possible_anchors(snapshot, also) | stop_closure(snapshot, snapshot.target)
+def reach(snapshot: SystemSnapshot, walked: Collection[str], also: Collection[str],
+          closure: set[str]) -> dict[str, Reach]:
+    """How far the model follows the pull-ins of each unit the snapshot holds.
+
+    ``closure`` is the target's :func:`stop_closure`.
+    """
+    seeds = possible_anchors(snapshot, also) | closure
     for name in walked:
         unit = snapshot.unit(name)
         # An active target with Upholds= still acts (a source a plan may stop, and
@@ -150,12 +160,13 @@ def units_to_read(snapshot: SystemSnapshot, walked: Collection[str],
         unit = snapshot.unit(name)
         if unit is not None:
             wanted.update((n, None) for prop in ONE_LEVEL for n in unit.related(prop))
-    for name, how in reach(snapshot, walked, also).items():
+    closure = stop_closure(snapshot, snapshot.target)
+    for name, how in reach(snapshot, walked, also, closure).items():
         unit = snapshot.units[name]
         # A unit whose job runs may fail or exit, and its hooks start then.
         props = (*PULL_INS, *HOOKS) if how is Reach.ALL else HARD_PULL_INS
         wanted.update((n, None) for prop in props for n in unit.related(prop))
-    for name in stop_closure(snapshot, snapshot.target):
+    for name in closure:
         unit = snapshot.unit(name)
         if unit is not None:
             # The stop transaction goes on from every unit it stops.
